@@ -1,0 +1,424 @@
+//! The GPU engine: weights uploaded once, activation buffers sized for the widest run and
+//! reused, a cached plan (bind groups and parameters) per (mode, branches), and one compute
+//! pass per inference. Works natively and in the browser: nothing here blocks on wasm.
+
+mod device;
+mod kernels;
+pub mod plan;
+pub mod probe;
+
+use std::collections::HashMap;
+
+use wgpu::util::DeviceExt;
+
+pub use device::{AdapterSummary, Gpu};
+pub use kernels::{Kernel, SHADERS};
+use plan::{Buf, Step};
+
+use crate::Error;
+use crate::model::{Config, Mode, Weights};
+
+/// Options that change how the engine lays out its work, not what it computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Images per inference.
+    pub batch: usize,
+    /// Largest workgroup count per grid dimension to use; `None` takes the device limit.
+    /// Tests lower it to exercise grid folding.
+    pub max_grid_dim: Option<u32>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            batch: 1,
+            max_grid_dim: None,
+        }
+    }
+}
+
+/// What one inference costs in a mode, independent of the device.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModeStats {
+    /// Blocks evaluated (K*d in both modes).
+    pub blocks: usize,
+    /// FLOPs for the whole batch (the spec's count).
+    pub flops: f64,
+    /// Compute dispatches per inference.
+    pub dispatches: usize,
+    /// Longest chain of dependent dispatches.
+    pub critical_path: usize,
+}
+
+/// One inference's result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunOutput {
+    /// [batch, classes]
+    pub logits: Vec<f32>,
+    /// Time between the pass's start and end timestamps, when the device has timestamp queries.
+    pub gpu_ns: Option<f64>,
+}
+
+struct Plan {
+    dispatches: Vec<(Kernel, wgpu::BindGroup, [u32; 3])>,
+    stats: ModeStats,
+    _params: wgpu::Buffer,
+}
+
+struct Timer {
+    queries: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    readback: wgpu::Buffer,
+    period_ns: f64,
+}
+
+pub struct Engine {
+    gpu: Gpu,
+    config: Config,
+    options: EngineOptions,
+    max_grid_dim: u32,
+    kernels: kernels::Kernels,
+    buffers: HashMap<Buf, wgpu::Buffer>,
+    logits_readback: wgpu::Buffer,
+    timer: Option<Timer>,
+    plans: HashMap<(Mode, usize), Plan>,
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+impl Engine {
+    /// Uploads the weights and allocates every buffer a run of up to K branches needs.
+    pub async fn new(gpu: &Gpu, weights: &Weights, options: EngineOptions) -> Result<Engine, Error> {
+        let c = weights.config.clone();
+        c.validate()?;
+        if options.batch == 0 {
+            return Err(Error::Config("batch is 0: it must be at least 1".into()));
+        }
+        let limits = gpu.device.limits();
+        for buf in Buf::ALL {
+            let bytes = 4 * buf.len(&c, options.batch) as u64;
+            let allowed = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+            if bytes > allowed {
+                return Err(Error::Gpu(format!(
+                    "buffer {buf:?} needs {} in one storage binding, the adapter allows {}: \
+                     use fewer blocks, a smaller batch or smaller sizes",
+                    mib(bytes),
+                    mib(allowed)
+                )));
+            }
+        }
+        let device = &gpu.device;
+        let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let data = weight_data(weights);
+        let buffers: HashMap<Buf, wgpu::Buffer> = Buf::ALL
+            .iter()
+            .map(|&buf| {
+                let label = format!("{buf:?}");
+                let b = match data.get(&buf) {
+                    Some(values) => device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: Some(&label),
+                        contents: bytemuck::cast_slice(values),
+                        usage: wgpu::BufferUsages::STORAGE,
+                    }),
+                    None => device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some(&label),
+                        size: 4 * buf.len(&c, options.batch) as u64,
+                        usage: wgpu::BufferUsages::STORAGE
+                            | wgpu::BufferUsages::COPY_DST
+                            | wgpu::BufferUsages::COPY_SRC,
+                        mapped_at_creation: false,
+                    }),
+                };
+                (buf, b)
+            })
+            .collect();
+        let logits_readback = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("logits readback"),
+            size: 4 * Buf::Logits.len(&c, options.batch) as u64,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let timer = gpu.summary.timestamps.then(|| Timer {
+            queries: device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("pass timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            }),
+            resolve: device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("timestamp resolve"),
+                size: 16,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            }),
+            readback: device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("timestamp readback"),
+                size: 16,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+            period_ns: gpu.queue.get_timestamp_period() as f64,
+        });
+        if let Some(e) = scope.pop().await {
+            return Err(Error::Gpu(format!("out of GPU memory while uploading the model: {e}")));
+        }
+        let max_grid_dim = options
+            .max_grid_dim
+            .unwrap_or(limits.max_compute_workgroups_per_dimension)
+            .min(limits.max_compute_workgroups_per_dimension);
+        Ok(Engine {
+            kernels: kernels::Kernels::new(device),
+            gpu: gpu.clone(),
+            config: c,
+            options,
+            max_grid_dim,
+            buffers,
+            logits_readback,
+            timer,
+            plans: HashMap::new(),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn gpu(&self) -> &Gpu {
+        &self.gpu
+    }
+
+    pub fn batch(&self) -> usize {
+        self.options.batch
+    }
+
+    /// Whether runs report GPU timestamps.
+    pub fn has_timestamps(&self) -> bool {
+        self.timer.is_some()
+    }
+
+    /// Bytes of all device buffers the engine holds.
+    pub fn device_bytes(&self) -> u64 {
+        self.buffers.values().map(wgpu::Buffer::size).sum::<u64>() + self.logits_readback.size()
+    }
+
+    fn check_branches(&self, branches: usize) -> Result<(), Error> {
+        if branches == 0 || branches > self.config.branches {
+            return Err(Error::Config(format!(
+                "branches {branches} is out of range: this model has 1 to {} branches",
+                self.config.branches
+            )));
+        }
+        Ok(())
+    }
+
+    /// Builds (once) the bind groups and parameters of a (mode, branches) run.
+    pub fn prepare(&mut self, mode: Mode, branches: usize) -> Result<ModeStats, Error> {
+        self.check_branches(branches)?;
+        if let Some(p) = self.plans.get(&(mode, branches)) {
+            return Ok(p.stats);
+        }
+        let steps = plan::plan(&self.config, self.options.batch, mode, branches);
+        let stats = ModeStats {
+            blocks: branches * self.config.depth,
+            flops: self.options.batch as f64 * self.config.flops(branches * self.config.depth),
+            dispatches: steps.len(),
+            critical_path: plan::critical_path(&steps),
+        };
+        let p = self.build_plan(&steps, stats)?;
+        self.plans.insert((mode, branches), p);
+        Ok(stats)
+    }
+
+    fn build_plan(&mut self, steps: &[Step], stats: ModeStats) -> Result<Plan, Error> {
+        let device = &self.gpu.device;
+        let align = device.limits().min_uniform_buffer_offset_alignment as usize;
+        let slot = steps
+            .iter()
+            .map(|s| 4 * s.params.len())
+            .max()
+            .unwrap_or(4)
+            .next_multiple_of(align);
+        let mut bytes = vec![0u8; slot * steps.len()];
+        for (i, s) in steps.iter().enumerate() {
+            let p: &[u8] = bytemuck::cast_slice(&s.params);
+            bytes[i * slot..i * slot + p.len()].copy_from_slice(p);
+        }
+        let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("dispatch parameters"),
+            contents: &bytes,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let mut dispatches = Vec::with_capacity(steps.len());
+        for (i, s) in steps.iter().enumerate() {
+            let grid = plan::fold_grid(s.groups, self.max_grid_dim).ok_or_else(|| {
+                Error::Gpu(format!(
+                    "op {} needs {} workgroups, more than {}^3 that fit the grid: use fewer branches or a smaller batch",
+                    s.kernel.op(),
+                    s.groups,
+                    self.max_grid_dim
+                ))
+            })?;
+            let pipeline = self.kernels.pipeline(device, s.kernel);
+            let mut entries = vec![wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &params,
+                    offset: (i * slot) as u64,
+                    size: wgpu::BufferSize::new(4 * s.params.len() as u64),
+                }),
+            }];
+            for (n, buf) in s.bindings.iter().enumerate() {
+                entries.push(wgpu::BindGroupEntry {
+                    binding: n as u32 + 1,
+                    resource: self.buffers[buf].as_entire_binding(),
+                });
+            }
+            let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(s.kernel.op()),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            });
+            dispatches.push((s.kernel, group, grid));
+        }
+        Ok(Plan {
+            dispatches,
+            stats,
+            _params: params,
+        })
+    }
+
+    /// Runs one inference on `images` ([batch, C, H, W], normalised) with branches
+    /// `0..branches` (`self.config().branches` for the whole model) and reads the logits back.
+    pub async fn run(&mut self, mode: Mode, branches: usize, images: &[f32]) -> Result<RunOutput, Error> {
+        let want = self.options.batch * self.config.image_len();
+        if images.len() != want {
+            return Err(Error::Input(format!(
+                "got {} input values, the engine needs {want} ({} images of {}x{}x{})",
+                images.len(),
+                self.options.batch,
+                self.config.channels,
+                self.config.image_height,
+                self.config.image_width
+            )));
+        }
+        if let Some(i) = images.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Input(format!(
+                "input value {i} is {}: inputs must be finite numbers",
+                images[i]
+            )));
+        }
+        self.prepare(mode, branches)?;
+        let queue = &self.gpu.queue;
+        queue.write_buffer(&self.buffers[&Buf::Image], 0, bytemuck::cast_slice(images));
+        self.submit(mode, branches);
+        let logits_bytes = self.logits_readback.size();
+        let mut reads = vec![(&self.logits_readback, logits_bytes)];
+        if let Some(t) = &self.timer {
+            reads.push((&t.readback, 16));
+        }
+        let data = read_back(&self.gpu.device, &reads).await?;
+        let gpu_ns = self.timer.as_ref().map(|t| {
+            let ts: Vec<u64> = bytemuck::pod_collect_to_vec(&data[1]);
+            ts[1].saturating_sub(ts[0]) as f64 * t.period_ns
+        });
+        let logits = bytemuck::pod_collect_to_vec(&data[0]);
+        Ok(RunOutput { logits, gpu_ns })
+    }
+
+    fn submit(&self, mode: Mode, branches: usize) {
+        let plan = &self.plans[&(mode, branches)];
+        let device = &self.gpu.device;
+        let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some(mode.name()),
+        });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(mode.name()),
+                timestamp_writes: self.timer.as_ref().map(|t| wgpu::ComputePassTimestampWrites {
+                    query_set: &t.queries,
+                    beginning_of_pass_write_index: Some(0),
+                    end_of_pass_write_index: Some(1),
+                }),
+            });
+            for (kernel, group, [x, y, z]) in &plan.dispatches {
+                pass.set_pipeline(self.kernels.get(*kernel));
+                pass.set_bind_group(0, group, &[]);
+                pass.dispatch_workgroups(*x, *y, *z);
+            }
+        }
+        let logits = &self.buffers[&Buf::Logits];
+        enc.copy_buffer_to_buffer(logits, 0, &self.logits_readback, 0, logits.size());
+        if let Some(t) = &self.timer {
+            enc.resolve_query_set(&t.queries, 0..2, &t.resolve, 0);
+            enc.copy_buffer_to_buffer(&t.resolve, 0, &t.readback, 0, 16);
+        }
+        self.gpu.queue.submit([enc.finish()]);
+    }
+
+    /// The cost figures of a run, building its plan if needed.
+    pub fn stats(&mut self, mode: Mode, branches: usize) -> Result<ModeStats, Error> {
+        self.prepare(mode, branches)
+    }
+}
+
+/// Weight buffer contents: each kind of block tensor concatenated over all blocks.
+fn weight_data(w: &Weights) -> HashMap<Buf, Vec<f32>> {
+    let cat = |f: fn(&crate::model::BlockWeights) -> &Vec<f32>| -> Vec<f32> {
+        w.blocks.iter().flat_map(|b| f(b).iter().copied()).collect()
+    };
+    HashMap::from([
+        (Buf::PatchW, w.patch_w.clone()),
+        (Buf::PatchB, w.patch_b.clone()),
+        (Buf::Cls, w.cls.clone()),
+        (Buf::Pos, w.pos.clone()),
+        (Buf::LnAW, cat(|b| &b.ln_a_w)),
+        (Buf::LnAB, cat(|b| &b.ln_a_b)),
+        (Buf::Wqkv, cat(|b| &b.wqkv)),
+        (Buf::Wo, cat(|b| &b.wo)),
+        (Buf::Bo, cat(|b| &b.bo)),
+        (Buf::LnBW, cat(|b| &b.ln_b_w)),
+        (Buf::LnBB, cat(|b| &b.ln_b_b)),
+        (Buf::W1, cat(|b| &b.w1)),
+        (Buf::B1, cat(|b| &b.b1)),
+        (Buf::W2, cat(|b| &b.w2)),
+        (Buf::B2, cat(|b| &b.b2)),
+        (Buf::HeadLnW, w.head_ln_w.clone()),
+        (Buf::HeadLnB, w.head_ln_b.clone()),
+        (Buf::HeadW, w.head_w.clone()),
+        (Buf::HeadB, w.head_b.clone()),
+    ])
+}
+
+/// Maps the buffers for reading and copies their first `len` bytes out. Natively it waits
+/// on the device; in the browser it awaits the mapping promise.
+async fn read_back(device: &wgpu::Device, buffers: &[(&wgpu::Buffer, u64)]) -> Result<Vec<Vec<u8>>, Error> {
+    let mut pending = Vec::with_capacity(buffers.len());
+    for (buf, len) in buffers {
+        let (tx, rx) = futures_channel::oneshot::channel();
+        buf.slice(..*len).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        pending.push(rx);
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+    #[cfg(target_arch = "wasm32")]
+    let _ = device;
+    let mut out = Vec::with_capacity(buffers.len());
+    for ((buf, len), rx) in buffers.iter().zip(pending) {
+        rx.await
+            .map_err(|_| Error::Gpu("the device was lost before the results were read".into()))?
+            .map_err(|e| Error::Gpu(format!("reading results back failed: {e}")))?;
+        let view = buf
+            .slice(..*len)
+            .get_mapped_range()
+            .map_err(|e| Error::Gpu(format!("reading results back failed: {e}")))?;
+        out.push(view.to_vec());
+        drop(view);
+        buf.unmap();
+    }
+    Ok(out)
+}

@@ -1,0 +1,77 @@
+//! Runs one op on data the caller supplies and reads back what it wrote: how the kernel
+//! tests check each shader against its CPU op, and how one op can be timed alone.
+
+use std::collections::HashMap;
+
+use wgpu::util::DeviceExt;
+
+use super::plan::{Buf, Step, fold_grid};
+use super::{Gpu, kernels::Kernels, read_back};
+use crate::Error;
+
+/// Runs `step` once. `data` holds the contents of every buffer the step binds (the
+/// written one too: its initial contents). Returns the written buffer afterwards.
+pub async fn run_step(
+    gpu: &Gpu,
+    step: &Step,
+    data: &HashMap<Buf, Vec<f32>>,
+    max_grid_dim: Option<u32>,
+) -> Result<Vec<f32>, Error> {
+    let device = &gpu.device;
+    let mut buffers = HashMap::new();
+    for buf in &step.bindings {
+        let values = data
+            .get(buf)
+            .ok_or_else(|| Error::Input(format!("no data given for buffer {buf:?}")))?;
+        buffers.entry(*buf).or_insert_with(|| {
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("probe"),
+                contents: bytemuck::cast_slice(values),
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            })
+        });
+    }
+    let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("probe parameters"),
+        contents: bytemuck::cast_slice(&step.params),
+        usage: wgpu::BufferUsages::UNIFORM,
+    });
+    let mut kernels = Kernels::new(device);
+    let pipeline = kernels.pipeline(device, step.kernel);
+    let mut entries = vec![wgpu::BindGroupEntry {
+        binding: 0,
+        resource: params.as_entire_binding(),
+    }];
+    for (n, buf) in step.bindings.iter().enumerate() {
+        entries.push(wgpu::BindGroupEntry {
+            binding: n as u32 + 1,
+            resource: buffers[buf].as_entire_binding(),
+        });
+    }
+    let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("probe"),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    });
+    let max = max_grid_dim.unwrap_or(device.limits().max_compute_workgroups_per_dimension);
+    let [x, y, z] = fold_grid(step.groups, max)
+        .ok_or_else(|| Error::Gpu(format!("{} workgroups do not fit a grid of {max}^3", step.groups)))?;
+    let out = &buffers[&step.writes()];
+    let readback = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("probe readback"),
+        size: out.size(),
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut enc = device.create_command_encoder(&Default::default());
+    {
+        let mut pass = enc.begin_compute_pass(&Default::default());
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, &group, &[]);
+        pass.dispatch_workgroups(x, y, z);
+    }
+    enc.copy_buffer_to_buffer(out, 0, &readback, 0, out.size());
+    gpu.queue.submit([enc.finish()]);
+    let bytes = read_back(device, &[(&readback, out.size())]).await?;
+    Ok(bytemuck::pod_collect_to_vec(&bytes[0]))
+}
