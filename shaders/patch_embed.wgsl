@@ -3,7 +3,7 @@
 // One invocation per output value; it runs once per inference, so simplicity wins.
 
 struct Params {
-    tokens: u32, dim: u32, patch: u32, channels: u32,
+    tokens: u32, dim: u32, psize: u32, channels: u32,
     height: u32, width: u32, grid_w: u32, images: u32,
 }
 
@@ -31,15 +31,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     if (t > 0u) {
         let hy = (t - 1u) / p.grid_w;
         let wx = (t - 1u) % p.grid_w;
-        let len = p.patch * p.patch * p.channels;
+        let len = p.psize * p.psize * p.channels;
         let ib = image * p.channels * p.height * p.width;
         var acc = bias[n];
         for (var i = 0u; i < len; i++) {
-            let p1 = i / (p.patch * p.channels);
-            let p2 = (i / p.channels) % p.patch;
+            let p1 = i / (p.psize * p.channels);
+            let p2 = (i / p.channels) % p.psize;
             let c = i % p.channels;
-            let yy = hy * p.patch + p1;
-            let xx = wx * p.patch + p2;
+            let yy = hy * p.psize + p1;
+            let xx = wx * p.psize + p2;
             acc += img[ib + (c * p.height + yy) * p.width + xx] * w[n * len + i];
         }
         v = acc;

@@ -1,0 +1,209 @@
+//! Each WGSL kernel against its CPU reference op on lavapipe: random shapes (also sizes
+//! that are not multiples of the tiles), several images and branches with per-branch
+//! weights, and grids folded over all three dimensions.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{assert_close, gpu};
+use paraformer::engine::plan::{self, Buf, Lanes, Operand};
+use paraformer::engine::probe::run_step;
+use paraformer::model::{Config, Pool, Rng, Weights};
+use paraformer::reference;
+
+fn run(step: &plan::Step, data: &HashMap<Buf, Vec<f32>>, max_grid: Option<u32>) -> Vec<f32> {
+    pollster::block_on(run_step(gpu(), step, data, max_grid)).expect("kernel runs")
+}
+
+/// The smallest grid side whose cube holds `groups`: folding then uses all three dimensions.
+fn tight_grid(groups: u64) -> Option<u32> {
+    Some((1..).find(|m: &u32| (*m as u64).pow(3) >= groups).unwrap())
+}
+
+fn act(buf: Buf, lanes: Lanes, rows: usize, cols: usize) -> Operand {
+    Operand {
+        buf,
+        off: 0,
+        branch_stride: rows * cols,
+        image_stride: lanes.branches * rows * cols,
+    }
+}
+
+#[test]
+fn linear_matches_cpu_with_every_epilogue() {
+    let mut rng = Rng::new(1);
+    let shapes = [(1, 1, 1), (3, 40, 7), (17, 5, 100), (33, 70, 13), (65, 96, 64)];
+    let variants = [(false, false, false), (true, false, false), (true, true, false), (true, false, true), (false, true, true)];
+    for (case, &(rows, n, k)) in shapes.iter().enumerate() {
+        for (vi, &(bias, gelu, residual)) in variants.iter().enumerate() {
+            let lanes = Lanes { images: 2, branches: [1, 3][(case + vi) % 2] };
+            let nz = lanes.images * lanes.branches;
+            // Weights for 2 + branches blocks; the dispatch uses blocks 1, 2, ... per branch.
+            let blocks = lanes.branches + 2;
+            let w = Operand { buf: Buf::W1, off: n * k, branch_stride: n * k, image_stride: 0 };
+            let b = Operand { buf: Buf::B1, off: n, branch_stride: n, image_stride: 0 };
+            let shared_x = case % 2 == 1;
+            let x = if shared_x {
+                Operand { buf: Buf::U, off: 0, branch_stride: 0, image_stride: rows * k }
+            } else {
+                act(Buf::U, lanes, rows, k)
+            };
+            let (r, y) = (act(Buf::V, lanes, rows, n), act(Buf::G, lanes, rows, n));
+            let x_len = if shared_x { lanes.images * rows * k } else { nz * rows * k };
+            let data = HashMap::from([
+                (Buf::U, rng.fill(x_len, 2.0)),
+                (Buf::W1, rng.fill(blocks * n * k, 0.5)),
+                (Buf::B1, rng.fill(blocks * n, 1.0)),
+                (Buf::V, rng.fill(nz * rows * n, 1.0)),
+                (Buf::G, vec![f32::NAN; nz * rows * n]),
+            ]);
+            let step = plan::linear_step(
+                x,
+                w,
+                bias.then_some(b),
+                residual.then_some(r),
+                y,
+                (rows, n, k),
+                gelu,
+                lanes,
+            );
+            let mut want = Vec::new();
+            for img in 0..lanes.images {
+                for br in 0..lanes.branches {
+                    let xs = &data[&Buf::U][x.off + br * x.branch_stride + img * x.image_stride..][..rows * k];
+                    let ws = &data[&Buf::W1][w.off + br * w.branch_stride..][..n * k];
+                    let bs = &data[&Buf::B1][b.off + br * b.branch_stride..][..n];
+                    let mut out = reference::linear(xs, rows, k, ws, bias.then_some(bs));
+                    if gelu {
+                        reference::gelu(&mut out);
+                    }
+                    if residual {
+                        let rs = &data[&Buf::V][(img * lanes.branches + br) * rows * n..][..rows * n];
+                        reference::residual_add(&mut out, rs);
+                    }
+                    want.extend(out);
+                }
+            }
+            let what = format!("linear {rows}x{n}x{k} bias={bias} gelu={gelu} residual={residual} {lanes:?}");
+            assert_close(&what, &run(&step, &data, None), &want, 1e-5);
+            assert_close(&format!("{what} folded"), &run(&step, &data, tight_grid(step.groups)), &want, 1e-5);
+        }
+    }
+}
+
+#[test]
+fn layer_norm_matches_cpu() {
+    let mut rng = Rng::new(2);
+    for (rows, cols, branches) in [(1, 1, 1), (5, 63, 3), (17, 64, 2), (9, 200, 4), (65, 192, 1)] {
+        let lanes = Lanes { images: 2, branches };
+        let nz = 2 * branches;
+        let gamma = Operand { buf: Buf::LnAW, off: cols, branch_stride: 2 * cols, image_stride: 0 };
+        let gsize = cols * (1 + 2 * branches);
+        let data = HashMap::from([
+            (Buf::H, rng.fill(nz * rows * cols, 3.0).iter().map(|v| v + 1.5).collect()),
+            (Buf::LnAW, rng.fill(gsize, 1.0)),
+            (Buf::LnAB, rng.fill(gsize, 1.0)),
+            (Buf::U, vec![0.0; nz * rows * cols]),
+        ]);
+        let step = plan::layer_norm_step(act(Buf::H, lanes, rows, cols), gamma, Buf::LnAB, act(Buf::U, lanes, rows, cols), (rows, cols), lanes);
+        let mut want = Vec::new();
+        for z in 0..nz {
+            let br = z % branches;
+            let g = &data[&Buf::LnAW][gamma.off + br * gamma.branch_stride..][..cols];
+            let b = &data[&Buf::LnAB][gamma.off + br * gamma.branch_stride..][..cols];
+            want.extend(reference::layer_norm(&data[&Buf::H][z * rows * cols..][..rows * cols], cols, g, b));
+        }
+        let what = format!("layer_norm {rows}x{cols} {lanes:?}");
+        assert_close(&what, &run(&step, &data, None), &want, 1e-5);
+        assert_close(&what, &run(&step, &data, tight_grid(step.groups)), &want, 1e-5);
+    }
+}
+
+#[test]
+fn attention_matches_cpu() {
+    let mut rng = Rng::new(3);
+    for (tokens, heads, dim_head, nz) in [(1, 1, 1, 1), (17, 4, 16, 3), (65, 3, 64, 2), (130, 2, 100, 1), (70, 1, 256, 2), (5, 3, 7, 5)] {
+        let i = heads * dim_head;
+        let data = HashMap::from([
+            (Buf::Qkv, rng.fill(nz * tokens * 3 * i, 2.0)),
+            (Buf::Att, vec![0.0; nz * tokens * i]),
+        ]);
+        let step = plan::attention_step(Buf::Qkv, Buf::Att, (tokens, heads, dim_head), nz);
+        let want: Vec<f32> = data[&Buf::Qkv]
+            .chunks_exact(tokens * 3 * i)
+            .flat_map(|q| reference::attention(q, tokens, heads, dim_head))
+            .collect();
+        let what = format!("attention T={tokens} heads={heads} dh={dim_head} nz={nz}");
+        assert_close(&what, &run(&step, &data, None), &want, 1e-5);
+        assert_close(&what, &run(&step, &data, tight_grid(step.groups)), &want, 1e-5);
+    }
+}
+
+#[test]
+fn patch_embed_matches_cpu() {
+    for (h, w, channels, patch, dim) in [(8, 12, 3, 4, 10), (28, 28, 1, 7, 64), (5, 5, 2, 1, 3), (32, 32, 3, 4, 192)] {
+        let c = Config {
+            image_height: h,
+            image_width: w,
+            channels,
+            patch,
+            dim,
+            heads: 1,
+            dim_head: 1,
+            mlp_dim: 1,
+            num_classes: 1,
+            branches: 1,
+            depth: 1,
+            pool: Pool::Cls,
+        };
+        let weights = Weights::seeded(&c, 4);
+        let images = 2;
+        let pixels = Rng::new(5).fill(images * c.image_len(), 2.0);
+        let data = HashMap::from([
+            (Buf::Image, pixels.clone()),
+            (Buf::PatchW, weights.patch_w.clone()),
+            (Buf::PatchB, weights.patch_b.clone()),
+            (Buf::Cls, weights.cls.clone()),
+            (Buf::Pos, weights.pos.clone()),
+            (Buf::X0, vec![0.0; images * c.tokens() * dim]),
+        ]);
+        let step = plan::patch_embed_step(&c, images);
+        let want: Vec<f32> = pixels
+            .chunks_exact(c.image_len())
+            .flat_map(|img| reference::patch_embed(&c, img, &weights))
+            .collect();
+        let what = format!("patch_embed {c:?}");
+        assert_close(&what, &run(&step, &data, None), &want, 1e-5);
+        assert_close(&what, &run(&step, &data, tight_grid(step.groups)), &want, 1e-5);
+    }
+}
+
+#[test]
+fn branch_sum_matches_cpu_for_both_pools() {
+    let mut rng = Rng::new(6);
+    for (tokens, dim, branches) in [(1, 1, 1), (17, 64, 8), (65, 192, 3), (4, 100, 30)] {
+        for pool in [Pool::Cls, Pool::Mean] {
+            let mut c = Config::preset("mnist").unwrap();
+            (c.patch, c.image_height, c.image_width, c.dim, c.pool) = (1, 1, tokens - 1, dim, pool);
+            if tokens == 1 {
+                // No patches at all is not a valid image, but the op itself still sums the class tokens.
+                c.image_width = 0;
+            }
+            let lanes = Lanes { images: 2, branches };
+            let y = rng.fill(2 * branches * tokens * dim, 2.0);
+            let data = HashMap::from([(Buf::H, y.clone()), (Buf::Pooled, vec![0.0; 2 * dim])]);
+            let step = plan::branch_sum_step(Buf::H, Buf::Pooled, (tokens, dim), lanes, pool);
+            let want: Vec<f32> = y
+                .chunks_exact(branches * tokens * dim)
+                .flat_map(|img| {
+                    let outs: Vec<Vec<f32>> = img.chunks_exact(tokens * dim).map(<[f32]>::to_vec).collect();
+                    reference::branch_sum(&c, &outs)
+                })
+                .collect();
+            let what = format!("branch_sum T={tokens} D={dim} K={branches} {pool:?}");
+            assert_close(&what, &run(&step, &data, None), &want, 1e-5);
+            assert_close(&what, &run(&step, &data, tight_grid(step.groups)), &want, 1e-5);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The whole model on the GPU against the CPU reference, in both modes, for the cifar and
+//! mnist presets with several (K, d), a batch of images, branch prefixes and folded grids.
+
+mod common;
+
+use common::{assert_close, gpu};
+use paraformer::engine::{Engine, EngineOptions};
+use paraformer::model::{Config, Mode, Pool, Weights, seeded_image};
+use paraformer::reference;
+
+fn check(preset: &str, k: usize, d: usize, options: EngineOptions, pool: Pool) {
+    let mut c = Config::preset(preset).unwrap();
+    (c.branches, c.depth, c.pool) = (k, d, pool);
+    let w = Weights::seeded(&c, 42 + k as u64);
+    let images: Vec<Vec<f32>> = (0..options.batch).map(|i| seeded_image(&c, 7 + i as u64)).collect();
+    let mut engine = pollster::block_on(Engine::new(gpu(), &w, options)).unwrap();
+    for mode in Mode::ALL {
+        let out = pollster::block_on(engine.run(mode, k, &images.concat())).unwrap();
+        let want: Vec<f32> = images.iter().flat_map(|img| reference::forward(&w, img, mode)).collect();
+        assert_close(&format!("{preset} K={k} d={d} {mode:?} {options:?} {pool:?}"), &out.logits, &want, 1e-3);
+        assert_eq!(out.gpu_ns.is_some(), engine.has_timestamps());
+    }
+}
+
+#[test]
+fn mnist_both_modes_match_cpu() {
+    for (k, d) in [(1, 1), (3, 2), (12, 1)] {
+        check("mnist", k, d, EngineOptions::default(), Pool::Cls);
+    }
+}
+
+#[test]
+fn cifar_both_modes_match_cpu() {
+    for (k, d) in [(1, 1), (3, 2), (12, 1)] {
+        check("cifar", k, d, EngineOptions::default(), Pool::Cls);
+    }
+}
+
+#[test]
+fn batches_mean_pooling_and_folded_grids_match_cpu() {
+    let folded = EngineOptions { batch: 3, max_grid_dim: Some(6) };
+    check("mnist", 4, 2, folded, Pool::Mean);
+    check("mnist", 2, 1, EngineOptions { batch: 2, max_grid_dim: None }, Pool::Cls);
+}
+
+#[test]
+fn branch_prefixes_are_smaller_models() {
+    let mut c = Config::preset("mnist").unwrap();
+    (c.branches, c.depth) = (5, 2);
+    let w = Weights::seeded(&c, 9);
+    let img = seeded_image(&c, 1);
+    let mut engine = pollster::block_on(Engine::new(gpu(), &w, EngineOptions::default())).unwrap();
+    for k in [1, 2, 5] {
+        let prefix = w.branch_prefix(k);
+        for mode in Mode::ALL {
+            let out = pollster::block_on(engine.run(mode, k, &img)).unwrap();
+            assert_close(&format!("prefix {k} {mode:?}"), &out.logits, &reference::forward(&prefix, &img, mode), 1e-3);
+            let stats = engine.stats(mode, k).unwrap();
+            assert_eq!(stats.blocks, 2 * k);
+            let expect = match mode {
+                Mode::Parallel => 7 * 2 + 4,
+                Mode::Serial => 7 * 2 * k + 4,
+            };
+            assert_eq!((stats.dispatches, stats.critical_path), (expect, expect));
+        }
+    }
+    let e = pollster::block_on(engine.run(Mode::Parallel, 6, &img)).unwrap_err().to_string();
+    assert!(e.contains("branches 6 is out of range: this model has 1 to 5"), "{e}");
+    let e = pollster::block_on(engine.run(Mode::Parallel, 5, &img[1..])).unwrap_err().to_string();
+    assert!(e.contains("got 783 input values, the engine needs 784"), "{e}");
+}
+
+#[test]
+fn repeated_runs_reuse_buffers_and_agree() {
+    let c = Config::preset("mnist").unwrap();
+    let w = Weights::seeded(&c, 5);
+    let mut engine = pollster::block_on(Engine::new(gpu(), &w, EngineOptions::default())).unwrap();
+    let bytes = engine.device_bytes();
+    let a = seeded_image(&c, 1);
+    let b = seeded_image(&c, 2);
+    let first = pollster::block_on(engine.run(Mode::Parallel, 8, &a)).unwrap().logits;
+    for _ in 0..20 {
+        pollster::block_on(engine.run(Mode::Serial, 8, &b)).unwrap();
+        assert_eq!(pollster::block_on(engine.run(Mode::Parallel, 8, &a)).unwrap().logits, first);
+    }
+    assert_eq!(engine.device_bytes(), bytes);
+}
