@@ -54,7 +54,11 @@ fn from_safetensors(config: &Config, bytes: &[u8]) -> Result<Vec<f32>, Error> {
         let names: Vec<&str> = file.tensors.keys().map(String::as_str).collect();
         Error::Input(format!(
             "input file has no tensor 'image' (it has: {})",
-            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
         ))
     })?;
     let want = [config.channels, config.image_height, config.image_width];
@@ -120,14 +124,24 @@ mod tests {
         let img = seeded_image(&c, 2);
         assert_eq!(from_bytes(&c, &to_safetensors(&c, &img)).unwrap(), img);
         let cifar = Config::preset("cifar").unwrap();
-        let e = from_bytes(&cifar, &to_safetensors(&c, &img)).unwrap_err().to_string();
-        assert!(e.contains("shape [1, 28, 28], the model needs [3, 32, 32]"), "{e}");
+        let e = from_bytes(&cifar, &to_safetensors(&c, &img))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("shape [1, 28, 28], the model needs [3, 32, 32]"),
+            "{e}"
+        );
         let mut nan = img.clone();
         nan[5] = f32::NAN;
-        let e = from_bytes(&c, &to_safetensors(&c, &nan)).unwrap_err().to_string();
+        let e = from_bytes(&c, &to_safetensors(&c, &nan))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("image value 5 is NaN"), "{e}");
         let e = from_bytes(&c, b"GIF89a....").unwrap_err().to_string();
-        assert!(e.contains("neither a PNG/JPEG picture nor a safetensors file"), "{e}");
+        assert!(
+            e.contains("neither a PNG/JPEG picture nor a safetensors file"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -141,8 +155,14 @@ mod tests {
         c.image_width = 16;
         let x = from_bytes(&c, &png).unwrap();
         assert_eq!(x.len(), 3 * 16 * 16);
-        assert!((x[0] - normalise_pixel(255)).abs() < 1e-6, "red plane is saturated");
-        assert!((x[2 * 256] - normalise_pixel(0)).abs() < 1e-6, "blue plane is empty");
+        assert!(
+            (x[0] - normalise_pixel(255)).abs() < 1e-6,
+            "red plane is saturated"
+        );
+        assert!(
+            (x[2 * 256] - normalise_pixel(0)).abs() < 1e-6,
+            "blue plane is empty"
+        );
         let e = from_bytes(&c, &png[..40]).unwrap_err().to_string();
         assert!(e.contains("cannot decode the picture"), "{e}");
     }

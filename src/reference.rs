@@ -17,7 +17,8 @@ pub fn patch_embed(c: &Config, image: &[f32], w: &Weights) -> Vec<f32> {
             for p2 in 0..p {
                 for cc in 0..ch {
                     let (y, x) = (hy * p + p1, wx * p + p2);
-                    patch[(p1 * p + p2) * ch + cc] = image[(cc * c.image_height + y) * c.image_width + x];
+                    patch[(p1 * p + p2) * ch + cc] =
+                        image[(cc * c.image_height + y) * c.image_width + x];
                 }
             }
         }
@@ -74,7 +75,12 @@ pub fn attention(qkv: &[f32], tokens: usize, heads: usize, dim_head: usize) -> V
             let qv = &qkv[q * 3 * i + h * dim_head..][..dim_head];
             for (t, s) in scores.iter_mut().enumerate() {
                 let kv = &qkv[t * 3 * i + i + h * dim_head..][..dim_head];
-                *s = qv.iter().zip(kv).map(|(a, b)| (*a as f64) * (*b as f64)).sum::<f64>() * scale;
+                *s = qv
+                    .iter()
+                    .zip(kv)
+                    .map(|(a, b)| (*a as f64) * (*b as f64))
+                    .sum::<f64>()
+                    * scale;
             }
             let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
             let mut sum = 0.0;
@@ -216,7 +222,10 @@ mod tests {
         assert_eq!(forward(&w, &img, Mode::Serial), expect);
         // One branch: both modes are the same network.
         let w1 = w.branch_prefix(1);
-        assert_eq!(forward(&w1, &img, Mode::Serial), forward(&w1, &img, Mode::Parallel));
+        assert_eq!(
+            forward(&w1, &img, Mode::Serial),
+            forward(&w1, &img, Mode::Parallel)
+        );
     }
 
     #[test]
@@ -237,6 +246,9 @@ mod tests {
         let p = 1.0 / (1.0 + 1f32.exp());
         assert!((a[0] - (2.0 * p + 4.0 * (1.0 - p))).abs() < 1e-6);
         assert!((a[1] - 3.0).abs() < 1e-6);
-        assert_eq!(linear(&[1.0, 2.0], 1, 2, &[3.0, 4.0, 5.0, 6.0], Some(&[1.0, 0.0])), [12.0, 17.0]);
+        assert_eq!(
+            linear(&[1.0, 2.0], 1, 2, &[3.0, 4.0, 5.0, 6.0], Some(&[1.0, 0.0])),
+            [12.0, 17.0]
+        );
     }
 }

@@ -33,24 +33,58 @@ fn act(buf: Buf, lanes: Lanes, rows: usize, cols: usize) -> Operand {
 #[test]
 fn linear_matches_cpu_with_every_epilogue() {
     let mut rng = Rng::new(1);
-    let shapes = [(1, 1, 1), (3, 40, 7), (17, 5, 100), (33, 70, 13), (65, 96, 64)];
-    let variants = [(false, false, false), (true, false, false), (true, true, false), (true, false, true), (false, true, true)];
+    let shapes = [
+        (1, 1, 1),
+        (3, 40, 7),
+        (17, 5, 100),
+        (33, 70, 13),
+        (65, 96, 64),
+    ];
+    let variants = [
+        (false, false, false),
+        (true, false, false),
+        (true, true, false),
+        (true, false, true),
+        (false, true, true),
+    ];
     for (case, &(rows, n, k)) in shapes.iter().enumerate() {
         for (vi, &(bias, gelu, residual)) in variants.iter().enumerate() {
-            let lanes = Lanes { images: 2, branches: [1, 3][(case + vi) % 2] };
+            let lanes = Lanes {
+                images: 2,
+                branches: [1, 3][(case + vi) % 2],
+            };
             let nz = lanes.images * lanes.branches;
             // Weights for 2 + branches blocks; the dispatch uses blocks 1, 2, ... per branch.
             let blocks = lanes.branches + 2;
-            let w = Operand { buf: Buf::W1, off: n * k, branch_stride: n * k, image_stride: 0 };
-            let b = Operand { buf: Buf::B1, off: n, branch_stride: n, image_stride: 0 };
+            let w = Operand {
+                buf: Buf::W1,
+                off: n * k,
+                branch_stride: n * k,
+                image_stride: 0,
+            };
+            let b = Operand {
+                buf: Buf::B1,
+                off: n,
+                branch_stride: n,
+                image_stride: 0,
+            };
             let shared_x = case % 2 == 1;
             let x = if shared_x {
-                Operand { buf: Buf::U, off: 0, branch_stride: 0, image_stride: rows * k }
+                Operand {
+                    buf: Buf::U,
+                    off: 0,
+                    branch_stride: 0,
+                    image_stride: rows * k,
+                }
             } else {
                 act(Buf::U, lanes, rows, k)
             };
             let (r, y) = (act(Buf::V, lanes, rows, n), act(Buf::G, lanes, rows, n));
-            let x_len = if shared_x { lanes.images * rows * k } else { nz * rows * k };
+            let x_len = if shared_x {
+                lanes.images * rows * k
+            } else {
+                nz * rows * k
+            };
             let data = HashMap::from([
                 (Buf::U, rng.fill(x_len, 2.0)),
                 (Buf::W1, rng.fill(blocks * n * k, 0.5)),
@@ -71,7 +105,8 @@ fn linear_matches_cpu_with_every_epilogue() {
             let mut want = Vec::new();
             for img in 0..lanes.images {
                 for br in 0..lanes.branches {
-                    let xs = &data[&Buf::U][x.off + br * x.branch_stride + img * x.image_stride..][..rows * k];
+                    let xs = &data[&Buf::U][x.off + br * x.branch_stride + img * x.image_stride..]
+                        [..rows * k];
                     let ws = &data[&Buf::W1][w.off + br * w.branch_stride..][..n * k];
                     let bs = &data[&Buf::B1][b.off + br * b.branch_stride..][..n];
                     let mut out = reference::linear(xs, rows, k, ws, bias.then_some(bs));
@@ -79,15 +114,23 @@ fn linear_matches_cpu_with_every_epilogue() {
                         reference::gelu(&mut out);
                     }
                     if residual {
-                        let rs = &data[&Buf::V][(img * lanes.branches + br) * rows * n..][..rows * n];
+                        let rs =
+                            &data[&Buf::V][(img * lanes.branches + br) * rows * n..][..rows * n];
                         reference::residual_add(&mut out, rs);
                     }
                     want.extend(out);
                 }
             }
-            let what = format!("linear {rows}x{n}x{k} bias={bias} gelu={gelu} residual={residual} {lanes:?}");
+            let what = format!(
+                "linear {rows}x{n}x{k} bias={bias} gelu={gelu} residual={residual} {lanes:?}"
+            );
             assert_close(&what, &run(&step, &data, None), &want, 1e-5);
-            assert_close(&format!("{what} folded"), &run(&step, &data, tight_grid(step.groups)), &want, 1e-5);
+            assert_close(
+                &format!("{what} folded"),
+                &run(&step, &data, tight_grid(step.groups)),
+                &want,
+                1e-5,
+            );
         }
     }
 }
@@ -95,35 +138,79 @@ fn linear_matches_cpu_with_every_epilogue() {
 #[test]
 fn layer_norm_matches_cpu() {
     let mut rng = Rng::new(2);
-    for (rows, cols, branches) in [(1, 1, 1), (5, 63, 3), (17, 64, 2), (9, 200, 4), (65, 192, 1)] {
-        let lanes = Lanes { images: 2, branches };
+    for (rows, cols, branches) in [
+        (1, 1, 1),
+        (5, 63, 3),
+        (17, 64, 2),
+        (9, 200, 4),
+        (65, 192, 1),
+    ] {
+        let lanes = Lanes {
+            images: 2,
+            branches,
+        };
         let nz = 2 * branches;
-        let gamma = Operand { buf: Buf::LnAW, off: cols, branch_stride: 2 * cols, image_stride: 0 };
+        let gamma = Operand {
+            buf: Buf::LnAW,
+            off: cols,
+            branch_stride: 2 * cols,
+            image_stride: 0,
+        };
         let gsize = cols * (1 + 2 * branches);
         let data = HashMap::from([
-            (Buf::H, rng.fill(nz * rows * cols, 3.0).iter().map(|v| v + 1.5).collect()),
+            (
+                Buf::H,
+                rng.fill(nz * rows * cols, 3.0)
+                    .iter()
+                    .map(|v| v + 1.5)
+                    .collect(),
+            ),
             (Buf::LnAW, rng.fill(gsize, 1.0)),
             (Buf::LnAB, rng.fill(gsize, 1.0)),
             (Buf::U, vec![0.0; nz * rows * cols]),
         ]);
-        let step = plan::layer_norm_step(act(Buf::H, lanes, rows, cols), gamma, Buf::LnAB, act(Buf::U, lanes, rows, cols), (rows, cols), lanes);
+        let step = plan::layer_norm_step(
+            act(Buf::H, lanes, rows, cols),
+            gamma,
+            Buf::LnAB,
+            act(Buf::U, lanes, rows, cols),
+            (rows, cols),
+            lanes,
+        );
         let mut want = Vec::new();
         for z in 0..nz {
             let br = z % branches;
             let g = &data[&Buf::LnAW][gamma.off + br * gamma.branch_stride..][..cols];
             let b = &data[&Buf::LnAB][gamma.off + br * gamma.branch_stride..][..cols];
-            want.extend(reference::layer_norm(&data[&Buf::H][z * rows * cols..][..rows * cols], cols, g, b));
+            want.extend(reference::layer_norm(
+                &data[&Buf::H][z * rows * cols..][..rows * cols],
+                cols,
+                g,
+                b,
+            ));
         }
         let what = format!("layer_norm {rows}x{cols} {lanes:?}");
         assert_close(&what, &run(&step, &data, None), &want, 1e-5);
-        assert_close(&what, &run(&step, &data, tight_grid(step.groups)), &want, 1e-5);
+        assert_close(
+            &what,
+            &run(&step, &data, tight_grid(step.groups)),
+            &want,
+            1e-5,
+        );
     }
 }
 
 #[test]
 fn attention_matches_cpu() {
     let mut rng = Rng::new(3);
-    for (tokens, heads, dim_head, nz) in [(1, 1, 1, 1), (17, 4, 16, 3), (65, 3, 64, 2), (130, 2, 100, 1), (70, 1, 256, 2), (5, 3, 7, 5)] {
+    for (tokens, heads, dim_head, nz) in [
+        (1, 1, 1, 1),
+        (17, 4, 16, 3),
+        (65, 3, 64, 2),
+        (130, 2, 100, 1),
+        (70, 1, 256, 2),
+        (5, 3, 7, 5),
+    ] {
         let i = heads * dim_head;
         let data = HashMap::from([
             (Buf::Qkv, rng.fill(nz * tokens * 3 * i, 2.0)),
@@ -136,13 +223,23 @@ fn attention_matches_cpu() {
             .collect();
         let what = format!("attention T={tokens} heads={heads} dh={dim_head} nz={nz}");
         assert_close(&what, &run(&step, &data, None), &want, 1e-5);
-        assert_close(&what, &run(&step, &data, tight_grid(step.groups)), &want, 1e-5);
+        assert_close(
+            &what,
+            &run(&step, &data, tight_grid(step.groups)),
+            &want,
+            1e-5,
+        );
     }
 }
 
 #[test]
 fn patch_embed_matches_cpu() {
-    for (h, w, channels, patch, dim) in [(8, 12, 3, 4, 10), (28, 28, 1, 7, 64), (5, 5, 2, 1, 3), (32, 32, 3, 4, 192)] {
+    for (h, w, channels, patch, dim) in [
+        (8, 12, 3, 4, 10),
+        (28, 28, 1, 7, 64),
+        (5, 5, 2, 1, 3),
+        (32, 32, 3, 4, 192),
+    ] {
         let c = Config {
             image_height: h,
             image_width: w,
@@ -175,7 +272,12 @@ fn patch_embed_matches_cpu() {
             .collect();
         let what = format!("patch_embed {c:?}");
         assert_close(&what, &run(&step, &data, None), &want, 1e-5);
-        assert_close(&what, &run(&step, &data, tight_grid(step.groups)), &want, 1e-5);
+        assert_close(
+            &what,
+            &run(&step, &data, tight_grid(step.groups)),
+            &want,
+            1e-5,
+        );
     }
 }
 
@@ -190,20 +292,31 @@ fn branch_sum_matches_cpu_for_both_pools() {
                 // No patches at all is not a valid image, but the op itself still sums the class tokens.
                 c.image_width = 0;
             }
-            let lanes = Lanes { images: 2, branches };
+            let lanes = Lanes {
+                images: 2,
+                branches,
+            };
             let y = rng.fill(2 * branches * tokens * dim, 2.0);
             let data = HashMap::from([(Buf::H, y.clone()), (Buf::Pooled, vec![0.0; 2 * dim])]);
             let step = plan::branch_sum_step(Buf::H, Buf::Pooled, (tokens, dim), lanes, pool);
             let want: Vec<f32> = y
                 .chunks_exact(branches * tokens * dim)
                 .flat_map(|img| {
-                    let outs: Vec<Vec<f32>> = img.chunks_exact(tokens * dim).map(<[f32]>::to_vec).collect();
+                    let outs: Vec<Vec<f32>> = img
+                        .chunks_exact(tokens * dim)
+                        .map(<[f32]>::to_vec)
+                        .collect();
                     reference::branch_sum(&c, &outs)
                 })
                 .collect();
             let what = format!("branch_sum T={tokens} D={dim} K={branches} {pool:?}");
             assert_close(&what, &run(&step, &data, None), &want, 1e-5);
-            assert_close(&what, &run(&step, &data, tight_grid(step.groups)), &want, 1e-5);
+            assert_close(
+                &what,
+                &run(&step, &data, tight_grid(step.groups)),
+                &want,
+                1e-5,
+            );
         }
     }
 }

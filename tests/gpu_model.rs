@@ -12,12 +12,22 @@ fn check(preset: &str, k: usize, d: usize, options: EngineOptions, pool: Pool) {
     let mut c = Config::preset(preset).unwrap();
     (c.branches, c.depth, c.pool) = (k, d, pool);
     let w = Weights::seeded(&c, 42 + k as u64);
-    let images: Vec<Vec<f32>> = (0..options.batch).map(|i| seeded_image(&c, 7 + i as u64)).collect();
+    let images: Vec<Vec<f32>> = (0..options.batch)
+        .map(|i| seeded_image(&c, 7 + i as u64))
+        .collect();
     let mut engine = pollster::block_on(Engine::new(gpu(), &w, options)).unwrap();
     for mode in Mode::ALL {
         let out = pollster::block_on(engine.run(mode, k, &images.concat())).unwrap();
-        let want: Vec<f32> = images.iter().flat_map(|img| reference::forward(&w, img, mode)).collect();
-        assert_close(&format!("{preset} K={k} d={d} {mode:?} {options:?} {pool:?}"), &out.logits, &want, 1e-3);
+        let want: Vec<f32> = images
+            .iter()
+            .flat_map(|img| reference::forward(&w, img, mode))
+            .collect();
+        assert_close(
+            &format!("{preset} K={k} d={d} {mode:?} {options:?} {pool:?}"),
+            &out.logits,
+            &want,
+            1e-3,
+        );
         assert_eq!(out.gpu_ns.is_some(), engine.has_timestamps());
     }
 }
@@ -38,9 +48,21 @@ fn cifar_both_modes_match_cpu() {
 
 #[test]
 fn batches_mean_pooling_and_folded_grids_match_cpu() {
-    let folded = EngineOptions { batch: 3, max_grid_dim: Some(10) };
+    let folded = EngineOptions {
+        batch: 3,
+        max_grid_dim: Some(10),
+    };
     check("mnist", 4, 2, folded, Pool::Mean);
-    check("mnist", 2, 1, EngineOptions { batch: 2, max_grid_dim: None }, Pool::Cls);
+    check(
+        "mnist",
+        2,
+        1,
+        EngineOptions {
+            batch: 2,
+            max_grid_dim: None,
+        },
+        Pool::Cls,
+    );
 }
 
 #[test]
@@ -54,7 +76,12 @@ fn branch_prefixes_are_smaller_models() {
         let prefix = w.branch_prefix(k);
         for mode in Mode::ALL {
             let out = pollster::block_on(engine.run(mode, k, &img)).unwrap();
-            assert_close(&format!("prefix {k} {mode:?}"), &out.logits, &reference::forward(&prefix, &img, mode), 1e-3);
+            assert_close(
+                &format!("prefix {k} {mode:?}"),
+                &out.logits,
+                &reference::forward(&prefix, &img, mode),
+                1e-3,
+            );
             let stats = engine.stats(mode, k).unwrap();
             assert_eq!(stats.blocks, 2 * k);
             let expect = match mode {
@@ -64,10 +91,20 @@ fn branch_prefixes_are_smaller_models() {
             assert_eq!((stats.dispatches, stats.critical_path), (expect, expect));
         }
     }
-    let e = pollster::block_on(engine.run(Mode::Parallel, 6, &img)).unwrap_err().to_string();
-    assert!(e.contains("branches 6 is out of range: this model has 1 to 5"), "{e}");
-    let e = pollster::block_on(engine.run(Mode::Parallel, 5, &img[1..])).unwrap_err().to_string();
-    assert!(e.contains("got 783 input values, the engine needs 784"), "{e}");
+    let e = pollster::block_on(engine.run(Mode::Parallel, 6, &img))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("branches 6 is out of range: this model has 1 to 5"),
+        "{e}"
+    );
+    let e = pollster::block_on(engine.run(Mode::Parallel, 5, &img[1..]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("got 783 input values, the engine needs 784"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -78,10 +115,17 @@ fn repeated_runs_reuse_buffers_and_agree() {
     let bytes = engine.device_bytes();
     let a = seeded_image(&c, 1);
     let b = seeded_image(&c, 2);
-    let first = pollster::block_on(engine.run(Mode::Parallel, 8, &a)).unwrap().logits;
+    let first = pollster::block_on(engine.run(Mode::Parallel, 8, &a))
+        .unwrap()
+        .logits;
     for _ in 0..20 {
         pollster::block_on(engine.run(Mode::Serial, 8, &b)).unwrap();
-        assert_eq!(pollster::block_on(engine.run(Mode::Parallel, 8, &a)).unwrap().logits, first);
+        assert_eq!(
+            pollster::block_on(engine.run(Mode::Parallel, 8, &a))
+                .unwrap()
+                .logits,
+            first
+        );
     }
     assert_eq!(engine.device_bytes(), bytes);
 }

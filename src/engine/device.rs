@@ -43,7 +43,8 @@ const NO_ADAPTER_HELP: &str = "open the page in a browser with WebGPU (Chrome or
 impl Gpu {
     /// Opens the default (high-performance) adapter.
     pub async fn new() -> Result<Gpu, Error> {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,

@@ -5,7 +5,10 @@ use std::collections::HashMap;
 
 /// Every shader by op name: what the naga test validates and the engine compiles.
 pub const SHADERS: [(&str, &str); 5] = [
-    ("patch_embed", include_str!("../../shaders/patch_embed.wgsl")),
+    (
+        "patch_embed",
+        include_str!("../../shaders/patch_embed.wgsl"),
+    ),
     ("layer_norm", include_str!("../../shaders/layer_norm.wgsl")),
     ("linear", include_str!("../../shaders/linear.wgsl")),
     ("attention", include_str!("../../shaders/attention.wgsl")),
@@ -18,7 +21,11 @@ pub enum Kernel {
     PatchEmbed,
     LayerNorm,
     /// `linear` with bias, GELU and residual switched by overrides.
-    Linear { bias: bool, gelu: bool, residual: bool },
+    Linear {
+        bias: bool,
+        gelu: bool,
+        residual: bool,
+    },
     Attention,
     BranchSum,
 }

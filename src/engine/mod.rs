@@ -90,7 +90,11 @@ fn mib(bytes: u64) -> String {
 
 impl Engine {
     /// Uploads the weights and allocates every buffer a run of up to K branches needs.
-    pub async fn new(gpu: &Gpu, weights: &Weights, options: EngineOptions) -> Result<Engine, Error> {
+    pub async fn new(
+        gpu: &Gpu,
+        weights: &Weights,
+        options: EngineOptions,
+    ) -> Result<Engine, Error> {
         let c = weights.config.clone();
         c.validate()?;
         if options.batch == 0 {
@@ -99,7 +103,9 @@ impl Engine {
         let limits = gpu.device.limits();
         for buf in Buf::ALL {
             let bytes = 4 * buf.len(&c, options.batch) as u64;
-            let allowed = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+            let allowed = limits
+                .max_storage_buffer_binding_size
+                .min(limits.max_buffer_size);
             if bytes > allowed {
                 return Err(Error::Gpu(format!(
                     "buffer {buf:?} needs {} in one storage binding, the adapter allows {}: \
@@ -161,7 +167,9 @@ impl Engine {
             period_ns: gpu.queue.get_timestamp_period() as f64,
         });
         if let Some(e) = scope.pop().await {
-            return Err(Error::Gpu(format!("out of GPU memory while uploading the model: {e}")));
+            return Err(Error::Gpu(format!(
+                "out of GPU memory while uploading the model: {e}"
+            )));
         }
         let max_grid_dim = options
             .max_grid_dim
@@ -290,7 +298,12 @@ impl Engine {
 
     /// Runs one inference on `images` ([batch, C, H, W], normalised) with branches
     /// `0..branches` (`self.config().branches` for the whole model) and reads the logits back.
-    pub async fn run(&mut self, mode: Mode, branches: usize, images: &[f32]) -> Result<RunOutput, Error> {
+    pub async fn run(
+        &mut self,
+        mode: Mode,
+        branches: usize,
+        images: &[f32],
+    ) -> Result<RunOutput, Error> {
         let want = self.options.batch * self.config.image_len();
         if images.len() != want {
             return Err(Error::Input(format!(
@@ -335,11 +348,14 @@ impl Engine {
         {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some(mode.name()),
-                timestamp_writes: self.timer.as_ref().map(|t| wgpu::ComputePassTimestampWrites {
-                    query_set: &t.queries,
-                    beginning_of_pass_write_index: Some(0),
-                    end_of_pass_write_index: Some(1),
-                }),
+                timestamp_writes: self
+                    .timer
+                    .as_ref()
+                    .map(|t| wgpu::ComputePassTimestampWrites {
+                        query_set: &t.queries,
+                        beginning_of_pass_write_index: Some(0),
+                        end_of_pass_write_index: Some(1),
+                    }),
             });
             for (kernel, group, [x, y, z]) in &plan.dispatches {
                 pass.set_pipeline(self.kernels.get(*kernel));
@@ -392,7 +408,10 @@ fn weight_data(w: &Weights) -> HashMap<Buf, Vec<f32>> {
 
 /// Maps the buffers for reading and copies their first `len` bytes out. Natively it waits
 /// on the device; in the browser it awaits the mapping promise.
-async fn read_back(device: &wgpu::Device, buffers: &[(&wgpu::Buffer, u64)]) -> Result<Vec<Vec<u8>>, Error> {
+async fn read_back(
+    device: &wgpu::Device,
+    buffers: &[(&wgpu::Buffer, u64)],
+) -> Result<Vec<Vec<u8>>, Error> {
     let mut pending = Vec::with_capacity(buffers.len());
     for (buf, len) in buffers {
         let (tx, rx) = futures_channel::oneshot::channel();

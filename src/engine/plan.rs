@@ -238,7 +238,14 @@ pub fn linear_step(
 }
 
 /// LayerNorm of each `cols`-wide row; gamma and beta share offsets and strides.
-pub fn layer_norm_step(x: Operand, gamma: Operand, beta: Buf, y: Operand, (rows, cols): (usize, usize), lanes: Lanes) -> Step {
+pub fn layer_norm_step(
+    x: Operand,
+    gamma: Operand,
+    beta: Buf,
+    y: Operand,
+    (rows, cols): (usize, usize),
+    lanes: Lanes,
+) -> Step {
     #[rustfmt::skip]
     let params = [
         rows, cols, lanes.nz(), lanes.branches,
@@ -255,7 +262,12 @@ pub fn layer_norm_step(x: Operand, gamma: Operand, beta: Buf, y: Operand, (rows,
 }
 
 /// Attention over `qkv` [nz, T, 3I] into `out` [nz, T, I] (both packed from offset 0).
-pub fn attention_step(qkv: Buf, out: Buf, (tokens, heads, dim_head): (usize, usize, usize), nz: usize) -> Step {
+pub fn attention_step(
+    qkv: Buf,
+    out: Buf,
+    (tokens, heads, dim_head): (usize, usize, usize),
+    nz: usize,
+) -> Step {
     let scale = (1.0 / (dim_head as f32).sqrt()).to_bits();
     Step {
         kernel: Kernel::Attention,
@@ -269,19 +281,48 @@ pub fn attention_step(qkv: Buf, out: Buf, (tokens, heads, dim_head): (usize, usi
 pub fn patch_embed_step(c: &Config, images: usize) -> Step {
     let (t, d) = (c.tokens(), c.dim);
     let params = [
-        t, d, c.patch, c.channels, c.image_height, c.image_width, c.image_width / c.patch, images,
+        t,
+        d,
+        c.patch,
+        c.channels,
+        c.image_height,
+        c.image_width,
+        c.image_width / c.patch,
+        images,
     ];
     Step {
         kernel: Kernel::PatchEmbed,
         params: params.map(u).to_vec(),
-        bindings: vec![Buf::Image, Buf::PatchW, Buf::PatchB, Buf::Cls, Buf::Pos, Buf::X0],
+        bindings: vec![
+            Buf::Image,
+            Buf::PatchW,
+            Buf::PatchB,
+            Buf::Cls,
+            Buf::Pos,
+            Buf::X0,
+        ],
         groups: (images * t * d).div_ceil(64) as u64,
     }
 }
 
 /// Sum over `lanes.branches` branch outputs in `y` [images, branches, T, D], pooled, into `out` [images, D].
-pub fn branch_sum_step(y: Buf, out: Buf, (tokens, dim): (usize, usize), lanes: Lanes, pool: Pool) -> Step {
-    let params = [tokens, dim, lanes.branches, lanes.images, usize::from(pool == Pool::Mean), 0, 0, 0];
+pub fn branch_sum_step(
+    y: Buf,
+    out: Buf,
+    (tokens, dim): (usize, usize),
+    lanes: Lanes,
+    pool: Pool,
+) -> Step {
+    let params = [
+        tokens,
+        dim,
+        lanes.branches,
+        lanes.images,
+        usize::from(pool == Pool::Mean),
+        0,
+        0,
+        0,
+    ];
     Step {
         kernel: Kernel::BranchSum,
         params: params.map(u).to_vec(),
@@ -321,17 +362,61 @@ impl Planner<'_> {
         let c = self.c;
         let (t, d, i, m) = (c.tokens(), c.dim, c.inner(), c.mlp_dim);
         let lanes = self.lanes;
-        let (uu, h, v) = (self.act(Buf::U, t, d), self.act(Buf::H, t, d), self.act(Buf::V, t, d));
-        let (qkv, att, g) = (self.act(Buf::Qkv, t, 3 * i), self.act(Buf::Att, t, i), self.act(Buf::G, t, m));
+        let (uu, h, v) = (
+            self.act(Buf::U, t, d),
+            self.act(Buf::H, t, d),
+            self.act(Buf::V, t, d),
+        );
+        let (qkv, att, g) = (
+            self.act(Buf::Qkv, t, 3 * i),
+            self.act(Buf::Att, t, i),
+            self.act(Buf::G, t, m),
+        );
         let w = |buf, size| slot.weight(buf, size);
         self.steps.extend([
             layer_norm_step(input, w(Buf::LnAW, d), Buf::LnAB, uu, (t, d), lanes),
-            linear_step(uu, w(Buf::Wqkv, 3 * i * d), None, None, qkv, (t, 3 * i, d), false, lanes),
+            linear_step(
+                uu,
+                w(Buf::Wqkv, 3 * i * d),
+                None,
+                None,
+                qkv,
+                (t, 3 * i, d),
+                false,
+                lanes,
+            ),
             attention_step(Buf::Qkv, Buf::Att, (t, c.heads, c.dim_head), lanes.nz()),
-            linear_step(att, w(Buf::Wo, d * i), Some(w(Buf::Bo, d)), Some(uu), h, (t, d, i), false, lanes),
+            linear_step(
+                att,
+                w(Buf::Wo, d * i),
+                Some(w(Buf::Bo, d)),
+                Some(uu),
+                h,
+                (t, d, i),
+                false,
+                lanes,
+            ),
             layer_norm_step(h, w(Buf::LnBW, d), Buf::LnBB, v, (t, d), lanes),
-            linear_step(v, w(Buf::W1, m * d), Some(w(Buf::B1, m)), None, g, (t, m, d), true, lanes),
-            linear_step(g, w(Buf::W2, d * m), Some(w(Buf::B2, d)), Some(v), h, (t, d, m), false, lanes),
+            linear_step(
+                v,
+                w(Buf::W1, m * d),
+                Some(w(Buf::B1, m)),
+                None,
+                g,
+                (t, m, d),
+                true,
+                lanes,
+            ),
+            linear_step(
+                g,
+                w(Buf::W2, d * m),
+                Some(w(Buf::B2, d)),
+                Some(v),
+                h,
+                (t, d, m),
+                false,
+                lanes,
+            ),
         ]);
     }
 }
@@ -361,7 +446,8 @@ pub fn plan(c: &Config, batch: usize, mode: Mode, branches: usize) -> Vec<Step> 
         let input = if base == 0 { p.shared_x0() } else { h };
         p.block(input, BlockSlot { base, stride });
     }
-    p.steps.push(branch_sum_step(Buf::H, Buf::Pooled, (t, d), lanes, c.pool));
+    p.steps
+        .push(branch_sum_step(Buf::H, Buf::Pooled, (t, d), lanes, c.pool));
     // The head treats the batch as the rows of one lane.
     let one = Lanes {
         images: 1,
@@ -369,7 +455,14 @@ pub fn plan(c: &Config, batch: usize, mode: Mode, branches: usize) -> Vec<Step> 
     };
     let whole = Operand::whole;
     p.steps.extend([
-        layer_norm_step(whole(Buf::Pooled), whole(Buf::HeadLnW), Buf::HeadLnB, whole(Buf::PooledN), (batch, d), one),
+        layer_norm_step(
+            whole(Buf::Pooled),
+            whole(Buf::HeadLnW),
+            Buf::HeadLnB,
+            whole(Buf::PooledN),
+            (batch, d),
+            one,
+        ),
         linear_step(
             whole(Buf::PooledN),
             whole(Buf::HeadW),
@@ -393,7 +486,9 @@ pub fn critical_path(steps: &[Step]) -> usize {
         let d = steps[..n]
             .iter()
             .zip(&depth)
-            .filter(|(e, _)| s.reads().contains(&e.writes()) || e.writes() == w || e.reads().contains(&w))
+            .filter(|(e, _)| {
+                s.reads().contains(&e.writes()) || e.writes() == w || e.reads().contains(&w)
+            })
             .map(|(_, &d)| d)
             .max()
             .unwrap_or(0);
@@ -459,7 +554,12 @@ mod tests {
             groups: 1,
         };
         // Two independent chains of two: depth 2, not 4.
-        let steps = [mk(Buf::X0, Buf::U), mk(Buf::U, Buf::V), mk(Buf::X0, Buf::G), mk(Buf::G, Buf::Att)];
+        let steps = [
+            mk(Buf::X0, Buf::U),
+            mk(Buf::U, Buf::V),
+            mk(Buf::X0, Buf::G),
+            mk(Buf::G, Buf::Att),
+        ];
         assert_eq!(critical_path(&steps), 2);
     }
 

@@ -54,8 +54,12 @@ pub async fn run_step(
         entries: &entries,
     });
     let max = max_grid_dim.unwrap_or(device.limits().max_compute_workgroups_per_dimension);
-    let [x, y, z] = fold_grid(step.groups, max)
-        .ok_or_else(|| Error::Gpu(format!("{} workgroups do not fit a grid of {max}^3", step.groups)))?;
+    let [x, y, z] = fold_grid(step.groups, max).ok_or_else(|| {
+        Error::Gpu(format!(
+            "{} workgroups do not fit a grid of {max}^3",
+            step.groups
+        ))
+    })?;
     let out = &buffers[&step.writes()];
     let readback = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("probe readback"),

@@ -53,7 +53,10 @@ fn block_prefix(k: usize, j: usize, mlp: bool) -> String {
 pub fn tensor_names(c: &Config) -> Vec<(String, Vec<usize>)> {
     let (d, i, m, t) = (c.dim, c.inner(), c.mlp_dim, c.tokens());
     let mut v = vec![
-        ("to_patch_embedding.1.weight".to_string(), vec![d, c.patch_len()]),
+        (
+            "to_patch_embedding.1.weight".to_string(),
+            vec![d, c.patch_len()],
+        ),
         ("to_patch_embedding.1.bias".to_string(), vec![d]),
         ("cls_token".to_string(), vec![1, 1, d]),
         ("pos_embedding".to_string(), vec![1, t, d]),
@@ -161,7 +164,9 @@ pub fn load(bytes: &[u8], hints: &Hints) -> Result<Loaded, Error> {
     let config = match file.metadata.get(CONFIG_KEY) {
         Some(json) => {
             let mut c: Config = serde_json::from_str(json).map_err(|e| {
-                Error::Checkpoint(format!("metadata '{CONFIG_KEY}' is not a valid config: {e}"))
+                Error::Checkpoint(format!(
+                    "metadata '{CONFIG_KEY}' is not a valid config: {e}"
+                ))
             })?;
             check_hints_agree(&c, hints)?;
             if let Some(pool) = hints.pool {
@@ -299,7 +304,11 @@ fn infer_config(file: &TensorFile, hints: &Hints) -> Result<Config, Error> {
              non-square images need a checkpoint with '{CONFIG_KEY}' metadata"
         )));
     }
-    let count = |f: &dyn Fn(usize) -> String| (0..).take_while(|&i| file.tensors.contains_key(&f(i))).count();
+    let count = |f: &dyn Fn(usize) -> String| {
+        (0..)
+            .take_while(|&i| file.tensors.contains_key(&f(i)))
+            .count()
+    };
     let branches = count(&|k| format!("{}.norm.weight", block_prefix(k, 0, false)));
     let depth = count(&|j| format!("{}.norm.weight", block_prefix(0, j, false)));
     if branches == 0 {
@@ -308,7 +317,12 @@ fn infer_config(file: &TensorFile, hints: &Hints) -> Result<Config, Error> {
             block_prefix(0, 0, false)
         )));
     }
-    let mlp_dim = dim_of(file, &format!("{}.fn.net.0.weight", block_prefix(0, 0, true)), 0, 2)?;
+    let mlp_dim = dim_of(
+        file,
+        &format!("{}.fn.net.0.weight", block_prefix(0, 0, true)),
+        0,
+        2,
+    )?;
     let num_classes = dim_of(file, "mlp_head.1.weight", 0, 2)?;
     Ok(Config {
         image_height: side * patch,
@@ -358,7 +372,13 @@ mod tests {
     #[test]
     fn round_trip_without_metadata_needs_flags() {
         let w = Weights::seeded(&small(), 7);
-        let bytes = save(&w, SaveOptions { dtype: Dtype::F32, metadata: false });
+        let bytes = save(
+            &w,
+            SaveOptions {
+                dtype: Dtype::F32,
+                metadata: false,
+            },
+        );
         let e = load(&bytes, &Hints::default()).unwrap_err().to_string();
         assert!(e.contains("give --heads, --dim-head, --patch"), "{e}");
         let hints = Hints {
@@ -368,21 +388,36 @@ mod tests {
             pool: Some(Pool::Mean),
         };
         assert_eq!(load(&bytes, &hints).unwrap().weights, w);
-        let wrong = Hints { heads: Some(4), ..hints };
+        let wrong = Hints {
+            heads: Some(4),
+            ..hints
+        };
         let e = load(&bytes, &wrong).unwrap_err().to_string();
-        assert!(e.contains("fn.to_qkv.weight' has shape [24, 8], expected [48, 8]"), "{e}");
+        assert!(
+            e.contains("fn.to_qkv.weight' has shape [24, 8], expected [48, 8]"),
+            "{e}"
+        );
     }
 
     #[test]
     fn round_trip_in_f16_and_bf16() {
         let w = Weights::seeded(&small(), 3);
         for dtype in [Dtype::F16, Dtype::BF16] {
-            let bytes = save(&w, SaveOptions { dtype, metadata: true });
+            let bytes = save(
+                &w,
+                SaveOptions {
+                    dtype,
+                    metadata: true,
+                },
+            );
             let back = load(&bytes, &Hints::default()).unwrap().weights;
             let tol = if dtype == Dtype::F16 { 1e-3 } else { 1e-2 };
             for (a, b) in w.tensor_list().iter().zip(back.tensor_list()) {
                 for (x, y) in a.iter().zip(b) {
-                    assert!((x - y).abs() <= tol * x.abs().max(1.0), "{dtype:?}: {x} vs {y}");
+                    assert!(
+                        (x - y).abs() <= tol * x.abs().max(1.0),
+                        "{dtype:?}: {x} vs {y}"
+                    );
                 }
             }
         }
@@ -401,9 +436,12 @@ mod tests {
             .filter(|((n, _), _)| n != "mlp_head.1.bias")
             .map(|((n, s), t)| (n.clone(), s.clone(), *t))
             .collect();
-        let e = load(&safetensors::write(&missing, &meta, Dtype::F32), &Hints::default())
-            .unwrap_err()
-            .to_string();
+        let e = load(
+            &safetensors::write(&missing, &meta, Dtype::F32),
+            &Hints::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("lacks tensor 'mlp_head.1.bias'"), "{e}");
 
         let nan = [f32::NAN, 1.0];
@@ -414,10 +452,20 @@ mod tests {
             .collect();
         extra.push(("optimizer.step".into(), vec![2], &nan[..]));
         extra[1].2 = &[f32::INFINITY; 8];
-        let loaded = load(&safetensors::write(&extra, &meta, Dtype::F32), &Hints::default()).unwrap();
+        let loaded = load(
+            &safetensors::write(&extra, &meta, Dtype::F32),
+            &Hints::default(),
+        )
+        .unwrap();
         let all = loaded.warnings.join("\n");
-        assert!(all.contains("does not use, ignored: optimizer.step"), "{all}");
-        assert!(all.contains("'to_patch_embedding.1.bias' has 8 NaN or infinite"), "{all}");
+        assert!(
+            all.contains("does not use, ignored: optimizer.step"),
+            "{all}"
+        );
+        assert!(
+            all.contains("'to_patch_embedding.1.bias' has 8 NaN or infinite"),
+            "{all}"
+        );
     }
 
     #[test]
@@ -432,10 +480,16 @@ mod tests {
             .zip(w.tensor_list())
             .map(|((n, s), t)| (n, s, t))
             .collect();
-        let meta = BTreeMap::from([(CONFIG_KEY.to_string(), serde_json::to_string(&wrong).unwrap())]);
-        let e = load(&safetensors::write(&tensors, &meta, Dtype::F32), &Hints::default())
-            .unwrap_err()
-            .to_string();
+        let meta = BTreeMap::from([(
+            CONFIG_KEY.to_string(),
+            serde_json::to_string(&wrong).unwrap(),
+        )]);
+        let e = load(
+            &safetensors::write(&tensors, &meta, Dtype::F32),
+            &Hints::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             e.contains("has shape [12, 8], expected [16, 8] from the config in its metadata"),
             "{e}"

@@ -158,7 +158,11 @@ impl Config {
     /// All parameters of the model.
     pub fn params(&self) -> usize {
         let (d, t) = (self.dim, self.tokens());
-        d * self.patch_len() + d + d + t * d + self.blocks() * self.block_params()
+        d * self.patch_len()
+            + d
+            + d
+            + t * d
+            + self.blocks() * self.block_params()
             + 2 * d
             + self.num_classes * d
             + self.num_classes
@@ -208,7 +212,7 @@ impl Config {
             ("image_height", self.image_height),
             ("image_width", self.image_width),
         ] {
-            if side % self.patch != 0 {
+            if !side.is_multiple_of(self.patch) {
                 return Err(Error::Config(format!(
                     "{name} {side} is not divisible by patch {}: choose a patch size that divides it",
                     self.patch
@@ -223,11 +227,20 @@ impl Config {
         }
         let widest = [
             ("image", self.image_len()),
-            ("patch embedding", checked_mul(&[self.dim, self.patch_len()])),
-            ("attention scores", checked_mul(&[self.tokens(), self.tokens()])),
+            (
+                "patch embedding",
+                checked_mul(&[self.dim, self.patch_len()]),
+            ),
+            (
+                "attention scores",
+                checked_mul(&[self.tokens(), self.tokens()]),
+            ),
             ("qkv weight", checked_mul(&[3, self.inner(), self.dim])),
             ("mlp weight", checked_mul(&[self.mlp_dim, self.dim])),
-            ("activations", checked_mul(&[self.blocks(), self.tokens(), self.mlp_dim])),
+            (
+                "activations",
+                checked_mul(&[self.blocks(), self.tokens(), self.mlp_dim]),
+            ),
             ("head weight", checked_mul(&[self.num_classes, self.dim])),
         ];
         for (what, n) in widest {
@@ -261,7 +274,11 @@ mod tests {
         assert_eq!(Config::preset("vit-tiny-224").unwrap().tokens(), 197);
         assert_eq!(Config::preset("mnist").unwrap().tokens(), 17);
         // The spec quotes about 60.7 MFLOP per cifar block.
-        assert!((c.block_flops() / 1e6 - 60.7).abs() < 0.1, "{}", c.block_flops());
+        assert!(
+            (c.block_flops() / 1e6 - 60.7).abs() < 0.1,
+            "{}",
+            c.block_flops()
+        );
     }
 
     #[test]
@@ -269,13 +286,21 @@ mod tests {
         let mut c = Config::preset("cifar").unwrap();
         c.patch = 5;
         let e = c.validate().unwrap_err().to_string();
-        assert!(e.contains("image_height 32 is not divisible by patch 5"), "{e}");
+        assert!(
+            e.contains("image_height 32 is not divisible by patch 5"),
+            "{e}"
+        );
         let mut c = Config::preset("cifar").unwrap();
         c.heads = 0;
         assert!(c.validate().unwrap_err().to_string().contains("heads is 0"));
         let mut c = Config::preset("cifar").unwrap();
         c.dim_head = 512;
-        assert!(c.validate().unwrap_err().to_string().contains("dim_head 512"));
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("dim_head 512")
+        );
         let mut c = Config::preset("cifar").unwrap();
         c.mlp_dim = 1 << 40;
         assert!(c.validate().unwrap_err().to_string().contains("mlp weight"));

@@ -231,7 +231,7 @@ pub fn write(
     }
     let mut json = serde_json::to_vec(&Value::Object(header)).expect("JSON of strings and numbers");
     // Pad so the data section starts 8-byte aligned, as the format recommends.
-    while (8 + json.len()) % 8 != 0 {
+    while !(8 + json.len()).is_multiple_of(8) {
         json.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + json.len() + data.len());
@@ -261,7 +261,11 @@ mod tests {
 
     #[test]
     fn malformed_files_are_named() {
-        let bytes = write(&[("t".into(), vec![4], &[1.0f32; 4][..])], &BTreeMap::new(), Dtype::F32);
+        let bytes = write(
+            &[("t".into(), vec![4], &[1.0f32; 4][..])],
+            &BTreeMap::new(),
+            Dtype::F32,
+        );
         let msg = |b: &[u8]| parse(b).unwrap_err().to_string();
         assert!(msg(&[]).contains("empty"));
         assert!(msg(&bytes[..5]).contains("shorter than the 8-byte"));

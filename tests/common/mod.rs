@@ -21,7 +21,10 @@ pub fn max_abs_diff(got: &[f32], want: &[f32]) -> (f32, f32) {
         .iter()
         .zip(want)
         .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) });
+        .fold(
+            0.0f32,
+            |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) },
+        );
     let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     (diff, scale)
 }

@@ -1,0 +1,80 @@
+//! `paraformer infer`: one inference on the CPU reference or the GPU engine, JSON on stdout.
+
+use paraformer::Error;
+use paraformer::engine::{Engine, EngineOptions, Gpu};
+use paraformer::input;
+use paraformer::model::{Mode, seeded_image};
+use paraformer::reference;
+
+use super::args::{Args, Spec};
+use super::model_args;
+
+pub const SPECS: &[Spec] = &[
+    ("checkpoint", true),
+    ("input", true),
+    ("mode", true),
+    ("device", true),
+    ("branches", true),
+    ("heads", true),
+    ("dim-head", true),
+    ("patch", true),
+    ("pool", true),
+];
+
+pub fn run(args: &Args) -> Result<(), Error> {
+    let weights = model_args::load_weights(args)?;
+    let c = &weights.config;
+    let mode = Mode::parse(args.text("mode").unwrap_or("parallel"))?;
+    let branches = args.get::<usize>("branches")?.unwrap_or(c.branches);
+    if branches == 0 || branches > c.branches {
+        return Err(Error::Usage(format!(
+            "--branches {branches} is out of range: this model has 1 to {} branches",
+            c.branches
+        )));
+    }
+    let (image, source) = match args.text("input") {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Error::Io(format!("cannot read input '{path}': {e}")))?;
+            (input::from_bytes(c, &bytes)?, path.to_string())
+        }
+        None => (
+            seeded_image(c, 0),
+            "seeded random image (seed 0)".to_string(),
+        ),
+    };
+    let (logits, adapter) = match args.text("device").unwrap_or("gpu") {
+        "cpu" => (
+            reference::forward(&weights.branch_prefix(branches), &image, mode),
+            None,
+        ),
+        "gpu" => {
+            let gpu = pollster::block_on(Gpu::new())?;
+            let mut engine =
+                pollster::block_on(Engine::new(&gpu, &weights, EngineOptions::default()))?;
+            let out = pollster::block_on(engine.run(mode, branches, &image))?;
+            (out.logits, Some(gpu.summary.name.clone()))
+        }
+        other => {
+            return Err(Error::Usage(format!(
+                "unknown device '{other}': allowed are 'gpu' and 'cpu'"
+            )));
+        }
+    };
+    let class = logits
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i);
+    let out = serde_json::json!({
+        "logits": logits,
+        "class": class,
+        "mode": mode.name(),
+        "device": args.text("device").unwrap_or("gpu"),
+        "adapter": adapter,
+        "branches": branches,
+        "input": source,
+    });
+    println!("{out}");
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! Options shared by the commands that need a model: a checkpoint (with the flags a
+//! metadata-less one needs) or the built-in default.
+
+use paraformer::Error;
+use paraformer::model::{self, Config, Hints, Pool, Weights};
+
+use super::args::Args;
+
+/// Seed of the built-in default model's weights.
+pub const DEFAULT_SEED: u64 = 0;
+
+pub fn load_weights(args: &Args) -> Result<Weights, Error> {
+    let Some(path) = args.text("checkpoint") else {
+        let mut c = Config::preset("cifar")?;
+        if let Some(p) = args.text("pool") {
+            c.pool = Pool::parse(p)?;
+        }
+        return Ok(Weights::seeded(&c, DEFAULT_SEED));
+    };
+    let hints = Hints {
+        heads: args.get("heads")?,
+        dim_head: args.get("dim-head")?,
+        patch: args.get("patch")?,
+        pool: args.text("pool").map(Pool::parse).transpose()?,
+    };
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::Io(format!("cannot read checkpoint '{path}': {e}")))?;
+    let loaded = model::load(&bytes, &hints)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(loaded.weights)
+}

@@ -1,0 +1,162 @@
+//! The `paraformer infer` command end to end: JSON output, both devices, checkpoints
+//! with and without metadata, picture inputs, and clear errors with a non-zero exit.
+
+mod common;
+
+use std::process::Command;
+
+use common::assert_close;
+use paraformer::model::{self, Config, SaveOptions, Weights, safetensors::Dtype};
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/parity");
+
+fn paraformer(args: &[&str]) -> (i32, serde_json::Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_paraformer"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+fn logits(v: &serde_json::Value) -> Vec<f32> {
+    v["logits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("paraformer-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn default_model_runs_on_gpu_and_cpu_alike() {
+    let (code, gpu, err) = paraformer(&["infer", "--mode", "serial"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        (gpu["mode"].as_str(), gpu["device"].as_str()),
+        (Some("serial"), Some("gpu"))
+    );
+    assert_eq!(logits(&gpu).len(), 10);
+    let (code, cpu, err) = paraformer(&["infer", "--mode", "serial", "--device", "cpu"]);
+    assert_eq!(code, 0, "{err}");
+    assert_close("cli gpu vs cpu", &logits(&gpu), &logits(&cpu), 1e-3);
+}
+
+#[test]
+fn fixture_checkpoint_and_input_give_the_expected_logits() {
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(format!("{FIXTURE}/expected.json")).unwrap())
+            .unwrap();
+    let want = logits(&serde_json::json!({"logits": expected["logits"]["parallel/2"]}));
+    for device in ["gpu", "cpu"] {
+        let (code, out, err) = paraformer(&[
+            "infer",
+            "--checkpoint",
+            &format!("{FIXTURE}/model.safetensors"),
+            "--input",
+            &format!("{FIXTURE}/input.safetensors"),
+            "--branches",
+            "2",
+            "--device",
+            device,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert_close(device, &logits(&out), &want, 1e-4);
+    }
+}
+
+#[test]
+fn checkpoint_without_metadata_needs_and_takes_flags() {
+    let mut c = Config::preset("mnist").unwrap();
+    c.branches = 2;
+    let path = temp("nometa.safetensors");
+    let w = Weights::seeded(&c, 3);
+    std::fs::write(
+        &path,
+        model::save(
+            &w,
+            SaveOptions {
+                dtype: Dtype::F16,
+                metadata: false,
+            },
+        ),
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let (code, _, err) = paraformer(&["infer", "--checkpoint", p]);
+    assert_eq!(code, 2);
+    assert!(err.contains("give --heads, --dim-head, --patch"), "{err}");
+    let (code, out, err) = paraformer(&[
+        "infer",
+        "--checkpoint",
+        p,
+        "--heads",
+        "4",
+        "--dim-head",
+        "16",
+        "--patch",
+        "7",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(logits(&out).len(), 10);
+}
+
+#[test]
+fn png_input_is_accepted() {
+    let path = temp("digit.png");
+    image::GrayImage::from_fn(40, 40, |x, y| {
+        image::Luma([if (x + y) % 9 < 3 { 255 } else { 0 }])
+    })
+    .save(&path)
+    .unwrap();
+    let mut c = Config::preset("mnist").unwrap();
+    c.branches = 2;
+    let ckpt = temp("mnist.safetensors");
+    std::fs::write(
+        &ckpt,
+        model::save(&Weights::seeded(&c, 1), SaveOptions::default()),
+    )
+    .unwrap();
+    let (code, out, err) = paraformer(&[
+        "infer",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--input",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out["input"].as_str(), path.to_str());
+}
+
+#[test]
+fn bad_use_exits_2_with_a_message() {
+    let cases: [(&[&str], &str); 6] = [
+        (&[], "no command given"),
+        (&["infre"], "unknown command 'infre'"),
+        (&["infer", "--mode", "both"], "unknown mode 'both'"),
+        (&["infer", "--device", "tpu"], "unknown device 'tpu'"),
+        (
+            &["infer", "--branches", "13"],
+            "--branches 13 is out of range: this model has 1 to 12",
+        ),
+        (
+            &["infer", "--checkpoint", "/nonexistent.safetensors"],
+            "cannot read checkpoint '/nonexistent.safetensors'",
+        ),
+    ];
+    for (args, msg) in cases {
+        let (code, _, err) = paraformer(args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(err.contains(msg), "{args:?}: {err}");
+    }
+    let (_, _, err) = paraformer(&["infer", "--mode", "both"]);
+    assert!(err.contains("usage: paraformer"), "usage hint: {err}");
+}
