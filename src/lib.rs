@@ -1,8 +1,9 @@
 //! Para-Former on WebGPU: the model, a CPU reference, and a wgpu engine that runs
 //! the K branches of a Para-Former in one dispatch per op, or the same blocks in a chain.
 //!
-//! Dependencies point one way: `engine` -> `model`, `reference` -> `model`.
+//! Dependencies point one way: `bench` -> `engine` -> `model`; `reference` -> `model`.
 
+pub mod bench;
 pub mod engine;
 pub mod input;
 pub mod model;

@@ -93,6 +93,7 @@ fn linear_matches_cpu_with_every_epilogue() {
                 (Buf::G, vec![f32::NAN; nz * rows * n]),
             ]);
             let step = plan::linear_step(
+                "test",
                 x,
                 w,
                 bias.then_some(b),
@@ -170,6 +171,7 @@ fn layer_norm_matches_cpu() {
             (Buf::U, vec![0.0; nz * rows * cols]),
         ]);
         let step = plan::layer_norm_step(
+            "test",
             act(Buf::H, lanes, rows, cols),
             gamma,
             Buf::LnAB,

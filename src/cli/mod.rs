@@ -1,6 +1,7 @@
-//! The command line: `paraformer infer` and friends. Native only.
+//! The command line: `paraformer infer` and `paraformer bench`. Native only.
 
 mod args;
+mod bench;
 mod infer;
 mod model_args;
 
@@ -15,6 +16,14 @@ commands:
           [--branches K] [--heads N --dim-head N --patch N] [--pool cls|mean]
           Without --checkpoint: the built-in cifar model with seeded weights.
           --input: safetensors with a tensor 'image' [C,H,W] (normalised), or a PNG/JPEG.
+  bench   latency against depth, serial vs parallel, table on stdout
+          [--preset cifar|mnist|vit-tiny-224] [--depths 1..=24 | 1,2,4,8] [--modes serial,parallel]
+          [--branch-depth d] [--batch N] [--warmup N] [--samples N] [--seed N]
+          [--image-height N --image-width N --channels N --patch N --dim N --heads N
+           --dim-head N --mlp-dim N --classes N --pool cls|mean]
+          [--json FILE] [--csv FILE] [--profile] [--no-progress]
+          --profile: per-op table (time, share, GFLOP/s, GB/s) at the deepest depth.
+          Parallel mode uses K = L/d branches at depth L; serial chains the same L blocks.
   help    this text";
 
 /// Runs a command; the caller prints the error and sets the exit code.
@@ -24,6 +33,7 @@ pub fn main(raw: &[String]) -> Result<(), Error> {
     };
     match command.as_str() {
         "infer" => infer::run(&args::Args::parse("infer", rest, infer::SPECS)?),
+        "bench" => bench::run(&args::Args::parse("bench", rest, bench::SPECS)?),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

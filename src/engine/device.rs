@@ -15,6 +15,8 @@ pub struct AdapterSummary {
     pub driver: String,
     pub driver_info: String,
     pub timestamps: bool,
+    /// Timestamps between the dispatches of a pass (native only): per-op profiles.
+    pub timestamps_inside_passes: bool,
     pub max_storage_binding_bytes: u64,
     pub max_buffer_bytes: u64,
     pub max_workgroups_per_dim: u32,
@@ -65,7 +67,9 @@ impl Gpu {
                 info.name, info.backend
             )));
         }
-        let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
+        // Timestamps inside passes (native only) give the per-op profile its finest method.
+        let features = adapter.features()
+            & (wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("paraformer"),
@@ -90,6 +94,9 @@ impl Gpu {
             driver: info.driver.clone(),
             driver_info: info.driver_info.clone(),
             timestamps: device.features().contains(wgpu::Features::TIMESTAMP_QUERY),
+            timestamps_inside_passes: device
+                .features()
+                .contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES),
             max_storage_binding_bytes: limits.max_storage_buffer_binding_size,
             max_buffer_bytes: limits.max_buffer_size,
             max_workgroups_per_dim: limits.max_compute_workgroups_per_dimension,

@@ -6,6 +6,7 @@ mod device;
 mod kernels;
 pub mod plan;
 pub mod probe;
+mod profile;
 
 use std::collections::HashMap;
 
@@ -14,6 +15,7 @@ use wgpu::util::DeviceExt;
 pub use device::{AdapterSummary, Gpu};
 pub use kernels::{Kernel, SHADERS};
 use plan::{Buf, Step};
+pub use profile::{OpTiming, Profile};
 
 use crate::Error;
 use crate::model::{Config, Mode, Weights};
@@ -60,6 +62,7 @@ pub struct RunOutput {
 }
 
 struct Plan {
+    steps: Vec<Step>,
     dispatches: Vec<(Kernel, wgpu::BindGroup, [u32; 3])>,
     stats: ModeStats,
     _params: wgpu::Buffer,
@@ -233,12 +236,12 @@ impl Engine {
             dispatches: steps.len(),
             critical_path: plan::critical_path(&steps),
         };
-        let p = self.build_plan(&steps, stats)?;
+        let p = self.build_plan(steps, stats)?;
         self.plans.insert((mode, branches), p);
         Ok(stats)
     }
 
-    fn build_plan(&mut self, steps: &[Step], stats: ModeStats) -> Result<Plan, Error> {
+    fn build_plan(&mut self, steps: Vec<Step>, stats: ModeStats) -> Result<Plan, Error> {
         let device = &self.gpu.device;
         let align = device.limits().min_uniform_buffer_offset_alignment as usize;
         let slot = steps
@@ -290,6 +293,7 @@ impl Engine {
             dispatches.push((s.kernel, group, grid));
         }
         Ok(Plan {
+            steps,
             dispatches,
             stats,
             _params: params,

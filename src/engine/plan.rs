@@ -128,11 +128,16 @@ impl Buf {
 /// binding is the one written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
+    /// What the step computes, for profiles ("linear qkv", "attention", ...).
+    pub label: &'static str,
     pub kernel: Kernel,
     pub params: Vec<u32>,
     pub bindings: Vec<Buf>,
     /// Workgroups before folding into the grid.
     pub groups: u64,
+    /// Arithmetic (multiply-add = 2) and the bytes read and written, for achieved rates.
+    pub flops: f64,
+    pub bytes: f64,
 }
 
 impl Step {
@@ -204,6 +209,7 @@ fn u(v: usize) -> u32 {
 /// `y = act(x W^T + b) + r` with x [rows, k], W [n, k], y [rows, n] for every lane.
 #[allow(clippy::too_many_arguments)]
 pub fn linear_step(
+    label: &'static str,
     x: Operand,
     w: Operand,
     b: Option<Operand>,
@@ -225,7 +231,10 @@ pub fn linear_step(
         ro.off, ro.branch_stride, ro.image_stride, 0,
         y.off, y.branch_stride, y.image_stride, 0,
     ];
+    let nz = lanes.nz() as f64;
+    let out = nz * (rows * n) as f64 * if r.is_some() { 2.0 } else { 1.0 };
     Step {
+        label,
         kernel: Kernel::Linear {
             bias: b.is_some(),
             gelu,
@@ -234,11 +243,14 @@ pub fn linear_step(
         params: params.map(u).to_vec(),
         bindings: vec![x.buf, w.buf, bo.buf, ro.buf, y.buf],
         groups: (tiles_n * tiles_m * lanes.nz()) as u64,
+        flops: 2.0 * nz * (rows * n * k) as f64,
+        bytes: 4.0 * (nz * (rows * k + n * k) as f64 + out),
     }
 }
 
 /// LayerNorm of each `cols`-wide row; gamma and beta share offsets and strides.
 pub fn layer_norm_step(
+    label: &'static str,
     x: Operand,
     gamma: Operand,
     beta: Buf,
@@ -254,10 +266,13 @@ pub fn layer_norm_step(
         gamma.off, gamma.branch_stride, 0, 0,
     ];
     Step {
+        label,
         kernel: Kernel::LayerNorm,
         params: params.map(u).to_vec(),
         bindings: vec![x.buf, gamma.buf, beta, y.buf],
         groups: (rows * lanes.nz()) as u64,
+        flops: 0.0,
+        bytes: 4.0 * (3 * rows * cols * lanes.nz()) as f64,
     }
 }
 
@@ -269,11 +284,15 @@ pub fn attention_step(
     nz: usize,
 ) -> Step {
     let scale = (1.0 / (dim_head as f32).sqrt()).to_bits();
+    let (t, i) = (tokens as f64, (heads * dim_head) as f64);
     Step {
+        label: "attention",
         kernel: Kernel::Attention,
         params: vec![u(tokens), u(heads), u(dim_head), u(nz), 0, 0, scale, 0],
         bindings: vec![qkv, out],
         groups: (nz * heads * tokens) as u64,
+        flops: 4.0 * nz as f64 * t * t * i,
+        bytes: 4.0 * nz as f64 * 4.0 * t * i,
     }
 }
 
@@ -291,6 +310,7 @@ pub fn patch_embed_step(c: &Config, images: usize) -> Step {
         images,
     ];
     Step {
+        label: "patch_embed",
         kernel: Kernel::PatchEmbed,
         params: params.map(u).to_vec(),
         bindings: vec![
@@ -302,6 +322,8 @@ pub fn patch_embed_step(c: &Config, images: usize) -> Step {
             Buf::X0,
         ],
         groups: (images * t * d).div_ceil(64) as u64,
+        flops: 2.0 * (images * c.num_patches() * c.patch_len() * d) as f64,
+        bytes: 4.0 * (images * (c.image_len() + t * d) + d * c.patch_len()) as f64,
     }
 }
 
@@ -323,11 +345,18 @@ pub fn branch_sum_step(
         0,
         0,
     ];
+    let read = match pool {
+        Pool::Cls => 1,
+        Pool::Mean => tokens,
+    };
     Step {
+        label: "branch_sum",
         kernel: Kernel::BranchSum,
         params: params.map(u).to_vec(),
         bindings: vec![y, out],
         groups: (lanes.images * dim).div_ceil(64) as u64,
+        flops: 0.0,
+        bytes: 4.0 * (lanes.nz() * read * dim + lanes.images * dim) as f64,
     }
 }
 
@@ -374,8 +403,17 @@ impl Planner<'_> {
         );
         let w = |buf, size| slot.weight(buf, size);
         self.steps.extend([
-            layer_norm_step(input, w(Buf::LnAW, d), Buf::LnAB, uu, (t, d), lanes),
+            layer_norm_step(
+                "layer_norm a",
+                input,
+                w(Buf::LnAW, d),
+                Buf::LnAB,
+                uu,
+                (t, d),
+                lanes,
+            ),
             linear_step(
+                "linear qkv",
                 uu,
                 w(Buf::Wqkv, 3 * i * d),
                 None,
@@ -387,6 +425,7 @@ impl Planner<'_> {
             ),
             attention_step(Buf::Qkv, Buf::Att, (t, c.heads, c.dim_head), lanes.nz()),
             linear_step(
+                "linear out +residual",
                 att,
                 w(Buf::Wo, d * i),
                 Some(w(Buf::Bo, d)),
@@ -396,8 +435,17 @@ impl Planner<'_> {
                 false,
                 lanes,
             ),
-            layer_norm_step(h, w(Buf::LnBW, d), Buf::LnBB, v, (t, d), lanes),
+            layer_norm_step(
+                "layer_norm b",
+                h,
+                w(Buf::LnBW, d),
+                Buf::LnBB,
+                v,
+                (t, d),
+                lanes,
+            ),
             linear_step(
+                "linear mlp1 +gelu",
                 v,
                 w(Buf::W1, m * d),
                 Some(w(Buf::B1, m)),
@@ -408,6 +456,7 @@ impl Planner<'_> {
                 lanes,
             ),
             linear_step(
+                "linear mlp2 +residual",
                 g,
                 w(Buf::W2, d * m),
                 Some(w(Buf::B2, d)),
@@ -456,6 +505,7 @@ pub fn plan(c: &Config, batch: usize, mode: Mode, branches: usize) -> Vec<Step> 
     let whole = Operand::whole;
     p.steps.extend([
         layer_norm_step(
+            "head layer_norm",
             whole(Buf::Pooled),
             whole(Buf::HeadLnW),
             Buf::HeadLnB,
@@ -464,6 +514,7 @@ pub fn plan(c: &Config, batch: usize, mode: Mode, branches: usize) -> Vec<Step> 
             one,
         ),
         linear_step(
+            "head linear",
             whole(Buf::PooledN),
             whole(Buf::HeadW),
             Some(whole(Buf::HeadB)),
@@ -548,10 +599,13 @@ mod tests {
     #[test]
     fn critical_path_sees_independent_work() {
         let mk = |r: Buf, w: Buf| Step {
+            label: "test",
             kernel: Kernel::LayerNorm,
             params: vec![],
             bindings: vec![r, w],
             groups: 1,
+            flops: 0.0,
+            bytes: 0.0,
         };
         // Two independent chains of two: depth 2, not 4.
         let steps = [

@@ -1,0 +1,396 @@
+//! The depth sweep: latency of serial (a chain of L blocks) against parallel (K = L/d
+//! branches of d blocks, side by side) over a list of depths, on one engine holding the
+//! deepest model's weights. Async and thread-free so that it runs in the browser too;
+//! progress and points are reported as they happen, and a flag cancels it.
+
+mod report;
+mod stats;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+use web_time::Instant;
+
+pub use report::{Context, GPU_CLOCK, ModeProfile, Point, Report, SCHEMA, WALL_CLOCK};
+pub use stats::{Stats, quantile};
+
+use crate::Error;
+use crate::engine::{Engine, EngineOptions, Gpu};
+use crate::model::{Config, Mode, Weights, seeded_image};
+
+/// Everything that defines a sweep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// The preset the config started from ("custom" when edited beyond it).
+    pub preset: String,
+    /// The model; `branches` is ignored and set from the deepest depth.
+    pub config: Config,
+    /// Total depths L to measure; each a multiple of `config.depth`.
+    pub depths: Vec<usize>,
+    pub modes: Vec<Mode>,
+    pub batch: usize,
+    pub warmup: usize,
+    pub samples: usize,
+    /// Seed of the random weights and input.
+    pub seed: u64,
+    /// After the sweep, profile each mode per op at the deepest depth.
+    #[serde(default)]
+    pub profile: bool,
+}
+
+impl Settings {
+    /// The defaults of `paraformer bench` for a preset.
+    pub fn new(preset: &str) -> Result<Settings, Error> {
+        let config = Config::preset(preset)?;
+        Ok(Settings {
+            preset: preset.to_string(),
+            depths: [1, 2, 4, 8, 12].map(|l| l * config.depth).to_vec(),
+            modes: Mode::ALL.to_vec(),
+            batch: 1,
+            warmup: 3,
+            samples: 10,
+            seed: 0,
+            profile: false,
+            config,
+        })
+    }
+
+    /// The deepest model of the sweep: K = max(L) / d branches.
+    pub fn deepest(&self) -> Config {
+        let max = self
+            .depths
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(self.config.depth);
+        Config {
+            branches: max / self.config.depth.max(1),
+            ..self.config.clone()
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.depths.is_empty() {
+            return Err(Error::Config(
+                "no depths to measure: give at least one, e.g. 1,2,4".into(),
+            ));
+        }
+        if self.modes.is_empty() {
+            return Err(Error::Config(
+                "no modes to measure: choose serial, parallel or both".into(),
+            ));
+        }
+        if self.samples == 0 {
+            return Err(Error::Config(
+                "samples is 0: at least 1 sample per point is needed".into(),
+            ));
+        }
+        if self.batch == 0 {
+            return Err(Error::Config("batch is 0: it must be at least 1".into()));
+        }
+        let d = self.config.depth;
+        if d == 0 {
+            return Err(Error::Config(
+                "branch depth d is 0: it must be at least 1".into(),
+            ));
+        }
+        for &l in &self.depths {
+            if l == 0 || !l.is_multiple_of(d) {
+                return Err(Error::Config(format!(
+                    "depth {l} is not a positive multiple of the branch depth d = {d}: \
+                     parallel mode runs K = L/d branches, so every L must be d, 2d, 3d, ..."
+                )));
+            }
+        }
+        self.deepest().validate()
+    }
+}
+
+/// Parses depth lists: `1..=24`, `1..25` (end excluded), `1,2,4,8`, or a mix `1,2,4..=8`.
+pub fn parse_depths(text: &str) -> Result<Vec<usize>, Error> {
+    let bad = |part: &str| {
+        Error::Usage(format!(
+            "depths '{part}' is not understood: use a list (1,2,4,8) or a range (1..=24 or 1..25) of positive integers"
+        ))
+    };
+    let num = |s: &str, part: &str| s.trim().parse::<usize>().map_err(|_| bad(part));
+    let mut out = Vec::new();
+    for part in text.split(',').filter(|p| !p.trim().is_empty()) {
+        if let Some((a, b)) = part.split_once("..=") {
+            out.extend(num(a, part)?..=num(b, part)?);
+        } else if let Some((a, b)) = part.split_once("..") {
+            out.extend(num(a, part)?..num(b, part)?);
+        } else {
+            out.push(num(part, part)?);
+        }
+    }
+    if out.is_empty() {
+        return Err(bad(text));
+    }
+    if out.len() > 4096 {
+        return Err(Error::Usage(format!(
+            "depths '{text}' gives {} depths, more than the 4096 a sweep allows",
+            out.len()
+        )));
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// Where a sweep is: `done` of `total` inferences (warm-up, cold and counted).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+    pub mode: Mode,
+    pub depth: usize,
+}
+
+/// Seeded weights of the sweep's deepest model.
+pub fn seeded_weights(settings: &Settings) -> Weights {
+    Weights::seeded(&settings.deepest(), settings.seed)
+}
+
+/// Runs a sweep. Invalid settings are an error; a failure or cancel midway still returns
+/// the report of what was measured, with `complete: false` and the reason.
+pub async fn sweep(
+    gpu: &Gpu,
+    settings: &Settings,
+    cancel: &AtomicBool,
+    mut on_progress: impl FnMut(&Progress),
+    mut on_point: impl FnMut(&Point),
+) -> Result<Report, Error> {
+    settings.validate()?;
+    let weights = seeded_weights(settings);
+    let c = &weights.config;
+    let t0 = Instant::now();
+    let options = EngineOptions {
+        batch: settings.batch,
+        max_grid_dim: None,
+    };
+    let mut engine = Engine::new(gpu, &weights, options).await?;
+    let engine_create_ms = ms(t0);
+    let images: Vec<f32> = (0..settings.batch)
+        .flat_map(|i| seeded_image(c, settings.seed + 1 + i as u64))
+        .collect();
+    let mut clocks = vec![WALL_CLOCK.to_string()];
+    if engine.has_timestamps() {
+        clocks.push(GPU_CLOCK.to_string());
+    }
+    let mut report = Report {
+        schema: SCHEMA.to_string(),
+        context: Context {
+            adapter: gpu.summary.clone(),
+            crate_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: option_env!("PARAFORMER_GIT_COMMIT").map(str::to_string),
+            date: utc_now(),
+            target: if cfg!(target_arch = "wasm32") {
+                "wasm32"
+            } else {
+                "native"
+            }
+            .to_string(),
+            clocks,
+            settings: settings.clone(),
+        },
+        engine_create_ms,
+        device_bytes: engine.device_bytes(),
+        points: Vec::new(),
+        profiles: Vec::new(),
+        complete: false,
+        error: None,
+    };
+    let per_point = 1 + settings.warmup + settings.samples;
+    let mut progress = Progress {
+        done: 0,
+        total: settings.depths.len() * settings.modes.len() * per_point,
+        mode: settings.modes[0],
+        depth: settings.depths[0],
+    };
+    // Modes alternate at each depth, so slow drift of the machine hits both alike.
+    for &depth in &settings.depths {
+        for &mode in &settings.modes {
+            (progress.mode, progress.depth) = (mode, depth);
+            on_progress(&progress);
+            match measure(
+                &mut engine,
+                settings,
+                mode,
+                depth,
+                &images,
+                cancel,
+                &mut progress,
+                &mut on_progress,
+            )
+            .await
+            {
+                Ok(Some(point)) => {
+                    on_point(&point);
+                    report.points.push(point);
+                }
+                Ok(None) => {
+                    report.error = Some("cancelled".into());
+                    return Ok(report);
+                }
+                Err(e) => {
+                    report.error = Some(e.to_string());
+                    return Ok(report);
+                }
+            }
+        }
+    }
+    if settings.profile {
+        let depth = *settings.depths.last().expect("validated: not empty");
+        for &mode in &settings.modes {
+            let branches = depth / settings.config.depth;
+            match engine
+                .profile(mode, branches, &images, settings.samples)
+                .await
+            {
+                Ok(profile) => report.profiles.push(ModeProfile {
+                    mode,
+                    depth,
+                    profile,
+                }),
+                Err(e) => {
+                    report.error = Some(e.to_string());
+                    return Ok(report);
+                }
+            }
+        }
+    }
+    report.complete = true;
+    Ok(report)
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1e3
+}
+
+/// One point: cold run, warm-up, then counted samples. None when cancelled.
+#[allow(clippy::too_many_arguments)]
+async fn measure(
+    engine: &mut Engine,
+    settings: &Settings,
+    mode: Mode,
+    depth: usize,
+    images: &[f32],
+    cancel: &AtomicBool,
+    progress: &mut Progress,
+    on_progress: &mut impl FnMut(&Progress),
+) -> Result<Option<Point>, Error> {
+    let branches = depth / settings.config.depth;
+    let t = Instant::now();
+    let stats = engine.prepare(mode, branches)?;
+    engine.run(mode, branches, images).await?;
+    let cold_ms = ms(t);
+    let mut wall = Vec::with_capacity(settings.samples);
+    let mut gpu = Vec::with_capacity(settings.samples);
+    for i in 0..settings.warmup + settings.samples {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        progress.done += 1;
+        on_progress(progress);
+        let t = Instant::now();
+        let out = engine.run(mode, branches, images).await?;
+        let elapsed = ms(t);
+        if i >= settings.warmup {
+            wall.push(elapsed);
+            if let Some(ns) = out.gpu_ns {
+                gpu.push(ns / 1e6);
+            }
+        }
+    }
+    progress.done += 1;
+    on_progress(progress);
+    let wall_stats = Stats::of(&wall).expect("samples >= 1");
+    let gpu_stats = Stats::of(&gpu);
+    Ok(Some(Point {
+        mode,
+        depth,
+        branches,
+        flops: stats.flops,
+        dispatches: stats.dispatches,
+        critical_path: stats.critical_path,
+        cold_ms,
+        gflops_wall: stats.flops / (wall_stats.median_ms * 1e6),
+        gflops_gpu: gpu_stats
+            .as_ref()
+            .map(|g| stats.flops / (g.median_ms * 1e6)),
+        wall: wall_stats,
+        wall_samples_ms: wall,
+        gpu: gpu_stats,
+        gpu_samples_ms: (!gpu.is_empty()).then_some(gpu),
+    }))
+}
+
+/// The current UTC time as ISO 8601.
+pub fn utc_now() -> String {
+    let secs = web_time::SystemTime::now()
+        .duration_since(web_time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86400, secs % 86400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_lists_and_ranges() {
+        assert_eq!(parse_depths("1..=4").unwrap(), [1, 2, 3, 4]);
+        assert_eq!(parse_depths("1..4").unwrap(), [1, 2, 3]);
+        assert_eq!(parse_depths("8,1,2,4").unwrap(), [1, 2, 4, 8]);
+        assert_eq!(parse_depths("1,2,4..=6,4").unwrap(), [1, 2, 4, 5, 6]);
+        for bad in ["", "a", "1..x", "-1", "1..=100000"] {
+            assert!(parse_depths(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let mut s = Settings::new("mnist").unwrap();
+        s.config.depth = 2;
+        s.depths = vec![2, 3];
+        let e = s.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("depth 3 is not a positive multiple of the branch depth d = 2"),
+            "{e}"
+        );
+        s.depths = vec![2, 8];
+        s.validate().unwrap();
+        assert_eq!(s.deepest().branches, 4);
+        s.samples = 0;
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("samples is 0")
+        );
+    }
+
+    #[test]
+    fn dates_are_iso() {
+        let d = utc_now();
+        assert_eq!(d.len(), 20, "{d}");
+        assert!(d.starts_with("20") && d.ends_with('Z'));
+    }
+}

@@ -1,0 +1,268 @@
+//! What a sweep produced, with the context a reader needs to trust it, and its
+//! renderings: JSON (schema `paraformer-bench/1`, documented in the README), CSV and a table.
+
+use serde::{Deserialize, Serialize};
+
+use super::Settings;
+use super::stats::Stats;
+use crate::engine::{AdapterSummary, Profile};
+use crate::model::Mode;
+
+pub const SCHEMA: &str = "paraformer-bench/1";
+
+/// How each clock measures one inference.
+pub const WALL_CLOCK: &str =
+    "wall: system clock from queue submit until the logits are read back on the CPU";
+pub const GPU_CLOCK: &str =
+    "gpu: device timestamps written at the start and end of the inference's compute pass";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Context {
+    pub adapter: AdapterSummary,
+    pub crate_version: String,
+    pub git_commit: Option<String>,
+    /// UTC, ISO 8601.
+    pub date: String,
+    /// "native" or "wasm32".
+    pub target: String,
+    pub clocks: Vec<String>,
+    pub settings: Settings,
+}
+
+/// One (mode, depth) measurement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    pub mode: Mode,
+    /// Total blocks L.
+    pub depth: usize,
+    /// Branches K = L / d (parallel runs them side by side; serial chains their blocks).
+    pub branches: usize,
+    pub flops: f64,
+    pub dispatches: usize,
+    pub critical_path: usize,
+    /// Plan building (bind groups, parameters) plus the first inference, wall clock.
+    pub cold_ms: f64,
+    pub wall_samples_ms: Vec<f64>,
+    pub wall: Stats,
+    pub gpu_samples_ms: Option<Vec<f64>>,
+    pub gpu: Option<Stats>,
+    /// FLOPs over the wall-clock median.
+    pub gflops_wall: f64,
+    pub gflops_gpu: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModeProfile {
+    pub mode: Mode,
+    pub depth: usize,
+    pub profile: Profile,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: String,
+    pub context: Context,
+    /// Engine creation: pipelines compiled, weights of the deepest model uploaded, buffers allocated.
+    pub engine_create_ms: f64,
+    /// Device bytes the engine holds (weights, activations, readback).
+    pub device_bytes: u64,
+    pub points: Vec<Point>,
+    /// Per-op profiles at the deepest depth (`--profile`).
+    #[serde(default)]
+    pub profiles: Vec<ModeProfile>,
+    /// False when the sweep was cancelled or failed before its last point.
+    pub complete: bool,
+    pub error: Option<String>,
+}
+
+impl Report {
+    pub fn point(&self, mode: Mode, depth: usize) -> Option<&Point> {
+        self.points
+            .iter()
+            .find(|p| p.mode == mode && p.depth == depth)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("reports serialise")
+    }
+
+    pub fn from_json(text: &str) -> Result<Report, crate::Error> {
+        let r: Report = serde_json::from_str(text)
+            .map_err(|e| crate::Error::Input(format!("not a paraformer benchmark JSON: {e}")))?;
+        if r.schema != SCHEMA {
+            return Err(crate::Error::Input(format!(
+                "benchmark JSON has schema '{}', this version reads '{SCHEMA}'",
+                r.schema
+            )));
+        }
+        Ok(r)
+    }
+
+    /// One row per sample and per statistic; context as `# key: value` lines first.
+    pub fn to_csv(&self) -> String {
+        let ctx = &self.context;
+        let mut out = String::new();
+        let settings = serde_json::to_string(&ctx.settings).expect("settings serialise");
+        for (k, v) in [
+            ("schema", self.schema.as_str()),
+            ("adapter", &ctx.adapter.name),
+            ("backend", &ctx.adapter.backend),
+            ("device_type", &ctx.adapter.device_type),
+            (
+                "driver",
+                &format!("{} {}", ctx.adapter.driver, ctx.adapter.driver_info),
+            ),
+            ("crate_version", &ctx.crate_version),
+            ("git_commit", ctx.git_commit.as_deref().unwrap_or("unknown")),
+            ("date", &ctx.date),
+            ("target", &ctx.target),
+            ("settings", &settings),
+            ("engine_create_ms", &self.engine_create_ms.to_string()),
+            ("complete", &self.complete.to_string()),
+            ("error", self.error.as_deref().unwrap_or("")),
+        ] {
+            out.push_str(&format!("# {k}: {v}\n"));
+        }
+        for c in &ctx.clocks {
+            out.push_str(&format!("# clock {c}\n"));
+        }
+        out.push_str("mode,depth,branches,clock,kind,name,value,flops,dispatches,critical_path\n");
+        for p in &self.points {
+            let mut row = |clock: &str, kind: &str, name: &str, value: f64| {
+                out.push_str(&format!(
+                    "{},{},{},{clock},{kind},{name},{value},{},{},{}\n",
+                    p.mode.name(),
+                    p.depth,
+                    p.branches,
+                    p.flops,
+                    p.dispatches,
+                    p.critical_path
+                ));
+            };
+            row("wall", "cold", "cold_ms", p.cold_ms);
+            let clocks = [(
+                "wall",
+                Some(&p.wall_samples_ms),
+                Some(&p.wall),
+                Some(p.gflops_wall),
+            )];
+            let gpu = [(
+                "gpu",
+                p.gpu_samples_ms.as_ref(),
+                p.gpu.as_ref(),
+                p.gflops_gpu,
+            )];
+            for (clock, samples, stats, gflops) in clocks.into_iter().chain(gpu) {
+                let (Some(samples), Some(s)) = (samples, stats) else {
+                    continue;
+                };
+                for (i, v) in samples.iter().enumerate() {
+                    row(clock, "sample", &i.to_string(), *v);
+                }
+                for (name, v) in [
+                    ("median_ms", s.median_ms),
+                    ("p10_ms", s.p10_ms),
+                    ("p90_ms", s.p90_ms),
+                    ("min_ms", s.min_ms),
+                    ("max_ms", s.max_ms),
+                    ("mean_ms", s.mean_ms),
+                    ("gflops", gflops.unwrap_or(f64::NAN)),
+                ] {
+                    row(clock, "stat", name, v);
+                }
+            }
+        }
+        out
+    }
+
+    /// The readable table: per depth, both modes' medians and spreads, and the speedup.
+    pub fn table(&self) -> String {
+        let ctx = &self.context;
+        let s = &ctx.settings;
+        let mut out = format!(
+            "adapter: {} ({}, {}), timestamps: {}\nmodel: {} T={} D={} heads={}x{} MLP={} d={} batch={}; {} warm-up + {} samples per point\n",
+            ctx.adapter.name,
+            ctx.adapter.backend,
+            ctx.adapter.device_type,
+            if ctx.adapter.timestamps { "yes" } else { "no" },
+            s.preset,
+            s.config.tokens(),
+            s.config.dim,
+            s.config.heads,
+            s.config.dim_head,
+            s.config.mlp_dim,
+            s.config.depth,
+            s.batch,
+            s.warmup,
+            s.samples
+        );
+        for c in &ctx.clocks {
+            out.push_str(&format!("clock {c}\n"));
+        }
+        out.push_str(&format!(
+            "engine creation (pipelines, weights for the deepest model): {:.1} ms\n\n",
+            self.engine_create_ms
+        ));
+        let gpu = self.points.iter().any(|p| p.gpu.is_some());
+        out.push_str(&format!(
+            "{:>4} {:>4} | {:<9} {:>10} {:>19} {:>8} {:>6} {:>9}{} \n",
+            "L",
+            "K",
+            "mode",
+            "median ms",
+            "p10..p90 ms",
+            "GFLOP/s",
+            "crit",
+            "cold ms",
+            if gpu { "   gpu median ms" } else { "" }
+        ));
+        let mut depths: Vec<usize> = self.points.iter().map(|p| p.depth).collect();
+        depths.dedup();
+        for l in depths {
+            for mode in Mode::ALL {
+                let Some(p) = self.point(mode, l) else {
+                    continue;
+                };
+                out.push_str(&format!(
+                    "{:>4} {:>4} | {:<9} {:>10.3} {:>9.3}..{:<9.3} {:>8.2} {:>6} {:>9.1}{}\n",
+                    l,
+                    p.branches,
+                    mode.name(),
+                    p.wall.median_ms,
+                    p.wall.p10_ms,
+                    p.wall.p90_ms,
+                    p.gflops_wall,
+                    p.critical_path,
+                    p.cold_ms,
+                    p.gpu
+                        .as_ref()
+                        .map_or(String::new(), |g| format!(" {:>16.3}", g.median_ms))
+                ));
+            }
+            if let (Some(s), Some(p)) = (self.point(Mode::Serial, l), self.point(Mode::Parallel, l))
+            {
+                let gpu_ratio = match (&s.gpu, &p.gpu) {
+                    (Some(a), Some(b)) => format!(", gpu clock {:.2}x", a.median_ms / b.median_ms),
+                    _ => String::new(),
+                };
+                out.push_str(&format!(
+                    "{:>4} {:>4} | speedup serial/parallel (medians): wall {:.2}x{gpu_ratio}\n",
+                    "",
+                    "",
+                    s.wall.median_ms / p.wall.median_ms
+                ));
+            }
+        }
+        for p in &self.profiles {
+            out.push_str(&format!("\n{} mode, L = {}: ", p.mode.name(), p.depth));
+            out.push_str(&p.profile.table());
+        }
+        if !self.complete {
+            out.push_str(&format!(
+                "\nINCOMPLETE: {}\n",
+                self.error.as_deref().unwrap_or("cancelled")
+            ));
+        }
+        out
+    }
+}

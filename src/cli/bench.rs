@@ -1,0 +1,148 @@
+//! `paraformer bench`: the depth sweep from the command line, with a progress bar on a
+//! terminal, Ctrl-C that stops cleanly, and JSON/CSV files that keep partial results.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use paraformer::Error;
+use paraformer::bench::{self, Progress, Settings};
+use paraformer::engine::Gpu;
+use paraformer::model::{Mode, Pool};
+
+use super::args::{Args, Spec};
+
+pub const SPECS: &[Spec] = &[
+    ("preset", true),
+    ("depths", true),
+    ("modes", true),
+    ("branch-depth", true),
+    ("batch", true),
+    ("warmup", true),
+    ("samples", true),
+    ("seed", true),
+    ("json", true),
+    ("csv", true),
+    ("image-height", true),
+    ("image-width", true),
+    ("channels", true),
+    ("patch", true),
+    ("dim", true),
+    ("heads", true),
+    ("dim-head", true),
+    ("mlp-dim", true),
+    ("classes", true),
+    ("pool", true),
+    ("profile", false),
+    ("no-progress", false),
+];
+
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+pub fn settings(args: &Args) -> Result<Settings, Error> {
+    let mut s = Settings::new(args.text("preset").unwrap_or("cifar"))?;
+    let c = &mut s.config;
+    let overrides: [(&str, &mut usize); 10] = [
+        ("image-height", &mut c.image_height),
+        ("image-width", &mut c.image_width),
+        ("channels", &mut c.channels),
+        ("patch", &mut c.patch),
+        ("dim", &mut c.dim),
+        ("heads", &mut c.heads),
+        ("dim-head", &mut c.dim_head),
+        ("mlp-dim", &mut c.mlp_dim),
+        ("classes", &mut c.num_classes),
+        ("branch-depth", &mut c.depth),
+    ];
+    let mut edited = false;
+    for (name, field) in overrides {
+        if let Some(v) = args.get::<usize>(name)? {
+            *field = v;
+            edited = true;
+        }
+    }
+    if let Some(p) = args.text("pool") {
+        c.pool = Pool::parse(p)?;
+        edited = true;
+    }
+    if edited {
+        s.preset = format!("{} (edited)", s.preset);
+    }
+    match args.text("depths") {
+        Some(d) => s.depths = bench::parse_depths(d)?,
+        None => s.depths = [1, 2, 4, 8, 12].map(|l| l * s.config.depth).to_vec(),
+    }
+    if let Some(m) = args.text("modes") {
+        s.modes = m
+            .split(',')
+            .map(|m| Mode::parse(m.trim()))
+            .collect::<Result<_, _>>()?;
+    }
+    s.batch = args.get("batch")?.unwrap_or(s.batch);
+    s.warmup = args.get("warmup")?.unwrap_or(s.warmup);
+    s.samples = args.get("samples")?.unwrap_or(s.samples);
+    s.seed = args.get("seed")?.unwrap_or(s.seed);
+    s.profile = args.flag("profile");
+    s.validate()?;
+    Ok(s)
+}
+
+fn draw(p: &Progress) {
+    let width = 30;
+    let filled = width * p.done / p.total.max(1);
+    eprint!(
+        "\r[{}{}] {}/{} {} L={}   ",
+        "#".repeat(filled),
+        " ".repeat(width - filled),
+        p.done,
+        p.total,
+        p.mode.name(),
+        p.depth
+    );
+    let _ = std::io::stderr().flush();
+}
+
+pub fn run(args: &Args) -> Result<(), Error> {
+    let settings = settings(args)?;
+    let json = args.text("json");
+    let csv = args.text("csv");
+    let show = std::io::stderr().is_terminal() && !args.flag("no-progress");
+    // A second Ctrl-C while stopping falls back to the default: the handler only sets the flag.
+    ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed))
+        .map_err(|e| Error::Io(format!("cannot install the Ctrl-C handler: {e}")))?;
+    let gpu = pollster::block_on(Gpu::new())?;
+    let report = pollster::block_on(bench::sweep(
+        &gpu,
+        &settings,
+        &CANCEL,
+        |p| {
+            if show {
+                draw(p);
+            }
+        },
+        |_| {},
+    ))?;
+    if show {
+        eprintln!();
+    }
+    println!("{}", report.table());
+    if let Some(path) = json {
+        std::fs::write(path, report.to_json())
+            .map_err(|e| Error::Io(format!("cannot write '{path}': {e}")))?;
+        eprintln!("wrote {path}");
+    }
+    if let Some(path) = csv {
+        std::fs::write(path, report.to_csv())
+            .map_err(|e| Error::Io(format!("cannot write '{path}': {e}")))?;
+        eprintln!("wrote {path}");
+    }
+    match (&report.complete, &report.error) {
+        (true, _) => Ok(()),
+        (false, Some(e)) if e == "cancelled" => {
+            Err(Error::Io("sweep cancelled; partial results written".into()))
+        }
+        (false, e) => Err(Error::Gpu(format!(
+            "sweep stopped early: {}; partial results written",
+            e.as_deref().unwrap_or("unknown")
+        ))),
+    }
+}

@@ -1,0 +1,237 @@
+//! Per-op profile of one inference: where the time goes. With timestamps inside passes
+//! (native) every dispatch of a normal run is bracketed by timestamps; otherwise each op
+//! is run alone, timed by pass timestamps when there are any, else by the wall clock.
+
+use web_time::Instant;
+
+use super::{Engine, read_back};
+use crate::Error;
+use crate::model::Mode;
+
+/// One op label aggregated over an inference.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OpTiming {
+    pub label: String,
+    pub op: String,
+    /// Dispatches with this label per inference.
+    pub count: usize,
+    /// Median time per inference spent in these dispatches.
+    pub ms: f64,
+    /// Fraction of the sum over all ops.
+    pub share: f64,
+    pub gflops: f64,
+    pub gbytes_per_s: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Profile {
+    /// How the times were taken.
+    pub method: String,
+    pub total_ms: f64,
+    pub ops: Vec<OpTiming>,
+}
+
+impl Profile {
+    pub fn table(&self) -> String {
+        let mut out = format!("per-op profile ({})\n", self.method);
+        out.push_str(&format!(
+            "{:<24} {:>5} {:>10} {:>7} {:>9} {:>8}\n",
+            "op", "count", "ms", "share", "GFLOP/s", "GB/s"
+        ));
+        for o in &self.ops {
+            out.push_str(&format!(
+                "{:<24} {:>5} {:>10.3} {:>6.1}% {:>9.2} {:>8.2}\n",
+                o.label,
+                o.count,
+                o.ms,
+                100.0 * o.share,
+                o.gflops,
+                o.gbytes_per_s
+            ));
+        }
+        out.push_str(&format!(
+            "{:<24} {:>5} {:>10.3}\n",
+            "total", "", self.total_ms
+        ));
+        out
+    }
+}
+
+impl Engine {
+    /// Profiles `runs` inferences (medians per dispatch) of a (mode, branches) run.
+    pub async fn profile(
+        &mut self,
+        mode: Mode,
+        branches: usize,
+        images: &[f32],
+        runs: usize,
+    ) -> Result<Profile, Error> {
+        // A normal run first: validates the input and leaves realistic data in every buffer.
+        self.run(mode, branches, images).await?;
+        let runs = runs.max(1);
+        let (method, per_step) = if self.gpu.summary.timestamps_inside_passes {
+            let m = "GPU timestamps written between the dispatches of a normal run";
+            (m, self.time_inside_pass(mode, branches, runs).await?)
+        } else if self.timer.is_some() {
+            let m = "each op run alone in its own pass, timed by pass timestamps";
+            (m, self.time_alone(mode, branches, runs).await?)
+        } else {
+            let m = "each op run alone, timed by the wall clock from submit to completion";
+            (m, self.time_alone(mode, branches, runs).await?)
+        };
+        let plan = &self.plans[&(mode, branches)];
+        let mut ops: Vec<OpTiming> = Vec::new();
+        for (step, ms) in plan.steps.iter().zip(&per_step) {
+            let entry = match ops.iter_mut().position(|o| o.label == step.label) {
+                Some(i) => &mut ops[i],
+                None => {
+                    ops.push(OpTiming {
+                        label: step.label.to_string(),
+                        op: step.kernel.op().to_string(),
+                        count: 0,
+                        ms: 0.0,
+                        share: 0.0,
+                        gflops: 0.0,
+                        gbytes_per_s: 0.0,
+                    });
+                    ops.last_mut().expect("just pushed")
+                }
+            };
+            entry.count += 1;
+            entry.ms += ms;
+            // Accumulate work in the rate fields; divided by the time below.
+            entry.gflops += step.flops;
+            entry.gbytes_per_s += step.bytes;
+        }
+        let total_ms: f64 = per_step.iter().sum();
+        for o in &mut ops {
+            let secs = (o.ms / 1e3).max(1e-12);
+            o.gflops /= secs * 1e9;
+            o.gbytes_per_s /= secs * 1e9;
+            o.share = if total_ms > 0.0 { o.ms / total_ms } else { 0.0 };
+        }
+        ops.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+        Ok(Profile {
+            method: method.to_string(),
+            total_ms,
+            ops,
+        })
+    }
+
+    async fn time_inside_pass(
+        &mut self,
+        mode: Mode,
+        branches: usize,
+        runs: usize,
+    ) -> Result<Vec<f64>, Error> {
+        let plan = &self.plans[&(mode, branches)];
+        let n = plan.dispatches.len();
+        let device = &self.gpu.device;
+        let queries = device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("per-op timestamps"),
+            ty: wgpu::QueryType::Timestamp,
+            count: n as u32 + 1,
+        });
+        let size = 8 * (n as u64 + 1);
+        let resolve = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("per-op resolve"),
+            size,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let readback = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("per-op readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let period = self.gpu.queue.get_timestamp_period() as f64;
+        let mut samples = vec![Vec::with_capacity(runs); n];
+        for _ in 0..runs {
+            let mut enc = device.create_command_encoder(&Default::default());
+            {
+                let mut pass = enc.begin_compute_pass(&Default::default());
+                pass.write_timestamp(&queries, 0);
+                for (i, (kernel, group, [x, y, z])) in plan.dispatches.iter().enumerate() {
+                    pass.set_pipeline(self.kernels.get(*kernel));
+                    pass.set_bind_group(0, group, &[]);
+                    pass.dispatch_workgroups(*x, *y, *z);
+                    pass.write_timestamp(&queries, i as u32 + 1);
+                }
+            }
+            enc.resolve_query_set(&queries, 0..n as u32 + 1, &resolve, 0);
+            enc.copy_buffer_to_buffer(&resolve, 0, &readback, 0, size);
+            self.gpu.queue.submit([enc.finish()]);
+            let bytes = read_back(device, &[(&readback, size)]).await?;
+            let ts: Vec<u64> = bytemuck::pod_collect_to_vec(&bytes[0]);
+            for (i, s) in samples.iter_mut().enumerate() {
+                s.push(ts[i + 1].saturating_sub(ts[i]) as f64 * period / 1e6);
+            }
+        }
+        Ok(samples.iter_mut().map(|s| median(s)).collect())
+    }
+
+    async fn time_alone(
+        &mut self,
+        mode: Mode,
+        branches: usize,
+        runs: usize,
+    ) -> Result<Vec<f64>, Error> {
+        let plan = &self.plans[&(mode, branches)];
+        let device = &self.gpu.device;
+        let logits = &self.buffers[&super::Buf::Logits];
+        let mut out = Vec::with_capacity(plan.dispatches.len());
+        for (kernel, group, [x, y, z]) in &plan.dispatches {
+            let mut s = Vec::with_capacity(runs);
+            for _ in 0..runs {
+                let mut enc = device.create_command_encoder(&Default::default());
+                {
+                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some(kernel.op()),
+                        timestamp_writes: self.timer.as_ref().map(|t| {
+                            wgpu::ComputePassTimestampWrites {
+                                query_set: &t.queries,
+                                beginning_of_pass_write_index: Some(0),
+                                end_of_pass_write_index: Some(1),
+                            }
+                        }),
+                    });
+                    pass.set_pipeline(self.kernels.get(*kernel));
+                    pass.set_bind_group(0, group, &[]);
+                    pass.dispatch_workgroups(*x, *y, *z);
+                }
+                // A small copy gives the wall clock a completion point on every platform.
+                enc.copy_buffer_to_buffer(logits, 0, &self.logits_readback, 0, logits.size());
+                let mut reads = vec![(&self.logits_readback, logits.size())];
+                if let Some(t) = &self.timer {
+                    enc.resolve_query_set(&t.queries, 0..2, &t.resolve, 0);
+                    enc.copy_buffer_to_buffer(&t.resolve, 0, &t.readback, 0, 16);
+                    reads.push((&t.readback, 16));
+                }
+                let start = Instant::now();
+                self.gpu.queue.submit([enc.finish()]);
+                let data = read_back(device, &reads).await?;
+                let wall = start.elapsed().as_secs_f64() * 1e3;
+                s.push(match &self.timer {
+                    Some(t) => {
+                        let ts: Vec<u64> = bytemuck::pod_collect_to_vec(&data[1]);
+                        ts[1].saturating_sub(ts[0]) as f64 * t.period_ns / 1e6
+                    }
+                    None => wall,
+                });
+            }
+            out.push(median(&mut s));
+        }
+        Ok(out)
+    }
+}
+
+fn median(s: &mut [f64]) -> f64 {
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
+}

@@ -1,0 +1,202 @@
+//! A short sweep on lavapipe: every field present, both modes, ordered statistics,
+//! critical paths constant in L for parallel and growing for serial; JSON and CSV
+//! carry every sample; the CLI writes both files. No timing thresholds.
+
+mod common;
+
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+
+use common::gpu;
+use paraformer::bench::{self, Report, Settings};
+use paraformer::model::Mode;
+
+fn short_sweep() -> Report {
+    let mut s = Settings::new("mnist").unwrap();
+    (s.depths, s.warmup, s.samples) = (vec![1, 2, 4], 1, 4);
+    let mut seen = Vec::new();
+    let mut last_progress = 0;
+    let report = pollster::block_on(bench::sweep(
+        gpu(),
+        &s,
+        &AtomicBool::new(false),
+        |p| {
+            assert!(p.done >= last_progress && p.done <= p.total);
+            last_progress = p.done;
+        },
+        |p| seen.push((p.mode, p.depth)),
+    ))
+    .unwrap();
+    assert_eq!(
+        last_progress,
+        3 * 2 * (1 + 1 + 4),
+        "progress reaches the total"
+    );
+    assert_eq!(seen.len(), 6, "points arrive one by one");
+    report
+}
+
+#[test]
+fn short_sweep_has_every_field_and_sane_statistics() {
+    let r = short_sweep();
+    assert!(r.complete && r.error.is_none());
+    assert_eq!(r.schema, bench::SCHEMA);
+    assert!(!r.context.adapter.name.is_empty() && !r.context.date.is_empty());
+    assert_eq!(
+        r.context.clocks.len(),
+        if r.context.adapter.timestamps { 2 } else { 1 }
+    );
+    assert!(r.engine_create_ms > 0.0 && r.device_bytes > 0);
+    for l in [1, 2, 4] {
+        for mode in Mode::ALL {
+            let p = r.point(mode, l).unwrap_or_else(|| panic!("{mode:?} L={l}"));
+            assert_eq!((p.branches, p.wall_samples_ms.len(), p.wall.n), (l, 4, 4));
+            assert!(p.wall.min_ms <= p.wall.p10_ms && p.wall.p10_ms <= p.wall.median_ms);
+            assert!(p.wall.median_ms <= p.wall.p90_ms && p.wall.p90_ms <= p.wall.max_ms);
+            assert!(p.wall.min_ms > 0.0 && p.cold_ms > 0.0 && p.gflops_wall > 0.0);
+            assert_eq!(p.gpu.is_some(), r.context.adapter.timestamps);
+            if let Some(g) = &p.gpu {
+                assert!(g.p10_ms <= g.median_ms && g.median_ms <= g.p90_ms);
+            }
+            assert_eq!(p.flops, r.context.settings.config.flops(l));
+        }
+        let (s, p) = (
+            r.point(Mode::Serial, l).unwrap(),
+            r.point(Mode::Parallel, l).unwrap(),
+        );
+        assert_eq!(s.critical_path, 7 * l + 4, "serial grows with L");
+        assert_eq!(p.critical_path, 7 + 4, "parallel is constant in L");
+        assert_eq!(s.flops, p.flops, "same work in both modes");
+    }
+
+    let back = Report::from_json(&r.to_json()).unwrap();
+    assert_eq!(back, r, "JSON round trip");
+    let csv = r.to_csv();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    for p in &r.points {
+        let mine = |clock: &str, kind: &str| -> Vec<f64> {
+            rows.iter()
+                .filter(|c| {
+                    c[0] == p.mode.name()
+                        && c[1] == p.depth.to_string()
+                        && c[3] == clock
+                        && c[4] == kind
+                })
+                .map(|c| c[6].parse().unwrap())
+                .collect()
+        };
+        assert_eq!(
+            mine("wall", "sample"),
+            p.wall_samples_ms,
+            "CSV carries every sample"
+        );
+        let stats = mine("wall", "stat");
+        assert_eq!(
+            &stats[..3],
+            &[p.wall.median_ms, p.wall.p10_ms, p.wall.p90_ms]
+        );
+        if let Some(g) = &p.gpu_samples_ms {
+            assert_eq!(&mine("gpu", "sample"), g);
+        }
+    }
+    assert!(csv.contains(&format!("# adapter: {}", r.context.adapter.name)));
+    let table = r.table();
+    assert!(
+        table.contains("speedup serial/parallel") && table.contains("clock wall:"),
+        "{table}"
+    );
+}
+
+#[test]
+fn cancelling_keeps_what_was_measured() {
+    let mut s = Settings::new("mnist").unwrap();
+    (s.depths, s.warmup, s.samples) = (vec![1, 2], 0, 2);
+    let cancel = AtomicBool::new(false);
+    let report = pollster::block_on(bench::sweep(
+        gpu(),
+        &s,
+        &cancel,
+        |_| {},
+        |_| cancel.store(true, std::sync::atomic::Ordering::Relaxed),
+    ))
+    .unwrap();
+    assert!(!report.complete);
+    assert_eq!(report.error.as_deref(), Some("cancelled"));
+    assert_eq!(report.points.len(), 1, "the first point is kept");
+    assert!(report.table().contains("INCOMPLETE: cancelled"));
+}
+
+#[test]
+fn bench_cli_writes_json_and_csv() {
+    let dir = std::env::temp_dir().join(format!("paraformer-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (json, csv) = (dir.join("r.json"), dir.join("r.csv"));
+    let out = Command::new(env!("CARGO_BIN_EXE_paraformer"))
+        .args([
+            "bench",
+            "--preset",
+            "mnist",
+            "--depths",
+            "1..=2",
+            "--warmup",
+            "0",
+            "--samples",
+            "2",
+            "--profile",
+        ])
+        .args([
+            "--json",
+            json.to_str().unwrap(),
+            "--csv",
+            csv.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("speedup serial/parallel") && stdout.contains("per-op profile"),
+        "{stdout}"
+    );
+    let r = Report::from_json(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(r.points.len(), 4);
+    assert_eq!(r.profiles.len(), 2);
+    for prof in &r.profiles {
+        let share: f64 = prof.profile.ops.iter().map(|o| o.share).sum();
+        assert!((share - 1.0).abs() < 1e-9, "shares add up to 1: {share}");
+        assert!(prof.profile.ops.iter().any(|o| o.label == "attention"));
+    }
+    assert!(
+        std::fs::read_to_string(&csv)
+            .unwrap()
+            .contains("mode,depth,branches,clock")
+    );
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_paraformer"))
+        .args([
+            "bench",
+            "--preset",
+            "mnist",
+            "--branch-depth",
+            "2",
+            "--depths",
+            "1,2",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        err.contains("depth 1 is not a positive multiple of the branch depth d = 2"),
+        "{err}"
+    );
+}
