@@ -1,14 +1,86 @@
-//! Entry point: the command line (`paraformer infer ...`).
+//! Entry points. Native: `paraformer` opens the desktop app (`paraformer app --help`
+//! for its launch flags); `paraformer infer|bench ...` is the command line. Web: the
+//! same app on the page's canvas.
 
+mod app;
+#[cfg(not(target_arch = "wasm32"))]
 mod cli;
 
+#[cfg(not(target_arch = "wasm32"))]
 fn main() {
     let raw: Vec<String> = std::env::args().skip(1).collect();
-    if let Err(e) = cli::main(&raw) {
+    let result = match raw.first().map(String::as_str) {
+        None => run_app(&[]),
+        Some("app") => run_app(&raw[1..]),
+        Some(a) if a.starts_with("--") && a != "--help" => run_app(&raw),
+        _ => cli::main(&raw),
+    };
+    if let Err(e) = result {
         eprintln!("error: {e}");
         if matches!(e, paraformer::Error::Usage(_)) {
             eprintln!("\n{}", cli::USAGE);
         }
         std::process::exit(2);
     }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn run_app(args: &[String]) -> Result<(), paraformer::Error> {
+    let launch = app::state::Launch::parse(&app::state::arg_pairs(args)?)?;
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Para-Former on WebGPU")
+            .with_inner_size([1280.0, 800.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Para-Former on WebGPU",
+        options,
+        Box::new(|cc| Ok(Box::new(app::App::new(cc, launch)))),
+    )
+    .map_err(|e| paraformer::Error::Gpu(format!("cannot open the window: {e}")))
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    use wasm_bindgen::JsCast;
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let show = |msg: &str| {
+        if let Some(el) = document.get_element_by_id("status") {
+            el.set_inner_html(msg);
+        }
+    };
+    let launch = match app::state::Launch::parse(&app::state::query_pairs(&app::platform_query())) {
+        Ok(l) => l,
+        Err(e) => {
+            show(&format!("Bad URL parameters: {e}"));
+            let _ = js_sys::Reflect::set(&web_sys::window().expect("window"), &"paraformerError".into(), &e.to_string().into());
+            return;
+        }
+    };
+    let Some(canvas) = document
+        .get_element_by_id("the_canvas_id")
+        .and_then(|c| c.dyn_into::<web_sys::HtmlCanvasElement>().ok())
+    else {
+        show("The page lacks its canvas (the_canvas_id).");
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        let started = eframe::WebRunner::new()
+            .start(
+                canvas,
+                eframe::WebOptions::default(),
+                Box::new(|cc| Ok(Box::new(app::App::new(cc, launch)))),
+            )
+            .await;
+        let document = web_sys::window().and_then(|w| w.document()).expect("document");
+        if let Some(el) = document.get_element_by_id("status") {
+            match started {
+                Ok(()) => el.remove(),
+                Err(e) => el.set_inner_html(&format!("The app could not start: {e:?}")),
+            }
+        }
+    });
 }

@@ -152,18 +152,39 @@ pub fn seeded_weights(settings: &Settings) -> Weights {
     Weights::seeded(&settings.deepest(), settings.seed)
 }
 
-/// Runs a sweep. Invalid settings are an error; a failure or cancel midway still returns
-/// the report of what was measured, with `complete: false` and the reason.
+/// Runs a sweep on seeded weights. Invalid settings are an error; a failure or cancel
+/// midway still returns the report of what was measured, with `complete: false` and the reason.
 pub async fn sweep(
     gpu: &Gpu,
     settings: &Settings,
+    cancel: &AtomicBool,
+    on_progress: impl FnMut(&Progress),
+    on_point: impl FnMut(&Point),
+) -> Result<Report, Error> {
+    settings.validate()?;
+    sweep_weights(gpu, settings, &seeded_weights(settings), cancel, on_progress, on_point).await
+}
+
+/// Runs a sweep on given weights (e.g. a checkpoint); its depths must not exceed the model's K*d.
+pub async fn sweep_weights(
+    gpu: &Gpu,
+    settings: &Settings,
+    weights: &Weights,
     cancel: &AtomicBool,
     mut on_progress: impl FnMut(&Progress),
     mut on_point: impl FnMut(&Point),
 ) -> Result<Report, Error> {
     settings.validate()?;
-    let weights = seeded_weights(settings);
     let c = &weights.config;
+    if c.depth != settings.config.depth || settings.deepest().branches > c.branches {
+        return Err(Error::Config(format!(
+            "the sweep needs depths up to {} with branch depth {}, the model has {} branches of depth {}",
+            settings.deepest().blocks(),
+            settings.config.depth,
+            c.branches,
+            c.depth
+        )));
+    }
     let t0 = Instant::now();
     let options = EngineOptions {
         batch: settings.batch,

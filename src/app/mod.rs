@@ -1,0 +1,605 @@
+//! The egui app, the same code natively and in the browser: edit a model, sweep depth in
+//! both modes and watch latency points arrive, explore one depth live, check GPU against
+//! CPU, load checkpoints, export and compare runs.
+
+mod platform;
+pub mod state;
+
+/// The page's query string (web).
+#[cfg(target_arch = "wasm32")]
+pub fn platform_query() -> String {
+    platform::url_query()
+}
+mod worker;
+
+use std::sync::{Arc, Mutex};
+
+use egui_plot::{FilledArea, Legend, Line, Plot, PlotPoints, Points};
+use paraformer::bench::{Point, Report};
+use paraformer::model::{self, Config, Hints, Mode, PRESETS, Pool, Weights};
+
+use platform::Inbox;
+use state::{Form, Launch};
+use worker::{Job, Worker};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Latency,
+    Speedup,
+    Live,
+    Adapter,
+}
+
+pub struct App {
+    form: Form,
+    worker: Worker,
+    /// A loaded checkpoint, used while the form's source is its file name.
+    checkpoint: Option<(String, Arc<Weights>)>,
+    /// Seeded weights cached for the config they were made for.
+    seeded: Option<Arc<Weights>>,
+    hints: Hints,
+    tab: Tab,
+    gpu_clock: bool,
+    overlays: Vec<Report>,
+    live_on: bool,
+    live_depth: usize,
+    live_mode: Mode,
+    launch: Launch,
+    autorun_pending: bool,
+    published: bool,
+    inbox: Inbox,
+    status: Arc<Mutex<Option<String>>>,
+    /// Model whose correctness was last checked.
+    checked: Option<Config>,
+}
+
+impl App {
+    pub fn new(cc: &eframe::CreationContext<'_>, launch: Launch) -> App {
+        let form = launch.form.clone().unwrap_or_else(|| Form::preset(PRESETS[0]).expect("built-in preset"));
+        let status = Arc::new(Mutex::new(None));
+        App {
+            worker: Worker::new(cc.egui_ctx.clone()),
+            live_depth: form.config.depth,
+            form,
+            checkpoint: None,
+            seeded: None,
+            hints: Hints::default(),
+            tab: Tab::Latency,
+            gpu_clock: false,
+            overlays: Vec::new(),
+            live_on: false,
+            live_mode: Mode::Parallel,
+            autorun_pending: launch.autorun,
+            launch,
+            published: false,
+            inbox: Arc::new(Mutex::new(Vec::new())),
+            status,
+            checked: None,
+        }
+    }
+
+    fn say(&self, msg: impl Into<String>) {
+        *self.status.lock().expect("status lock") = Some(msg.into());
+    }
+
+    /// The weights a run of `config` uses: the checkpoint when it is the source, else seeded.
+    fn weights_for(&mut self, config: &Config) -> Arc<Weights> {
+        if let Some((name, w)) = &self.checkpoint
+            && *name == self.form.source
+        {
+            return w.clone();
+        }
+        match &self.seeded {
+            Some(w) if w.config == *config => w.clone(),
+            _ => {
+                let w = Arc::new(Weights::seeded(config, 0));
+                self.seeded = Some(w.clone());
+                w
+            }
+        }
+    }
+
+    fn start_sweep(&mut self) {
+        match self.form.settings() {
+            Ok(settings) => {
+                let weights = self.weights_for(&settings.deepest());
+                self.live_on = false;
+                self.published = false;
+                self.worker.submit(Job::Sweep { settings, weights });
+            }
+            Err(e) => self.say(e.to_string()),
+        }
+    }
+
+    fn start_live(&mut self) {
+        match self.form.settings() {
+            Ok(settings) => {
+                let config = settings.deepest();
+                let weights = self.weights_for(&config);
+                self.live_depth = self.live_depth.clamp(config.depth, config.blocks());
+                self.worker.set_live(self.live_mode, self.live_depth / config.depth);
+                self.worker.submit(Job::Live { weights });
+                self.live_on = true;
+            }
+            Err(e) => self.say(e.to_string()),
+        }
+    }
+
+    fn load_checkpoint(&mut self, name: &str, bytes: &[u8]) {
+        match model::load(bytes, &self.hints) {
+            Ok(loaded) => {
+                let c = loaded.weights.config.clone();
+                self.form.source = name.to_string();
+                self.form.depths = format!("{}..={}", c.depth, c.blocks());
+                self.form.config = c;
+                self.checkpoint = Some((name.to_string(), Arc::new(loaded.weights)));
+                let mut msg = format!("loaded {name}");
+                for w in &loaded.warnings {
+                    msg.push_str(&format!("; warning: {w}"));
+                }
+                self.say(msg);
+            }
+            Err(e) => self.say(format!("{name}: {e}")),
+        }
+    }
+
+    fn import_report(&mut self, name: &str, bytes: &[u8]) {
+        match std::str::from_utf8(bytes)
+            .map_err(|_| "not UTF-8 text".to_string())
+            .and_then(|t| Report::from_json(t).map_err(|e| e.to_string()))
+        {
+            Ok(r) => {
+                self.say(format!("overlaid {name}: {}", state::report_label(&r)));
+                self.overlays.push(r);
+            }
+            Err(e) => self.say(format!("{name}: {e}")),
+        }
+    }
+
+    fn take_files(&mut self, ctx: &egui::Context) {
+        let mut files: Vec<platform::Picked> = std::mem::take(&mut *self.inbox.lock().expect("inbox lock"));
+        for f in ctx.input(|i| i.raw.dropped_files.clone()) {
+            platform::read_dropped(f, self.inbox.clone(), ctx.clone());
+        }
+        files.append(&mut std::mem::take(&mut *self.inbox.lock().expect("inbox lock")));
+        for f in files {
+            if f.name.ends_with(".json") {
+                self.import_report(&f.name, &f.bytes);
+            } else {
+                self.load_checkpoint(&f.name, &f.bytes);
+            }
+        }
+    }
+
+    fn side_panel(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Model");
+        let mut preset = None;
+        egui::ComboBox::from_label("preset")
+            .selected_text(&self.form.source)
+            .show_ui(ui, |ui| {
+                for p in PRESETS {
+                    if ui.selectable_label(self.form.source == p, p).clicked() {
+                        preset = Some(p);
+                    }
+                }
+            });
+        if let Some(p) = preset
+            && let Ok(f) = Form::preset(p)
+        {
+            self.form = f;
+        }
+        let c = &mut self.form.config;
+        egui::Grid::new("config").num_columns(2).show(ui, |ui| {
+            let row = |ui: &mut egui::Ui, label: &str, v: &mut usize, max: usize| {
+                ui.label(label);
+                ui.add(egui::DragValue::new(v).range(0..=max));
+                ui.end_row();
+            };
+            row(ui, "image height", &mut c.image_height, 1024);
+            row(ui, "image width", &mut c.image_width, 1024);
+            row(ui, "channels", &mut c.channels, 64);
+            row(ui, "patch", &mut c.patch, 256);
+            row(ui, "dim D", &mut c.dim, 4096);
+            row(ui, "heads", &mut c.heads, 64);
+            row(ui, "head dim", &mut c.dim_head, 1024);
+            row(ui, "MLP hidden", &mut c.mlp_dim, 16384);
+            row(ui, "classes", &mut c.num_classes, 100_000);
+            row(ui, "branch depth d", &mut c.depth, 64);
+            ui.label("pool");
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut c.pool, Pool::Cls, "cls");
+                ui.radio_value(&mut c.pool, Pool::Mean, "mean");
+            });
+            ui.end_row();
+        });
+        ui.label(format!("T = {} tokens, {:.1} MFLOP per block", c.tokens(), c.block_flops() / 1e6));
+
+        ui.separator();
+        ui.heading("Sweep");
+        egui::Grid::new("sweep").num_columns(2).show(ui, |ui| {
+            ui.label("depths L");
+            ui.text_edit_singleline(&mut self.form.depths)
+                .on_hover_text("a range (1..=12, 1..13) or a list (1,2,4,8); each a multiple of d");
+            ui.end_row();
+            ui.label("modes");
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut self.form.serial, "serial");
+                ui.checkbox(&mut self.form.parallel, "parallel");
+            });
+            ui.end_row();
+            ui.label("warm-up runs");
+            ui.add(egui::DragValue::new(&mut self.form.warmup).range(0..=100));
+            ui.end_row();
+            ui.label("samples");
+            ui.add(egui::DragValue::new(&mut self.form.samples).range(0..=1000));
+            ui.end_row();
+            ui.label("batch");
+            ui.add(egui::DragValue::new(&mut self.form.batch).range(0..=64));
+            ui.end_row();
+        });
+        let valid = self.form.settings();
+        if let Err(e) = &valid {
+            ui.colored_label(ui.visuals().error_fg_color, e.to_string());
+        }
+        let running = self.worker.shared.lock().expect("worker state").sweep.running;
+        ui.horizontal(|ui| {
+            if ui.add_enabled(valid.is_ok() && !running, egui::Button::new("Run sweep")).clicked() {
+                self.start_sweep();
+            }
+            if ui.add_enabled(running, egui::Button::new("Cancel")).clicked() {
+                self.worker.cancel_sweep();
+            }
+        });
+
+        ui.separator();
+        ui.heading("Files");
+        ui.horizontal_wrapped(|ui| {
+            if ui.button("Load checkpoint…").clicked() {
+                platform::pick_file("Para-Former checkpoint", &["safetensors"], self.inbox.clone(), ui.ctx().clone());
+            }
+            if ui.button("Import JSON…").clicked() {
+                platform::pick_file("benchmark results", &["json"], self.inbox.clone(), ui.ctx().clone());
+            }
+        });
+        ui.collapsing("flags for checkpoints without metadata", |ui| {
+            let opt = |ui: &mut egui::Ui, label: &str, v: &mut Option<usize>| {
+                let mut on = v.is_some();
+                let mut n = v.unwrap_or(1);
+                ui.horizontal(|ui| {
+                    ui.checkbox(&mut on, label);
+                    ui.add_enabled(on, egui::DragValue::new(&mut n).range(1..=4096));
+                });
+                *v = on.then_some(n);
+            };
+            opt(ui, "heads", &mut self.hints.heads);
+            opt(ui, "head dim", &mut self.hints.dim_head);
+            opt(ui, "patch", &mut self.hints.patch);
+        });
+        let report = self.worker.shared.lock().expect("worker state").sweep.report.clone();
+        ui.add_enabled_ui(report.is_some(), |ui| {
+            ui.horizontal(|ui| {
+                if ui.button("Export CSV").clicked()
+                    && let Some(r) = &report
+                {
+                    platform::save_text("paraformer-bench.csv", "text/csv", r.to_csv(), self.status.clone());
+                }
+                if ui.button("Export JSON").clicked()
+                    && let Some(r) = &report
+                {
+                    platform::save_text("paraformer-bench.json", "application/json", r.to_json(), self.status.clone());
+                }
+            });
+        });
+        ui.label("Drop a .safetensors checkpoint or a results .json here.");
+        if !self.overlays.is_empty() && ui.button(format!("Clear {} overlays", self.overlays.len())).clicked() {
+            self.overlays.clear();
+        }
+    }
+
+    fn latency_plot(&self, ui: &mut egui::Ui, points: &[Point]) {
+        let gpu = self.gpu_clock;
+        let colors = [(Mode::Serial, egui::Color32::from_rgb(230, 120, 50)), (Mode::Parallel, egui::Color32::from_rgb(60, 140, 230))];
+        let hover: Vec<(String, Vec<Point>)> = Mode::ALL
+            .iter()
+            .map(|m| {
+                let mut v: Vec<Point> = points.iter().filter(|p| p.mode == *m).cloned().collect();
+                v.sort_by_key(|p| p.depth);
+                (m.name().to_string(), v)
+            })
+            .collect();
+        Plot::new("latency")
+            .legend(Legend::default())
+            .x_axis_label("depth L (blocks)")
+            .y_axis_label(if gpu { "latency, ms (GPU timestamps)" } else { "latency, ms (wall clock)" })
+            .label_formatter(move |hp| {
+                if let egui_plot::HoverPosition::NearDataPoint { plot_name, index, .. } = hp
+                    && let Some((_, pts)) = hover.iter().find(|(n, _)| n == plot_name)
+                    && let Some(p) = pts.get(*index)
+                {
+                    return Some(state::describe(p, gpu));
+                }
+                None
+            })
+            .show(ui, |plot| {
+                for (mode, color) in colors {
+                    let s = state::series(points, mode, gpu);
+                    if s.is_empty() {
+                        continue;
+                    }
+                    let xs: Vec<f64> = s.iter().map(|v| v[0]).collect();
+                    let lo: Vec<f64> = s.iter().map(|v| v[2]).collect();
+                    let hi: Vec<f64> = s.iter().map(|v| v[3]).collect();
+                    plot.add(
+                        FilledArea::new(format!("{} p10-p90", mode.name()), &xs, &lo, &hi)
+                            .fill_color(color.gamma_multiply(0.25))
+                            .allow_hover(false),
+                    );
+                    let med: Vec<[f64; 2]> = s.iter().map(|v| [v[0], v[1]]).collect();
+                    plot.line(Line::new(mode.name(), PlotPoints::from(med.clone())).color(color).width(2.0));
+                    plot.points(Points::new(mode.name(), PlotPoints::from(med)).color(color).radius(3.5));
+                }
+                for r in &self.overlays {
+                    for (mode, color) in colors {
+                        let s = state::series(&r.points, mode, gpu);
+                        let med: Vec<[f64; 2]> = s.iter().map(|v| [v[0], v[1]]).collect();
+                        if !med.is_empty() {
+                            let name = format!("{} — {}", mode.name(), state::report_label(r));
+                            plot.line(
+                                Line::new(name, PlotPoints::from(med))
+                                    .color(color.gamma_multiply(0.6))
+                                    .style(egui_plot::LineStyle::dashed_loose()),
+                            );
+                        }
+                    }
+                }
+            });
+    }
+
+    fn speedup_plots(&self, ui: &mut egui::Ui, points: &[Point]) {
+        let h = ui.available_height() / 2.0 - 10.0;
+        ui.label("speedup = serial median / parallel median at the same L (same weights, same FLOPs)");
+        Plot::new("speedup")
+            .height(h)
+            .legend(Legend::default())
+            .x_axis_label("depth L")
+            .y_axis_label("speedup (x)")
+            .show(ui, |plot| {
+                let s = state::speedup(points, self.gpu_clock);
+                plot.line(Line::new("serial / parallel", PlotPoints::from(s.clone())).width(2.0));
+                plot.points(Points::new("serial / parallel", PlotPoints::from(s)).radius(3.5));
+                plot.line(Line::new("1x", PlotPoints::from(vec![[0.0, 1.0], [self.max_depth(points), 1.0]])).style(egui_plot::LineStyle::dotted_dense()));
+            });
+        Plot::new("dispatches")
+            .height(h)
+            .legend(Legend::default())
+            .x_axis_label("depth L")
+            .y_axis_label("dispatches on the critical path")
+            .show(ui, |plot| {
+                for mode in Mode::ALL {
+                    let s = state::critical_paths(points, mode);
+                    plot.line(Line::new(mode.name(), PlotPoints::from(s.clone())).width(2.0));
+                    plot.points(Points::new(mode.name(), PlotPoints::from(s)).radius(3.5));
+                }
+            });
+    }
+
+    fn max_depth(&self, points: &[Point]) -> f64 {
+        points.iter().map(|p| p.depth as f64).fold(1.0, f64::max)
+    }
+
+    fn live_tab(&mut self, ui: &mut egui::Ui) {
+        let Ok(settings) = self.form.settings() else {
+            ui.label("Fix the model settings on the left first.");
+            return;
+        };
+        let config = settings.deepest();
+        let d = config.depth;
+        ui.label("Inference runs continuously on the current model; drag the depth to see latency follow.");
+        let mut changed = false;
+        ui.horizontal(|ui| {
+            let mut on = self.live_on;
+            let label = if on { "■ Stop" } else { "▶ Run live" };
+            if ui.toggle_value(&mut on, label).changed() {
+                if on {
+                    self.start_live();
+                } else {
+                    self.worker.stop_live();
+                    self.live_on = false;
+                }
+            }
+            changed |= ui.radio_value(&mut self.live_mode, Mode::Serial, "serial").changed();
+            changed |= ui.radio_value(&mut self.live_mode, Mode::Parallel, "parallel").changed();
+        });
+        let mut k = (self.live_depth / d).clamp(1, config.branches);
+        changed |= ui
+            .add(egui::Slider::new(&mut k, 1..=config.branches).text(format!("branches K (L = K x {d})")))
+            .changed();
+        self.live_depth = k * d;
+        if changed {
+            self.worker.set_live(self.live_mode, k);
+        }
+        let shared = self.worker.shared.lock().expect("worker state");
+        let live = &shared.live;
+        if let Some(e) = &live.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        if !live.recent_ms.is_empty() {
+            let mut sorted = live.recent_ms.clone();
+            sorted.sort_by(f64::total_cmp);
+            let median = paraformer::bench::quantile(&sorted, 0.5);
+            ui.heading(format!(
+                "L = {}: median {:.2} ms over the last {} runs (wall clock){}",
+                self.live_depth,
+                median,
+                sorted.len(),
+                live.gpu_ms.map_or(String::new(), |g| format!(", last {g:.2} ms by GPU timestamps"))
+            ));
+            ui.label(format!(
+                "{:.2} GFLOP/s, {} dispatches on the critical path",
+                live.flops / (median * 1e6),
+                live.dispatches
+            ));
+            let pts: Vec<[f64; 2]> = live.recent_ms.iter().enumerate().map(|(i, v)| [i as f64, *v]).collect();
+            Plot::new("live").height(200.0).y_axis_label("ms").show(ui, |plot| {
+                plot.line(Line::new("latency", PlotPoints::from(pts)));
+            });
+        }
+    }
+
+    fn adapter_tab(&mut self, ui: &mut egui::Ui) {
+        let (adapter, check, checking) = {
+            let s = self.worker.shared.lock().expect("worker state");
+            (s.adapter.clone(), s.check.clone(), s.checking)
+        };
+        let Some(a) = adapter else {
+            ui.label("Opening the GPU…");
+            return;
+        };
+        egui::Grid::new("adapter").num_columns(2).striped(true).show(ui, |ui| {
+            for (k, v) in [
+                ("name", a.name.clone()),
+                ("backend", a.backend.clone()),
+                ("device type", a.device_type.clone()),
+                ("driver", format!("{} {}", a.driver, a.driver_info)),
+                ("timestamp queries", a.timestamps.to_string()),
+                ("timestamps inside passes", a.timestamps_inside_passes.to_string()),
+                ("max storage binding", format!("{} MiB", a.max_storage_binding_bytes >> 20)),
+                ("max buffer", format!("{} MiB", a.max_buffer_bytes >> 20)),
+                ("max workgroups per dimension", a.max_workgroups_per_dim.to_string()),
+                ("max invocations per workgroup", a.max_invocations_per_workgroup.to_string()),
+                ("max workgroup storage", format!("{} KiB", a.max_workgroup_storage_bytes >> 10)),
+                ("storage buffers per stage", a.max_storage_buffers_per_stage.to_string()),
+            ] {
+                ui.label(k);
+                ui.label(v);
+                ui.end_row();
+            }
+        });
+        ui.separator();
+        self.correctness_badge(ui, check, checking);
+    }
+
+    fn correctness_badge(&mut self, ui: &mut egui::Ui, check: Option<Result<(f32, f32), String>>, checking: bool) {
+        let Ok(settings) = self.form.settings() else { return };
+        let config = settings.deepest();
+        if self.checked.as_ref() != Some(&config) && !checking {
+            self.checked = Some(config.clone());
+            let weights = self.weights_for(&config);
+            self.worker.submit(Job::Check { weights, branches: config.branches });
+        }
+        ui.horizontal(|ui| {
+            ui.label(format!("GPU vs CPU reference (parallel, K = {}):", config.branches));
+            match (checking, check) {
+                (true, _) | (false, None) => {
+                    ui.spinner();
+                }
+                (false, Some(Ok((err, scale)))) => {
+                    let ok = err <= 1e-3 * scale.max(1.0);
+                    let color = if ok { egui::Color32::from_rgb(40, 160, 60) } else { ui.visuals().error_fg_color };
+                    ui.colored_label(color, format!("{} max abs error {err:.2e} (logits up to {scale:.2})", if ok { "✔" } else { "✘" }));
+                }
+                (false, Some(Err(e))) => {
+                    ui.colored_label(ui.visuals().error_fg_color, e);
+                }
+            }
+        });
+    }
+
+    fn autorun_and_publish(&mut self, ctx: &egui::Context) {
+        let (ready, gpu_error, report, error, running) = {
+            let s = self.worker.shared.lock().expect("worker state");
+            (s.adapter.is_some(), s.gpu_error.clone(), s.sweep.report.clone(), s.sweep.error.clone(), s.sweep.running)
+        };
+        if let Some(e) = &gpu_error {
+            platform::publish_error(e);
+        }
+        if self.autorun_pending && ready {
+            self.autorun_pending = false;
+            self.start_sweep();
+            if let Err(e) = self.form.settings() {
+                platform::publish_error(&e.to_string());
+            }
+            return;
+        }
+        if running || self.published {
+            return;
+        }
+        if let Some(r) = report {
+            self.published = true;
+            if let Err(e) = platform::publish_results(&r.to_json(), self.launch.results.as_deref()) {
+                self.say(e);
+            }
+            if let Some(e) = error {
+                platform::publish_error(&e);
+            }
+            if self.launch.exit {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
+    }
+}
+
+impl eframe::App for App {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        self.take_files(&ctx);
+        self.autorun_and_publish(&ctx);
+        let (gpu_error, progress, running, sweep_error, points, has_gpu_clock) = {
+            let s = self.worker.shared.lock().expect("worker state");
+            let gpu = s.adapter.as_ref().is_some_and(|a| a.timestamps);
+            (s.gpu_error.clone(), s.sweep.progress, s.sweep.running, s.sweep.error.clone(), s.sweep.points.clone(), gpu)
+        };
+        egui::Panel::top("top").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.heading("Para-Former: latency against depth, serial vs parallel");
+                ui.separator();
+                ui.selectable_value(&mut self.tab, Tab::Latency, "Latency");
+                ui.selectable_value(&mut self.tab, Tab::Speedup, "Speedup & dispatches");
+                ui.selectable_value(&mut self.tab, Tab::Live, "Live");
+                ui.selectable_value(&mut self.tab, Tab::Adapter, "Adapter & correctness");
+                ui.separator();
+                ui.add_enabled_ui(has_gpu_clock, |ui| {
+                    ui.checkbox(&mut self.gpu_clock, "GPU timestamps").on_hover_text(
+                        "plot device timestamps of the compute pass instead of the wall clock (submit until logits are read back)",
+                    );
+                });
+            });
+        });
+        egui::Panel::bottom("status").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                if let Some(p) = progress.filter(|_| running) {
+                    ui.add(
+                        egui::ProgressBar::new(p.done as f32 / p.total.max(1) as f32)
+                            .desired_width(300.0)
+                            .text(format!("{} L={}  {}/{}", p.mode.name(), p.depth, p.done, p.total)),
+                    );
+                }
+                if let Some(e) = &sweep_error {
+                    ui.colored_label(ui.visuals().warn_fg_color, format!("sweep: {e}"));
+                }
+                if let Some(s) = self.status.lock().expect("status lock").as_ref() {
+                    ui.label(s);
+                }
+            });
+        });
+        egui::Panel::left("settings").resizable(true).show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| self.side_panel(ui));
+        });
+        egui::CentralPanel::default().show(ui, |ui| {
+            if let Some(e) = &gpu_error {
+                ui.heading("No usable GPU");
+                ui.colored_label(ui.visuals().error_fg_color, e);
+                return;
+            }
+            match self.tab {
+                Tab::Latency => self.latency_plot(ui, &points),
+                Tab::Speedup => self.speedup_plots(ui, &points),
+                Tab::Live => self.live_tab(ui),
+                Tab::Adapter => self.adapter_tab(ui),
+            }
+        });
+        if running || self.live_on {
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The few things that differ between the desktop and the browser: running a background
+//! task, picking and saving files, the page URL and handing results to the page.
+
+use std::sync::{Arc, Mutex};
+
+/// A file the user picked or dropped.
+pub struct Picked {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+pub type Inbox = Arc<Mutex<Vec<Picked>>>;
+
+fn spawn(task: impl std::future::Future<Output = ()> + 'static + MaybeSend) {
+    #[cfg(not(target_arch = "wasm32"))]
+    std::thread::spawn(move || pollster::block_on(task));
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_futures::spawn_local(task);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSend: Send {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send> MaybeSend for T {}
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSend {}
+#[cfg(target_arch = "wasm32")]
+impl<T> MaybeSend for T {}
+
+/// Opens a file picker (native dialog or the browser's) without blocking the UI; the
+/// chosen file lands in `inbox`.
+pub fn pick_file(title: &str, extensions: &[&str], inbox: Inbox, repaint: egui::Context) {
+    let dialog = rfd::AsyncFileDialog::new()
+        .set_title(title)
+        .add_filter(extensions.join(", "), extensions);
+    spawn(async move {
+        if let Some(file) = dialog.pick_file().await {
+            let picked = Picked {
+                name: file.file_name(),
+                bytes: file.read().await,
+            };
+            inbox.lock().expect("inbox lock").push(picked);
+            repaint.request_repaint();
+        }
+    });
+}
+
+/// Reads a file dropped on the window or page into `inbox` (asynchronously in the browser).
+pub fn read_dropped(file: Arc<dyn egui::DroppedFile + Send + Sync>, inbox: Inbox, repaint: egui::Context) {
+    let name = file
+        .path()
+        .file_name()
+        .map_or_else(|| file.path().display().to_string(), |n| n.to_string_lossy().into_owned());
+    #[cfg(not(target_arch = "wasm32"))]
+    let read = async move { file.bytes() };
+    #[cfg(target_arch = "wasm32")]
+    let read = async move { file.bytes_async().await };
+    spawn(async move {
+        let bytes = read.await.unwrap_or_else(|e| {
+            // An unreadable file becomes an empty one, which the loaders reject with a message.
+            log_error(&format!("cannot read {name}: {e}"));
+            Vec::new()
+        });
+        inbox.lock().expect("inbox lock").push(Picked { name, bytes });
+        repaint.request_repaint();
+    });
+}
+
+fn log_error(msg: &str) {
+    #[cfg(target_arch = "wasm32")]
+    web_sys::console::error_1(&msg.into());
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("{msg}");
+}
+
+/// Saves text: a save dialog natively, a download in the browser. Returns a status line.
+pub fn save_text(name: &str, mime: &str, text: String, status: Arc<Mutex<Option<String>>>) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = mime;
+        let dialog = rfd::AsyncFileDialog::new().set_file_name(name);
+        spawn(async move {
+            if let Some(file) = dialog.save_file().await {
+                let path = file.path().to_path_buf();
+                let msg = match std::fs::write(&path, text) {
+                    Ok(()) => format!("saved {}", path.display()),
+                    Err(e) => format!("cannot write {}: {e}", path.display()),
+                };
+                *status.lock().expect("status lock") = Some(msg);
+            }
+        });
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let msg = match download(name, mime, &text) {
+            Ok(()) => format!("downloaded {name}"),
+            Err(e) => format!("download failed: {e:?}"),
+        };
+        *status.lock().expect("status lock") = Some(msg);
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn download(name: &str, mime: &str, text: &str) -> Result<(), wasm_bindgen::JsValue> {
+    use wasm_bindgen::JsCast;
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = document.create_element("a")?.dyn_into()?;
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    web_sys::Url::revoke_object_url(&url)?;
+    Ok(())
+}
+
+/// The page's query string.
+#[cfg(target_arch = "wasm32")]
+pub fn url_query() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default()
+}
+
+/// Hands a finished sweep's JSON to the page as `window.paraformerResults` (web) or
+/// writes it to `path` (native, when the app was launched with `--results`).
+pub fn publish_results(json: &str, path: Option<&str>) -> Result<(), String> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = path;
+        let window = web_sys::window().ok_or("no window")?;
+        let value = js_sys::JSON::parse(json).map_err(|e| format!("{e:?}"))?;
+        js_sys::Reflect::set(&window, &"paraformerResults".into(), &value).map_err(|e| format!("{e:?}"))?;
+        Ok(())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    match path {
+        Some(p) => std::fs::write(p, json).map_err(|e| format!("cannot write results to '{p}': {e}")),
+        None => Ok(()),
+    }
+}
+
+/// Tells the page about a failure too (`window.paraformerError`), so automation sees it.
+pub fn publish_error(message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(w) = web_sys::window() {
+        let _ = js_sys::Reflect::set(&w, &"paraformerError".into(), &message.into());
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = message;
+}

@@ -1,0 +1,371 @@
+//! Runs GPU work away from the UI: natively on a worker thread, in the browser as async
+//! tasks on the page's event loop. The UI sends jobs and reads `Shared`; it never
+//! touches a wgpu object.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use paraformer::Error;
+use paraformer::bench::{self, Point, Progress, Report, Settings};
+use paraformer::engine::{AdapterSummary, Engine, EngineOptions, Gpu};
+use paraformer::model::{Mode, Weights, seeded_image};
+use paraformer::reference;
+
+/// Work the UI asks for.
+pub enum Job {
+    Sweep { settings: Settings, weights: Arc<Weights> },
+    /// Inference in a loop until stopped or replaced; mode and branches are read from
+    /// `Worker::set_live` before every run, so dragging a slider needs no new engine.
+    Live { weights: Arc<Weights> },
+    /// GPU vs CPU reference on the model's first `branches` branches.
+    Check { weights: Arc<Weights>, branches: usize },
+}
+
+#[derive(Default)]
+pub struct SweepState {
+    pub running: bool,
+    pub progress: Option<Progress>,
+    pub points: Vec<Point>,
+    pub report: Option<Report>,
+    pub error: Option<String>,
+}
+
+#[derive(Default)]
+pub struct LiveState {
+    /// Recent wall-clock latencies (ms), newest last.
+    pub recent_ms: Vec<f64>,
+    pub gpu_ms: Option<f64>,
+    pub flops: f64,
+    pub dispatches: usize,
+    pub error: Option<String>,
+}
+
+#[derive(Default)]
+pub struct Shared {
+    pub adapter: Option<AdapterSummary>,
+    pub gpu_error: Option<String>,
+    pub sweep: SweepState,
+    pub live: LiveState,
+    /// Max abs error of GPU vs CPU logits, and the logits' scale, or the failure.
+    pub check: Option<Result<(f32, f32), String>>,
+    pub checking: bool,
+}
+
+/// Handle the UI keeps.
+pub struct Worker {
+    pub shared: Arc<Mutex<Shared>>,
+    cancel: Arc<AtomicBool>,
+    /// Bumped to stop the live loop (a new live job or `stop_live`).
+    live_generation: Arc<AtomicU64>,
+    live: Arc<LiveControl>,
+    #[cfg(not(target_arch = "wasm32"))]
+    tx: std::sync::mpsc::Sender<Job>,
+    #[cfg(target_arch = "wasm32")]
+    ctx: egui::Context,
+    #[cfg(target_arch = "wasm32")]
+    gpu: std::rc::Rc<std::cell::RefCell<Option<Gpu>>>,
+}
+
+const LIVE_WINDOW: usize = 50;
+
+/// What the live loop runs next: 0 serial, 1 parallel; branches of the model.
+#[derive(Default)]
+struct LiveControl {
+    parallel: AtomicBool,
+    branches: AtomicUsize,
+}
+
+impl LiveControl {
+    fn get(&self) -> (Mode, usize) {
+        let mode = if self.parallel.load(Ordering::Relaxed) { Mode::Parallel } else { Mode::Serial };
+        (mode, self.branches.load(Ordering::Relaxed).max(1))
+    }
+}
+
+struct Ctx {
+    shared: Arc<Mutex<Shared>>,
+    cancel: Arc<AtomicBool>,
+    live_generation: Arc<AtomicU64>,
+    live: Arc<LiveControl>,
+    repaint: egui::Context,
+}
+
+impl Ctx {
+    fn update(&self, f: impl FnOnce(&mut Shared)) {
+        f(&mut self.shared.lock().expect("worker state lock"));
+        self.repaint.request_repaint();
+    }
+}
+
+async fn open_gpu(ctx: &Ctx) -> Option<Gpu> {
+    match Gpu::new().await {
+        Ok(g) => {
+            ctx.update(|s| s.adapter = Some(g.summary.clone()));
+            Some(g)
+        }
+        Err(e) => {
+            ctx.update(|s| s.gpu_error = Some(e.to_string()));
+            None
+        }
+    }
+}
+
+async fn run_sweep(gpu: &Gpu, ctx: &Ctx, settings: Settings, weights: &Weights) {
+    ctx.cancel.store(false, Ordering::Relaxed);
+    ctx.update(|s| {
+        s.sweep = SweepState {
+            running: true,
+            ..Default::default()
+        }
+    });
+    let result = bench::sweep_weights(
+        gpu,
+        &settings,
+        weights,
+        &ctx.cancel,
+        |p| ctx.update(|s| s.sweep.progress = Some(*p)),
+        |p| ctx.update(|s| s.sweep.points.push(p.clone())),
+    )
+    .await;
+    ctx.update(|s| {
+        s.sweep.running = false;
+        match result {
+            Ok(r) => {
+                s.sweep.error = r.error.clone();
+                s.sweep.report = Some(r);
+            }
+            Err(e) => s.sweep.error = Some(e.to_string()),
+        }
+    });
+}
+
+async fn live_step(engine: &mut Engine, ctx: &Ctx, image: &[f32]) -> Result<(), Error> {
+    let (mode, branches) = ctx.live.get();
+    let branches = branches.min(engine.config().branches);
+    let stats = engine.prepare(mode, branches)?;
+    let t = web_time::Instant::now();
+    let out = engine.run(mode, branches, image).await?;
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    ctx.update(|s| {
+        let l = &mut s.live;
+        l.recent_ms.push(ms);
+        if l.recent_ms.len() > LIVE_WINDOW {
+            l.recent_ms.remove(0);
+        }
+        l.gpu_ms = out.gpu_ns.map(|ns| ns / 1e6);
+        (l.flops, l.dispatches, l.error) = (stats.flops, stats.critical_path, None);
+    });
+    Ok(())
+}
+
+async fn run_check(gpu: &Gpu, ctx: &Ctx, weights: &Weights, branches: usize) {
+    ctx.update(|s| s.checking = true);
+    let image = seeded_image(&weights.config, 1);
+    let result = async {
+        let mut engine = Engine::new(gpu, weights, EngineOptions::default()).await?;
+        let got = engine.run(Mode::Parallel, branches, &image).await?.logits;
+        let want = reference_logits(&weights.branch_prefix(branches), &image).await;
+        let err = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        Ok::<_, Error>((err, scale))
+    }
+    .await
+    .map_err(|e| e.to_string());
+    ctx.update(|s| {
+        s.check = Some(result);
+        s.checking = false;
+    });
+}
+
+/// The CPU reference in parallel mode, one branch at a time; in the browser it yields
+/// between branches so the page keeps drawing.
+async fn reference_logits(w: &Weights, image: &[f32]) -> Vec<f32> {
+    let c = &w.config;
+    let x0 = reference::patch_embed(c, image, w);
+    let mut outputs = Vec::with_capacity(c.branches);
+    for k in 0..c.branches {
+        outputs.push(reference::branch(w, &x0, k));
+        yield_now().await;
+    }
+    reference::head(c, &reference::branch_sum(c, &outputs), w)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn yield_now() {}
+
+#[cfg(target_arch = "wasm32")]
+async fn yield_now() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+impl Worker {
+    pub fn new(repaint: egui::Context) -> Worker {
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let live_generation = Arc::new(AtomicU64::new(0));
+        let live = Arc::new(LiveControl::default());
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let ctx = Ctx {
+                shared: shared.clone(),
+                cancel: cancel.clone(),
+                live_generation: live_generation.clone(),
+                live: live.clone(),
+                repaint,
+            };
+            std::thread::Builder::new()
+                .name("gpu worker".into())
+                .spawn(move || native_loop(ctx, rx))
+                .expect("spawn the GPU worker thread");
+            Worker {
+                shared,
+                cancel,
+                live_generation,
+                live,
+                tx,
+            }
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            let worker = Worker {
+                shared,
+                cancel,
+                live_generation,
+                live,
+                ctx: repaint,
+                gpu: Default::default(),
+            };
+            let (ctx, slot) = (worker.task_ctx(), worker.gpu.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Some(g) = open_gpu(&ctx).await {
+                    *slot.borrow_mut() = Some(g);
+                }
+            });
+            worker
+        }
+    }
+
+    pub fn cancel_sweep(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    pub fn stop_live(&self) {
+        self.live_generation.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// What the live loop runs from its next inference on.
+    pub fn set_live(&self, mode: Mode, branches: usize) {
+        self.live.parallel.store(mode == Mode::Parallel, Ordering::Relaxed);
+        self.live.branches.store(branches, Ordering::Relaxed);
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn submit(&self, job: Job) {
+        if matches!(job, Job::Live { .. } | Job::Sweep { .. }) {
+            self.stop_live();
+        }
+        // The worker thread only ends with the process.
+        let _ = self.tx.send(job);
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn task_ctx(&self) -> Ctx {
+        Ctx {
+            shared: self.shared.clone(),
+            cancel: self.cancel.clone(),
+            live_generation: self.live_generation.clone(),
+            live: self.live.clone(),
+            repaint: self.ctx.clone(),
+        }
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    pub fn submit(&self, job: Job) {
+        if matches!(job, Job::Live { .. } | Job::Sweep { .. }) {
+            self.stop_live();
+        }
+        let ctx = self.task_ctx();
+        let Some(gpu) = self.gpu.borrow().clone() else {
+            ctx.update(|s| {
+                if s.gpu_error.is_none() {
+                    s.gpu_error = Some("the GPU is not ready yet: try again in a moment".into());
+                }
+            });
+            return;
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            match job {
+                Job::Sweep { settings, weights } => run_sweep(&gpu, &ctx, settings, &weights).await,
+                Job::Check { weights, branches } => run_check(&gpu, &ctx, &weights, branches).await,
+                Job::Live { weights } => {
+                    let generation = ctx.live_generation.load(Ordering::Relaxed);
+                    let mut engine = match Engine::new(&gpu, &weights, EngineOptions::default()).await {
+                        Ok(e) => e,
+                        Err(e) => return ctx.update(|s| s.live.error = Some(e.to_string())),
+                    };
+                    let image = seeded_image(&weights.config, 1);
+                    while ctx.live_generation.load(Ordering::Relaxed) == generation {
+                        if let Err(e) = live_step(&mut engine, &ctx, &image).await {
+                            return ctx.update(|s| s.live.error = Some(e.to_string()));
+                        }
+                        yield_now().await;
+                    }
+                }
+            }
+        });
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn native_loop(ctx: Ctx, rx: std::sync::mpsc::Receiver<Job>) {
+    let Some(gpu) = pollster::block_on(open_gpu(&ctx)) else {
+        return;
+    };
+    let mut next = None;
+    // A live loop interrupted by another job resumes after it, unless it was stopped.
+    let mut paused_live: Option<(u64, Job)> = None;
+    loop {
+        let job = match next.take() {
+            Some(j) => j,
+            None => match paused_live.take() {
+                Some((g, j)) if ctx.live_generation.load(Ordering::Relaxed) == g => j,
+                _ => match rx.recv() {
+                    Ok(j) => j,
+                    Err(_) => return,
+                },
+            },
+        };
+        match job {
+            Job::Sweep { settings, weights } => pollster::block_on(run_sweep(&gpu, &ctx, settings, &weights)),
+            Job::Check { weights, branches } => pollster::block_on(run_check(&gpu, &ctx, &weights, branches)),
+            Job::Live { weights } => {
+                let generation = ctx.live_generation.load(Ordering::Relaxed);
+                let mut engine = match pollster::block_on(Engine::new(&gpu, &weights, EngineOptions::default())) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        ctx.update(|s| s.live.error = Some(e.to_string()));
+                        continue;
+                    }
+                };
+                let image = seeded_image(&weights.config, 1);
+                while ctx.live_generation.load(Ordering::Relaxed) == generation {
+                    if let Ok(j) = rx.try_recv() {
+                        next = Some(j);
+                        paused_live = Some((generation, Job::Live { weights: weights.clone() }));
+                        break;
+                    }
+                    if let Err(e) = pollster::block_on(live_step(&mut engine, &ctx, &image)) {
+                        ctx.update(|s| s.live.error = Some(e.to_string()));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
