@@ -52,11 +52,22 @@ fn main() {
             el.set_inner_html(msg);
         }
     };
+    let window = web_sys::window().expect("a page has a window");
+    let has_webgpu = js_sys::Reflect::get(&window.navigator(), &"gpu".into()).is_ok_and(|g| !g.is_undefined());
+    if !has_webgpu {
+        let msg = "This browser has no WebGPU, which this page needs to run the model on the GPU. \
+                   Open it in Chrome or Edge 113+ (or Safari 26+, Firefox 141+ on Windows); in Chrome \
+                   on Linux enable <code>chrome://flags/#enable-unsafe-webgpu</code>. The page must be \
+                   served over https or from localhost.";
+        show(msg);
+        let _ = js_sys::Reflect::set(&window, &"paraformerError".into(), &"no WebGPU in this browser".into());
+        return;
+    }
     let launch = match app::state::Launch::parse(&app::state::query_pairs(&app::platform_query())) {
         Ok(l) => l,
         Err(e) => {
             show(&format!("Bad URL parameters: {e}"));
-            let _ = js_sys::Reflect::set(&web_sys::window().expect("window"), &"paraformerError".into(), &e.to_string().into());
+            let _ = js_sys::Reflect::set(&window, &"paraformerError".into(), &e.to_string().into());
             return;
         }
     };

@@ -125,7 +125,8 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Command-line `--key value` / `--flag` pairs, the same keys as the URL.
+/// Command-line `--key value` / `--flag` pairs, the same keys as the URL. Used natively.
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 pub fn arg_pairs(args: &[String]) -> Result<Vec<(String, String)>, Error> {
     let mut out = Vec::new();
     let mut it = args.iter().peekable();

@@ -190,7 +190,7 @@ pub async fn sweep_weights(
         batch: settings.batch,
         max_grid_dim: None,
     };
-    let mut engine = Engine::new(gpu, &weights, options).await?;
+    let mut engine = Engine::new(gpu, weights, options).await?;
     let engine_create_ms = ms(t0);
     let images: Vec<f32> = (0..settings.batch)
         .flat_map(|i| seeded_image(c, settings.seed + 1 + i as u64))
