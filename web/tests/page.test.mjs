@@ -1,0 +1,98 @@
+// Browser test: serves dist/ (built by `trunk build --release`) on 127.0.0.1, opens the
+// page in headless Chromium with WebGPU on SwiftShader, runs a small sweep from URL
+// parameters and checks the results the page exposes as window.paraformerResults.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const dist = join(root, 'dist');
+const shots = join(root, 'target', 'screenshots');
+const port = 18000 + (process.pid % 1000);
+const base = `http://127.0.0.1:${port}`;
+let server;
+let browser;
+
+async function waitForServer() {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const r = await fetch(base + '/');
+      if (r.ok) return;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no server on ${base}`);
+}
+
+before(async () => {
+  assert.ok(existsSync(join(dist, 'index.html')), 'dist/ is missing: run `trunk build --release` first');
+  mkdirSync(shots, { recursive: true });
+  server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dist], { stdio: 'ignore' });
+  await waitForServer();
+  // playwright gives every launch a fresh temporary profile directory.
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: [
+      '--no-sandbox', '--disable-gpu-sandbox', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+      '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-angle=swiftshader',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+});
+
+function consoleErrors(page) {
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return errors;
+}
+
+test('an autorun URL measures both modes at every depth', { timeout: 20 * 60 * 1000 }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = consoleErrors(page);
+  await page.goto(`${base}/?preset=mnist&depths=1..=3&samples=3&warmup=1&autorun=1`);
+  await page.waitForFunction(() => window.paraformerResults || window.paraformerError, null, { timeout: 15 * 60 * 1000, polling: 500 });
+  const error = await page.evaluate(() => window.paraformerError ?? null);
+  assert.equal(error, null, `the page reported: ${error}`);
+  const r = await page.evaluate(() => window.paraformerResults);
+  assert.equal(r.schema, 'paraformer-bench/1');
+  assert.equal(r.complete, true);
+  assert.equal(r.context.target, 'wasm32');
+  assert.ok(r.context.adapter.name.length > 0 || r.context.adapter.backend.length > 0);
+  assert.deepEqual(r.context.settings.depths, [1, 2, 3]);
+  for (const depth of [1, 2, 3]) {
+    for (const mode of ['serial', 'parallel']) {
+      const p = r.points.find((q) => q.mode === mode && q.depth === depth);
+      assert.ok(p, `${mode} L=${depth} measured`);
+      assert.equal(p.wall_samples_ms.length, 3);
+      assert.ok(p.wall.min_ms > 0 && p.wall.p10_ms <= p.wall.median_ms && p.wall.median_ms <= p.wall.p90_ms);
+      assert.ok(p.gflops_wall > 0);
+    }
+    const s = r.points.find((q) => q.mode === 'serial' && q.depth === depth);
+    const par = r.points.find((q) => q.mode === 'parallel' && q.depth === depth);
+    assert.equal(s.critical_path, 7 * depth + 4);
+    assert.equal(par.critical_path, 11);
+  }
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: join(shots, 'web.png') });
+  assert.deepEqual(errors, [], 'no console errors');
+  await page.close();
+});
+
+test('bad URL parameters are explained on the page', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/?preset=imagenet`);
+  await page.waitForFunction(() => window.paraformerError, null, { timeout: 60000 });
+  const text = await page.textContent('#status');
+  assert.match(text, /unknown preset 'imagenet'/);
+  await page.close();
+});
