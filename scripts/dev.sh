@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One entry point for people and CI; each command installs what it needs first (idempotent).
-#   bash scripts/dev.sh app    build and open the app (desktop; lavapipe when there is no GPU)
-#   bash scripts/dev.sh test   every check: fmt, clippy (native + wasm32), cargo test (GPU tests on lavapipe)
+#   bash scripts/dev.sh app    build and open the desktop app (lavapipe when there is no GPU)
+#   bash scripts/dev.sh web    build the web page and serve it on http://127.0.0.1:8080
+#   bash scripts/dev.sh test   every check: fmt, clippy (native + wasm32), cargo test (GPU tests on
+#                              lavapipe, the app under Xvfb), the web build and the browser test
 #   bash scripts/dev.sh setup  only install the prerequisites
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +27,22 @@ apt_install() {
     fi
 }
 
+TRUNK_VERSION=0.21.14
+WASM_BINDGEN_VERSION=0.2.130
+
+cargo_install() {
+    local bin=$1 version=$2
+    shift 2
+    if ! "$bin" --version 2>/dev/null | grep -q "$version"; then
+        log "cargo install $* (version $version)"
+        cargo install "$@" --version "$version"
+    fi
+}
+
 setup_runtime() {
-    apt_install mesa-vulkan-drivers libvulkan1
+    # lavapipe (Vulkan on the CPU) and what a window needs on a bare machine.
+    apt_install mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri libx11-xcb1 libxcursor1 \
+        libxi6 libxrandr2 libxkbcommon-x11-0 libfontconfig1
     # Mesa warns without a private runtime dir.
     if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "$XDG_RUNTIME_DIR" ]; then
         export XDG_RUNTIME_DIR="${TMPDIR:-/tmp}/paraformer-xdg-$(id -u)"
@@ -42,6 +58,26 @@ setup_dev() {
     fi
     rustup component list --installed | grep -q '^clippy' || rustup component add clippy
     rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+    # Xvfb and ImageMagick for the desktop app test, Chromium for the browser test.
+    apt_install xvfb imagemagick chromium
+    # The machine's Node.js may come from elsewhere than Debian; only add Debian's when there is none.
+    command -v npm >/dev/null || apt_install nodejs npm
+}
+
+setup_web() {
+    if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
+        log "rustup target add wasm32-unknown-unknown"
+        rustup target add wasm32-unknown-unknown
+    fi
+    # trunk 0.22 needs a newer rustc; wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock
+    # (installed without --locked: its own lock file names a crate version the registry lacks).
+    cargo_install trunk "$TRUNK_VERSION" --locked trunk
+    cargo_install wasm-bindgen "$WASM_BINDGEN_VERSION" wasm-bindgen-cli
+}
+
+build_web() {
+    log "trunk build --release"
+    trunk build --release
 }
 
 run_tests() {
@@ -51,25 +87,38 @@ run_tests() {
     cargo clippy --all-targets --locked -- -D warnings
     log "cargo clippy (wasm32)"
     cargo clippy --lib --bin paraformer --target wasm32-unknown-unknown --locked -- -D warnings
-    log "cargo test (GPU tests run on $(command -v vulkaninfo >/dev/null && vulkaninfo --summary 2>/dev/null | grep -m1 deviceName | sed 's/.*= //' || echo 'the default adapter'))"
+    log "cargo test (GPU tests on the default adapter: lavapipe on a machine without a GPU)"
     cargo test --locked
+    build_web
+    log "browser test (headless Chromium, WebGPU on SwiftShader)"
+    (cd web && npm ci --no-audit --no-fund && node --test tests/)
+    echo "screenshots: target/screenshots/native.png, target/screenshots/web.png"
 }
 
 case "${1:-}" in
-    setup) setup_dev ;;
+    setup)
+        setup_dev
+        setup_web
+        ;;
     app)
         setup_runtime
         shift
-        # Until the desktop app exists (issue 4), the default is one inference on the built-in model.
-        if [ $# -eq 0 ]; then set -- infer; fi
         cargo run --release --locked -- "$@"
+        ;;
+    web)
+        setup_runtime
+        setup_web
+        build_web
+        log "serving dist/ on http://127.0.0.1:8080 (Ctrl-C to stop)"
+        python3 -m http.server 8080 --bind 127.0.0.1 --directory dist
         ;;
     test)
         setup_dev
+        setup_web
         run_tests
         ;;
     *)
-        echo "usage: bash scripts/dev.sh app|test|setup" >&2
+        echo "usage: bash scripts/dev.sh app|web|test|setup" >&2
         exit 2
         ;;
 esac
