@@ -53,14 +53,19 @@ fn main() {
         }
     };
     let window = web_sys::window().expect("a page has a window");
-    let has_webgpu = js_sys::Reflect::get(&window.navigator(), &"gpu".into()).is_ok_and(|g| !g.is_undefined());
+    let has_webgpu =
+        js_sys::Reflect::get(&window.navigator(), &"gpu".into()).is_ok_and(|g| !g.is_undefined());
     if !has_webgpu {
         let msg = "This browser has no WebGPU, which this page needs to run the model on the GPU. \
                    Open it in Chrome or Edge 113+ (or Safari 26+, Firefox 141+ on Windows); in Chrome \
                    on Linux enable <code>chrome://flags/#enable-unsafe-webgpu</code>. The page must be \
                    served over https or from localhost.";
         show(msg);
-        let _ = js_sys::Reflect::set(&window, &"paraformerError".into(), &"no WebGPU in this browser".into());
+        let _ = js_sys::Reflect::set(
+            &window,
+            &"paraformerError".into(),
+            &"no WebGPU in this browser".into(),
+        );
         return;
     }
     let launch = match app::state::Launch::parse(&app::state::query_pairs(&app::platform_query())) {
@@ -86,7 +91,9 @@ fn main() {
                 Box::new(|cc| Ok(Box::new(app::App::new(cc, launch)))),
             )
             .await;
-        let document = web_sys::window().and_then(|w| w.document()).expect("document");
+        let document = web_sys::window()
+            .and_then(|w| w.document())
+            .expect("document");
         if let Some(el) = document.get_element_by_id("status") {
             match started {
                 Ok(()) => el.remove(),

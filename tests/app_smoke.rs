@@ -9,8 +9,16 @@ use paraformer::model::Mode;
 
 #[test]
 fn app_autoruns_writes_results_and_exits() {
-    let have = |tool: &str| Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success());
-    assert!(have("xvfb-run") && have("import"), "the app smoke test needs xvfb-run and import: apt-get install xvfb imagemagick");
+    let have = |tool: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    assert!(
+        have("xvfb-run") && have("import"),
+        "the app smoke test needs xvfb-run and import: apt-get install xvfb imagemagick"
+    );
     let dir = std::env::temp_dir().join(format!("paraformer-app-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let results = dir.join("results.json");
@@ -39,7 +47,10 @@ wait $pid"#
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "the app failed or did not exit by itself: {stderr}");
+    assert!(
+        out.status.success(),
+        "the app failed or did not exit by itself: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     let r = Report::from_json(&std::fs::read_to_string(&results).unwrap()).unwrap();
     assert!(r.complete, "{:?}", r.error);
@@ -49,5 +60,8 @@ wait $pid"#
             assert!(p.wall.p10_ms <= p.wall.median_ms && p.wall.median_ms <= p.wall.p90_ms);
         }
     }
-    assert!(std::fs::metadata(&shot).is_ok_and(|m| m.len() > 10_000), "a screenshot was taken");
+    assert!(
+        std::fs::metadata(&shot).is_ok_and(|m| m.len() > 10_000),
+        "a screenshot was taken"
+    );
 }

@@ -55,7 +55,10 @@ pub struct App {
 
 impl App {
     pub fn new(cc: &eframe::CreationContext<'_>, launch: Launch) -> App {
-        let form = launch.form.clone().unwrap_or_else(|| Form::preset(PRESETS[0]).expect("built-in preset"));
+        let form = launch
+            .form
+            .clone()
+            .unwrap_or_else(|| Form::preset(PRESETS[0]).expect("built-in preset"));
         let status = Arc::new(Mutex::new(None));
         App {
             worker: Worker::new(cc.egui_ctx.clone()),
@@ -117,7 +120,8 @@ impl App {
                 let config = settings.deepest();
                 let weights = self.weights_for(&config);
                 self.live_depth = self.live_depth.clamp(config.depth, config.blocks());
-                self.worker.set_live(self.live_mode, self.live_depth / config.depth);
+                self.worker
+                    .set_live(self.live_mode, self.live_depth / config.depth);
                 self.worker.submit(Job::Live { weights });
                 self.live_on = true;
             }
@@ -157,11 +161,14 @@ impl App {
     }
 
     fn take_files(&mut self, ctx: &egui::Context) {
-        let mut files: Vec<platform::Picked> = std::mem::take(&mut *self.inbox.lock().expect("inbox lock"));
+        let mut files: Vec<platform::Picked> =
+            std::mem::take(&mut *self.inbox.lock().expect("inbox lock"));
         for f in ctx.input(|i| i.raw.dropped_files.clone()) {
             platform::read_dropped(f, self.inbox.clone(), ctx.clone());
         }
-        files.append(&mut std::mem::take(&mut *self.inbox.lock().expect("inbox lock")));
+        files.append(&mut std::mem::take(
+            &mut *self.inbox.lock().expect("inbox lock"),
+        ));
         for f in files {
             if f.name.ends_with(".json") {
                 self.import_report(&f.name, &f.bytes);
@@ -212,7 +219,11 @@ impl App {
             });
             ui.end_row();
         });
-        ui.label(format!("T = {} tokens, {:.1} MFLOP per block", c.tokens(), c.block_flops() / 1e6));
+        ui.label(format!(
+            "T = {} tokens, {:.1} MFLOP per block",
+            c.tokens(),
+            c.block_flops() / 1e6
+        ));
 
         ui.separator();
         ui.heading("Sweep");
@@ -241,12 +252,24 @@ impl App {
         if let Err(e) = &valid {
             ui.colored_label(ui.visuals().error_fg_color, e.to_string());
         }
-        let running = self.worker.shared.lock().expect("worker state").sweep.running;
+        let running = self
+            .worker
+            .shared
+            .lock()
+            .expect("worker state")
+            .sweep
+            .running;
         ui.horizontal(|ui| {
-            if ui.add_enabled(valid.is_ok() && !running, egui::Button::new("Run sweep")).clicked() {
+            if ui
+                .add_enabled(valid.is_ok() && !running, egui::Button::new("Run sweep"))
+                .clicked()
+            {
                 self.start_sweep();
             }
-            if ui.add_enabled(running, egui::Button::new("Cancel")).clicked() {
+            if ui
+                .add_enabled(running, egui::Button::new("Cancel"))
+                .clicked()
+            {
                 self.worker.cancel_sweep();
             }
         });
@@ -255,10 +278,20 @@ impl App {
         ui.heading("Files");
         ui.horizontal_wrapped(|ui| {
             if ui.button("Load checkpoint…").clicked() {
-                platform::pick_file("Para-Former checkpoint", &["safetensors"], self.inbox.clone(), ui.ctx().clone());
+                platform::pick_file(
+                    "Para-Former checkpoint",
+                    &["safetensors"],
+                    self.inbox.clone(),
+                    ui.ctx().clone(),
+                );
             }
             if ui.button("Import JSON…").clicked() {
-                platform::pick_file("benchmark results", &["json"], self.inbox.clone(), ui.ctx().clone());
+                platform::pick_file(
+                    "benchmark results",
+                    &["json"],
+                    self.inbox.clone(),
+                    ui.ctx().clone(),
+                );
             }
         });
         ui.collapsing("flags for checkpoints without metadata", |ui| {
@@ -275,30 +308,54 @@ impl App {
             opt(ui, "head dim", &mut self.hints.dim_head);
             opt(ui, "patch", &mut self.hints.patch);
         });
-        let report = self.worker.shared.lock().expect("worker state").sweep.report.clone();
+        let report = self
+            .worker
+            .shared
+            .lock()
+            .expect("worker state")
+            .sweep
+            .report
+            .clone();
         ui.add_enabled_ui(report.is_some(), |ui| {
             ui.horizontal(|ui| {
                 if ui.button("Export CSV").clicked()
                     && let Some(r) = &report
                 {
-                    platform::save_text("paraformer-bench.csv", "text/csv", r.to_csv(), self.status.clone());
+                    platform::save_text(
+                        "paraformer-bench.csv",
+                        "text/csv",
+                        r.to_csv(),
+                        self.status.clone(),
+                    );
                 }
                 if ui.button("Export JSON").clicked()
                     && let Some(r) = &report
                 {
-                    platform::save_text("paraformer-bench.json", "application/json", r.to_json(), self.status.clone());
+                    platform::save_text(
+                        "paraformer-bench.json",
+                        "application/json",
+                        r.to_json(),
+                        self.status.clone(),
+                    );
                 }
             });
         });
         ui.label("Drop a .safetensors checkpoint or a results .json here.");
-        if !self.overlays.is_empty() && ui.button(format!("Clear {} overlays", self.overlays.len())).clicked() {
+        if !self.overlays.is_empty()
+            && ui
+                .button(format!("Clear {} overlays", self.overlays.len()))
+                .clicked()
+        {
             self.overlays.clear();
         }
     }
 
     fn latency_plot(&self, ui: &mut egui::Ui, points: &[Point]) {
         let gpu = self.gpu_clock;
-        let colors = [(Mode::Serial, egui::Color32::from_rgb(230, 120, 50)), (Mode::Parallel, egui::Color32::from_rgb(60, 140, 230))];
+        let colors = [
+            (Mode::Serial, egui::Color32::from_rgb(230, 120, 50)),
+            (Mode::Parallel, egui::Color32::from_rgb(60, 140, 230)),
+        ];
         let hover: Vec<(String, Vec<Point>)> = Mode::ALL
             .iter()
             .map(|m| {
@@ -310,9 +367,15 @@ impl App {
         Plot::new("latency")
             .legend(Legend::default())
             .x_axis_label("depth L (blocks)")
-            .y_axis_label(if gpu { "latency, ms (GPU timestamps)" } else { "latency, ms (wall clock)" })
+            .y_axis_label(if gpu {
+                "latency, ms (GPU timestamps)"
+            } else {
+                "latency, ms (wall clock)"
+            })
             .label_formatter(move |hp| {
-                if let egui_plot::HoverPosition::NearDataPoint { plot_name, index, .. } = hp
+                if let egui_plot::HoverPosition::NearDataPoint {
+                    plot_name, index, ..
+                } = hp
                     && let Some((_, pts)) = hover.iter().find(|(n, _)| n == plot_name)
                     && let Some(p) = pts.get(*index)
                 {
@@ -335,8 +398,16 @@ impl App {
                             .allow_hover(false),
                     );
                     let med: Vec<[f64; 2]> = s.iter().map(|v| [v[0], v[1]]).collect();
-                    plot.line(Line::new(mode.name(), PlotPoints::from(med.clone())).color(color).width(2.0));
-                    plot.points(Points::new(mode.name(), PlotPoints::from(med)).color(color).radius(3.5));
+                    plot.line(
+                        Line::new(mode.name(), PlotPoints::from(med.clone()))
+                            .color(color)
+                            .width(2.0),
+                    );
+                    plot.points(
+                        Points::new(mode.name(), PlotPoints::from(med))
+                            .color(color)
+                            .radius(3.5),
+                    );
                 }
                 for r in &self.overlays {
                     for (mode, color) in colors {
@@ -357,7 +428,9 @@ impl App {
 
     fn speedup_plots(&self, ui: &mut egui::Ui, points: &[Point]) {
         let h = ui.available_height() / 2.0 - 10.0;
-        ui.label("speedup = serial median / parallel median at the same L (same weights, same FLOPs)");
+        ui.label(
+            "speedup = serial median / parallel median at the same L (same weights, same FLOPs)",
+        );
         Plot::new("speedup")
             .height(h)
             .legend(Legend::default())
@@ -367,7 +440,13 @@ impl App {
                 let s = state::speedup(points, self.gpu_clock);
                 plot.line(Line::new("serial / parallel", PlotPoints::from(s.clone())).width(2.0));
                 plot.points(Points::new("serial / parallel", PlotPoints::from(s)).radius(3.5));
-                plot.line(Line::new("1x", PlotPoints::from(vec![[0.0, 1.0], [self.max_depth(points), 1.0]])).style(egui_plot::LineStyle::dotted_dense()));
+                plot.line(
+                    Line::new(
+                        "1x",
+                        PlotPoints::from(vec![[0.0, 1.0], [self.max_depth(points), 1.0]]),
+                    )
+                    .style(egui_plot::LineStyle::dotted_dense()),
+                );
             });
         Plot::new("dispatches")
             .height(h)
@@ -407,12 +486,19 @@ impl App {
                     self.live_on = false;
                 }
             }
-            changed |= ui.radio_value(&mut self.live_mode, Mode::Serial, "serial").changed();
-            changed |= ui.radio_value(&mut self.live_mode, Mode::Parallel, "parallel").changed();
+            changed |= ui
+                .radio_value(&mut self.live_mode, Mode::Serial, "serial")
+                .changed();
+            changed |= ui
+                .radio_value(&mut self.live_mode, Mode::Parallel, "parallel")
+                .changed();
         });
         let mut k = (self.live_depth / d).clamp(1, config.branches);
         changed |= ui
-            .add(egui::Slider::new(&mut k, 1..=config.branches).text(format!("branches K (L = K x {d})")))
+            .add(
+                egui::Slider::new(&mut k, 1..=config.branches)
+                    .text(format!("branches K (L = K x {d})")),
+            )
             .changed();
         self.live_depth = k * d;
         if changed {
@@ -432,17 +518,27 @@ impl App {
                 self.live_depth,
                 median,
                 sorted.len(),
-                live.gpu_ms.map_or(String::new(), |g| format!(", last {g:.2} ms by GPU timestamps"))
+                live.gpu_ms.map_or(String::new(), |g| format!(
+                    ", last {g:.2} ms by GPU timestamps"
+                ))
             ));
             ui.label(format!(
                 "{:.2} GFLOP/s, {} dispatches on the critical path",
                 live.flops / (median * 1e6),
                 live.dispatches
             ));
-            let pts: Vec<[f64; 2]> = live.recent_ms.iter().enumerate().map(|(i, v)| [i as f64, *v]).collect();
-            Plot::new("live").height(200.0).y_axis_label("ms").show(ui, |plot| {
-                plot.line(Line::new("latency", PlotPoints::from(pts)));
-            });
+            let pts: Vec<[f64; 2]> = live
+                .recent_ms
+                .iter()
+                .enumerate()
+                .map(|(i, v)| [i as f64, *v])
+                .collect();
+            Plot::new("live")
+                .height(200.0)
+                .y_axis_label("ms")
+                .show(ui, |plot| {
+                    plot.line(Line::new("latency", PlotPoints::from(pts)));
+                });
         }
     }
 
@@ -455,48 +551,92 @@ impl App {
             ui.label("Opening the GPU…");
             return;
         };
-        egui::Grid::new("adapter").num_columns(2).striped(true).show(ui, |ui| {
-            for (k, v) in [
-                ("name", a.name.clone()),
-                ("backend", a.backend.clone()),
-                ("device type", a.device_type.clone()),
-                ("driver", format!("{} {}", a.driver, a.driver_info)),
-                ("timestamp queries", a.timestamps.to_string()),
-                ("timestamps inside passes", a.timestamps_inside_passes.to_string()),
-                ("max storage binding", format!("{} MiB", a.max_storage_binding_bytes >> 20)),
-                ("max buffer", format!("{} MiB", a.max_buffer_bytes >> 20)),
-                ("max workgroups per dimension", a.max_workgroups_per_dim.to_string()),
-                ("max invocations per workgroup", a.max_invocations_per_workgroup.to_string()),
-                ("max workgroup storage", format!("{} KiB", a.max_workgroup_storage_bytes >> 10)),
-                ("storage buffers per stage", a.max_storage_buffers_per_stage.to_string()),
-            ] {
-                ui.label(k);
-                ui.label(v);
-                ui.end_row();
-            }
-        });
+        egui::Grid::new("adapter")
+            .num_columns(2)
+            .striped(true)
+            .show(ui, |ui| {
+                for (k, v) in [
+                    ("name", a.name.clone()),
+                    ("backend", a.backend.clone()),
+                    ("device type", a.device_type.clone()),
+                    ("driver", format!("{} {}", a.driver, a.driver_info)),
+                    ("timestamp queries", a.timestamps.to_string()),
+                    (
+                        "timestamps inside passes",
+                        a.timestamps_inside_passes.to_string(),
+                    ),
+                    (
+                        "max storage binding",
+                        format!("{} MiB", a.max_storage_binding_bytes >> 20),
+                    ),
+                    ("max buffer", format!("{} MiB", a.max_buffer_bytes >> 20)),
+                    (
+                        "max workgroups per dimension",
+                        a.max_workgroups_per_dim.to_string(),
+                    ),
+                    (
+                        "max invocations per workgroup",
+                        a.max_invocations_per_workgroup.to_string(),
+                    ),
+                    (
+                        "max workgroup storage",
+                        format!("{} KiB", a.max_workgroup_storage_bytes >> 10),
+                    ),
+                    (
+                        "storage buffers per stage",
+                        a.max_storage_buffers_per_stage.to_string(),
+                    ),
+                ] {
+                    ui.label(k);
+                    ui.label(v);
+                    ui.end_row();
+                }
+            });
         ui.separator();
         self.correctness_badge(ui, check, checking);
     }
 
-    fn correctness_badge(&mut self, ui: &mut egui::Ui, check: Option<Result<(f32, f32), String>>, checking: bool) {
-        let Ok(settings) = self.form.settings() else { return };
+    fn correctness_badge(
+        &mut self,
+        ui: &mut egui::Ui,
+        check: Option<Result<(f32, f32), String>>,
+        checking: bool,
+    ) {
+        let Ok(settings) = self.form.settings() else {
+            return;
+        };
         let config = settings.deepest();
         if self.checked.as_ref() != Some(&config) && !checking {
             self.checked = Some(config.clone());
             let weights = self.weights_for(&config);
-            self.worker.submit(Job::Check { weights, branches: config.branches });
+            self.worker.submit(Job::Check {
+                weights,
+                branches: config.branches,
+            });
         }
         ui.horizontal(|ui| {
-            ui.label(format!("GPU vs CPU reference (parallel, K = {}):", config.branches));
+            ui.label(format!(
+                "GPU vs CPU reference (parallel, K = {}):",
+                config.branches
+            ));
             match (checking, check) {
                 (true, _) | (false, None) => {
                     ui.spinner();
                 }
                 (false, Some(Ok((err, scale)))) => {
                     let ok = err <= 1e-3 * scale.max(1.0);
-                    let color = if ok { egui::Color32::from_rgb(40, 160, 60) } else { ui.visuals().error_fg_color };
-                    ui.colored_label(color, format!("{} max abs error {err:.2e} (logits up to {scale:.2})", if ok { "✔" } else { "✘" }));
+                    let color = if ok {
+                        egui::Color32::from_rgb(40, 160, 60)
+                    } else {
+                        ui.visuals().error_fg_color
+                    };
+                    ui.colored_label(
+                        color,
+                        format!(
+                            "{} max abs error {err:.2e} (logits up to {scale:.2})",
+                            if ok { "✔" } else { "✘" }
+                        ),
+                    );
                 }
                 (false, Some(Err(e))) => {
                     ui.colored_label(ui.visuals().error_fg_color, e);
@@ -508,7 +648,13 @@ impl App {
     fn autorun_and_publish(&mut self, ctx: &egui::Context) {
         let (ready, gpu_error, report, error, running) = {
             let s = self.worker.shared.lock().expect("worker state");
-            (s.adapter.is_some(), s.gpu_error.clone(), s.sweep.report.clone(), s.sweep.error.clone(), s.sweep.running)
+            (
+                s.adapter.is_some(),
+                s.gpu_error.clone(),
+                s.sweep.report.clone(),
+                s.sweep.error.clone(),
+                s.sweep.running,
+            )
         };
         if let Some(e) = &gpu_error {
             platform::publish_error(e);
@@ -526,7 +672,8 @@ impl App {
         }
         if let Some(r) = report {
             self.published = true;
-            if let Err(e) = platform::publish_results(&r.to_json(), self.launch.results.as_deref()) {
+            if let Err(e) = platform::publish_results(&r.to_json(), self.launch.results.as_deref())
+            {
                 self.say(e);
             }
             if let Some(e) = error {
@@ -547,7 +694,14 @@ impl eframe::App for App {
         let (gpu_error, progress, running, sweep_error, points, has_gpu_clock) = {
             let s = self.worker.shared.lock().expect("worker state");
             let gpu = s.adapter.as_ref().is_some_and(|a| a.timestamps);
-            (s.gpu_error.clone(), s.sweep.progress, s.sweep.running, s.sweep.error.clone(), s.sweep.points.clone(), gpu)
+            (
+                s.gpu_error.clone(),
+                s.sweep.progress,
+                s.sweep.running,
+                s.sweep.error.clone(),
+                s.sweep.points.clone(),
+                gpu,
+            )
         };
         egui::Panel::top("top").show(ui, |ui| {
             ui.horizontal(|ui| {
@@ -571,7 +725,13 @@ impl eframe::App for App {
                     ui.add(
                         egui::ProgressBar::new(p.done as f32 / p.total.max(1) as f32)
                             .desired_width(300.0)
-                            .text(format!("{} L={}  {}/{}", p.mode.name(), p.depth, p.done, p.total)),
+                            .text(format!(
+                                "{} L={}  {}/{}",
+                                p.mode.name(),
+                                p.depth,
+                                p.done,
+                                p.total
+                            )),
                     );
                 }
                 if let Some(e) = &sweep_error {
@@ -582,9 +742,11 @@ impl eframe::App for App {
                 }
             });
         });
-        egui::Panel::left("settings").resizable(true).show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| self.side_panel(ui));
-        });
+        egui::Panel::left("settings")
+            .resizable(true)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| self.side_panel(ui));
+            });
         egui::CentralPanel::default().show(ui, |ui| {
             if let Some(e) = &gpu_error {
                 ui.heading("No usable GPU");

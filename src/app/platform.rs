@@ -46,11 +46,15 @@ pub fn pick_file(title: &str, extensions: &[&str], inbox: Inbox, repaint: egui::
 }
 
 /// Reads a file dropped on the window or page into `inbox` (asynchronously in the browser).
-pub fn read_dropped(file: Arc<dyn egui::DroppedFile + Send + Sync>, inbox: Inbox, repaint: egui::Context) {
-    let name = file
-        .path()
-        .file_name()
-        .map_or_else(|| file.path().display().to_string(), |n| n.to_string_lossy().into_owned());
+pub fn read_dropped(
+    file: Arc<dyn egui::DroppedFile + Send + Sync>,
+    inbox: Inbox,
+    repaint: egui::Context,
+) {
+    let name = file.path().file_name().map_or_else(
+        || file.path().display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     #[cfg(not(target_arch = "wasm32"))]
     let read = async move { file.bytes() };
     #[cfg(target_arch = "wasm32")]
@@ -61,7 +65,10 @@ pub fn read_dropped(file: Arc<dyn egui::DroppedFile + Send + Sync>, inbox: Inbox
             log_error(&format!("cannot read {name}: {e}"));
             Vec::new()
         });
-        inbox.lock().expect("inbox lock").push(Picked { name, bytes });
+        inbox
+            .lock()
+            .expect("inbox lock")
+            .push(Picked { name, bytes });
         repaint.request_repaint();
     });
 }
@@ -108,7 +115,9 @@ fn download(name: &str, mime: &str, text: &str) -> Result<(), wasm_bindgen::JsVa
     opts.set_type(mime);
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)?;
     let url = web_sys::Url::create_object_url_with_blob(&blob)?;
-    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
     let a: web_sys::HtmlAnchorElement = document.create_element("a")?.dyn_into()?;
     a.set_href(&url);
     a.set_download(name);
@@ -133,12 +142,15 @@ pub fn publish_results(json: &str, path: Option<&str>) -> Result<(), String> {
         let _ = path;
         let window = web_sys::window().ok_or("no window")?;
         let value = js_sys::JSON::parse(json).map_err(|e| format!("{e:?}"))?;
-        js_sys::Reflect::set(&window, &"paraformerResults".into(), &value).map_err(|e| format!("{e:?}"))?;
+        js_sys::Reflect::set(&window, &"paraformerResults".into(), &value)
+            .map_err(|e| format!("{e:?}"))?;
         Ok(())
     }
     #[cfg(not(target_arch = "wasm32"))]
     match path {
-        Some(p) => std::fs::write(p, json).map_err(|e| format!("cannot write results to '{p}': {e}")),
+        Some(p) => {
+            std::fs::write(p, json).map_err(|e| format!("cannot write results to '{p}': {e}"))
+        }
         None => Ok(()),
     }
 }

@@ -151,7 +151,13 @@ impl Launch {
     pub fn parse(pairs: &[(String, String)]) -> Result<Launch, Error> {
         let mut launch = Launch::default();
         let mut form: Option<Form> = None;
-        let get = |key: &str| pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        let get = |key: &str| {
+            pairs
+                .iter()
+                .rev()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
         if let Some(p) = get("preset") {
             form = Some(Form::preset(p)?);
         }
@@ -170,7 +176,10 @@ impl Launch {
                 "samples" => f.samples = num()?,
                 "warmup" => f.warmup = num()?,
                 "modes" => {
-                    let modes: Vec<Mode> = value.split(',').map(Mode::parse).collect::<Result<_, _>>()?;
+                    let modes: Vec<Mode> = value
+                        .split(',')
+                        .map(Mode::parse)
+                        .collect::<Result<_, _>>()?;
                     f.serial = modes.contains(&Mode::Serial);
                     f.parallel = modes.contains(&Mode::Parallel);
                 }
@@ -275,7 +284,10 @@ pub fn describe(p: &Point, gpu_clock: bool) -> String {
 
 /// A short name for an imported report in the legend.
 pub fn report_label(r: &Report) -> String {
-    format!("{} ({}, {})", r.context.adapter.name, r.context.target, r.context.date)
+    format!(
+        "{} ({}, {})",
+        r.context.adapter.name, r.context.target, r.context.date
+    )
 }
 
 #[cfg(test)]
@@ -283,34 +295,59 @@ mod tests {
     use super::*;
 
     fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
     fn url_parameters_set_the_form_and_autorun() {
-        let l = Launch::parse(&query_pairs("?preset=mnist&depths=1..4&samples=3&autorun=1")).unwrap();
+        let l = Launch::parse(&query_pairs(
+            "?preset=mnist&depths=1..4&samples=3&autorun=1",
+        ))
+        .unwrap();
         assert!(l.autorun);
         let f = l.form.unwrap();
-        assert_eq!((f.source.as_str(), f.depths.as_str(), f.samples), ("mnist", "1..4", 3));
+        assert_eq!(
+            (f.source.as_str(), f.depths.as_str(), f.samples),
+            ("mnist", "1..4", 3)
+        );
         assert_eq!(f.settings().unwrap().depths, [1, 2, 3]);
-        let l = Launch::parse(&query_pairs("modes=parallel&dim=96&heads=2&dim-head=48&branch-depth=2&depths=2,4")).unwrap();
+        let l = Launch::parse(&query_pairs(
+            "modes=parallel&dim=96&heads=2&dim-head=48&branch-depth=2&depths=2,4",
+        ))
+        .unwrap();
         let f = l.form.unwrap();
-        assert_eq!((f.serial, f.parallel, f.config.dim, f.config.depth), (false, true, 96, 2));
+        assert_eq!(
+            (f.serial, f.parallel, f.config.dim, f.config.depth),
+            (false, true, 96, 2)
+        );
         assert!(!l.autorun);
         assert_eq!(Launch::parse(&[]).unwrap(), Launch::default());
     }
 
     #[test]
     fn bad_parameters_are_explained() {
-        let e = Launch::parse(&pairs(&[("samples", "many")])).unwrap_err().to_string();
+        let e = Launch::parse(&pairs(&[("samples", "many")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("samples='many' is not a whole number"), "{e}");
-        let e = Launch::parse(&pairs(&[("colour", "red")])).unwrap_err().to_string();
+        let e = Launch::parse(&pairs(&[("colour", "red")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown parameter 'colour'"), "{e}");
-        let e = Launch::parse(&pairs(&[("preset", "imagenet")])).unwrap_err().to_string();
+        let e = Launch::parse(&pairs(&[("preset", "imagenet")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown preset 'imagenet'"), "{e}");
         let mut f = Form::preset("mnist").unwrap();
         f.config.patch = 5;
-        assert!(f.settings().unwrap_err().to_string().contains("not divisible by patch 5"));
+        assert!(
+            f.settings()
+                .unwrap_err()
+                .to_string()
+                .contains("not divisible by patch 5")
+        );
         f = Form::preset("mnist").unwrap();
         (f.serial, f.parallel) = (false, false);
         assert!(f.settings().unwrap_err().to_string().contains("no modes"));
@@ -318,11 +355,26 @@ mod tests {
 
     #[test]
     fn query_and_argument_decoding() {
-        assert_eq!(query_pairs("?depths=1%2C2%2C4&x=a+b&flag"), pairs(&[("depths", "1,2,4"), ("x", "a b"), ("flag", "1")]));
+        assert_eq!(
+            query_pairs("?depths=1%2C2%2C4&x=a+b&flag"),
+            pairs(&[("depths", "1,2,4"), ("x", "a b"), ("flag", "1")])
+        );
         assert_eq!(query_pairs("bad=%zz%4"), pairs(&[("bad", "%zz%4")]));
-        let args: Vec<String> = ["--preset", "mnist", "--autorun", "--results", "r.json", "--exit"].map(String::from).to_vec();
+        let args: Vec<String> = [
+            "--preset",
+            "mnist",
+            "--autorun",
+            "--results",
+            "r.json",
+            "--exit",
+        ]
+        .map(String::from)
+        .to_vec();
         let l = Launch::parse(&arg_pairs(&args).unwrap()).unwrap();
-        assert_eq!((l.autorun, l.exit, l.results.as_deref()), (true, true, Some("r.json")));
+        assert_eq!(
+            (l.autorun, l.exit, l.results.as_deref()),
+            (true, true, Some("r.json"))
+        );
         assert!(arg_pairs(&["mnist".to_string()]).is_err());
     }
 }

@@ -13,12 +13,18 @@ use paraformer::reference;
 
 /// Work the UI asks for.
 pub enum Job {
-    Sweep { settings: Settings, weights: Arc<Weights> },
+    Sweep {
+        settings: Settings,
+        weights: Arc<Weights>,
+    },
     /// Inference in a loop until stopped or replaced; mode and branches are read from
     /// `Worker::set_live` before every run, so dragging a slider needs no new engine.
     Live { weights: Arc<Weights> },
     /// GPU vs CPU reference on the model's first `branches` branches.
-    Check { weights: Arc<Weights>, branches: usize },
+    Check {
+        weights: Arc<Weights>,
+        branches: usize,
+    },
 }
 
 #[derive(Default)]
@@ -77,7 +83,11 @@ struct LiveControl {
 
 impl LiveControl {
     fn get(&self) -> (Mode, usize) {
-        let mode = if self.parallel.load(Ordering::Relaxed) { Mode::Parallel } else { Mode::Serial };
+        let mode = if self.parallel.load(Ordering::Relaxed) {
+            Mode::Parallel
+        } else {
+            Mode::Serial
+        };
         (mode, self.branches.load(Ordering::Relaxed).max(1))
     }
 }
@@ -165,7 +175,11 @@ async fn run_check(gpu: &Gpu, ctx: &Ctx, weights: &Weights, branches: usize) {
         let mut engine = Engine::new(gpu, weights, EngineOptions::default()).await?;
         let got = engine.run(Mode::Parallel, branches, &image).await?.logits;
         let want = reference_logits(&weights.branch_prefix(branches), &image).await;
-        let err = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let err = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
         let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         Ok::<_, Error>((err, scale))
     }
@@ -261,7 +275,9 @@ impl Worker {
 
     /// What the live loop runs from its next inference on.
     pub fn set_live(&self, mode: Mode, branches: usize) {
-        self.live.parallel.store(mode == Mode::Parallel, Ordering::Relaxed);
+        self.live
+            .parallel
+            .store(mode == Mode::Parallel, Ordering::Relaxed);
         self.live.branches.store(branches, Ordering::Relaxed);
     }
 
@@ -305,10 +321,11 @@ impl Worker {
                 Job::Check { weights, branches } => run_check(&gpu, &ctx, &weights, branches).await,
                 Job::Live { weights } => {
                     let generation = ctx.live_generation.load(Ordering::Relaxed);
-                    let mut engine = match Engine::new(&gpu, &weights, EngineOptions::default()).await {
-                        Ok(e) => e,
-                        Err(e) => return ctx.update(|s| s.live.error = Some(e.to_string())),
-                    };
+                    let mut engine =
+                        match Engine::new(&gpu, &weights, EngineOptions::default()).await {
+                            Ok(e) => e,
+                            Err(e) => return ctx.update(|s| s.live.error = Some(e.to_string())),
+                        };
                     let image = seeded_image(&weights.config, 1);
                     while ctx.live_generation.load(Ordering::Relaxed) == generation {
                         if let Err(e) = live_step(&mut engine, &ctx, &image).await {
@@ -342,22 +359,33 @@ fn native_loop(ctx: Ctx, rx: std::sync::mpsc::Receiver<Job>) {
             },
         };
         match job {
-            Job::Sweep { settings, weights } => pollster::block_on(run_sweep(&gpu, &ctx, settings, &weights)),
-            Job::Check { weights, branches } => pollster::block_on(run_check(&gpu, &ctx, &weights, branches)),
+            Job::Sweep { settings, weights } => {
+                pollster::block_on(run_sweep(&gpu, &ctx, settings, &weights))
+            }
+            Job::Check { weights, branches } => {
+                pollster::block_on(run_check(&gpu, &ctx, &weights, branches))
+            }
             Job::Live { weights } => {
                 let generation = ctx.live_generation.load(Ordering::Relaxed);
-                let mut engine = match pollster::block_on(Engine::new(&gpu, &weights, EngineOptions::default())) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        ctx.update(|s| s.live.error = Some(e.to_string()));
-                        continue;
-                    }
-                };
+                let mut engine =
+                    match pollster::block_on(Engine::new(&gpu, &weights, EngineOptions::default()))
+                    {
+                        Ok(e) => e,
+                        Err(e) => {
+                            ctx.update(|s| s.live.error = Some(e.to_string()));
+                            continue;
+                        }
+                    };
                 let image = seeded_image(&weights.config, 1);
                 while ctx.live_generation.load(Ordering::Relaxed) == generation {
                     if let Ok(j) = rx.try_recv() {
                         next = Some(j);
-                        paused_live = Some((generation, Job::Live { weights: weights.clone() }));
+                        paused_live = Some((
+                            generation,
+                            Job::Live {
+                                weights: weights.clone(),
+                            },
+                        ));
                         break;
                     }
                     if let Err(e) = pollster::block_on(live_step(&mut engine, &ctx, &image)) {

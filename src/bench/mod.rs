@@ -162,7 +162,15 @@ pub async fn sweep(
     on_point: impl FnMut(&Point),
 ) -> Result<Report, Error> {
     settings.validate()?;
-    sweep_weights(gpu, settings, &seeded_weights(settings), cancel, on_progress, on_point).await
+    sweep_weights(
+        gpu,
+        settings,
+        &seeded_weights(settings),
+        cancel,
+        on_progress,
+        on_point,
+    )
+    .await
 }
 
 /// Runs a sweep on given weights (e.g. a checkpoint); its depths must not exceed the model's K*d.
