@@ -27,8 +27,7 @@ fn app_autoruns_writes_results_and_exits() {
     let shot = shots.join("native.png");
     let _ = std::fs::remove_file(&shot);
     // The screenshot is taken once the first points are on the plot, while the app still runs.
-    let script = format!(
-        r#"set -e
+    let script = r#"set -e
 "$APP" app --preset mnist --depths 1..=4 --samples 3 --warmup 1 --autorun --results "$RESULTS" --exit &
 pid=$!
 for i in $(seq 1 600); do
@@ -37,8 +36,7 @@ for i in $(seq 1 600); do
   sleep 0.2
 done
 import -window root "$SHOT" || true
-wait $pid"#
-    );
+wait $pid"#;
     let out = Command::new("xvfb-run")
         .args(["-a", "-s", "-screen 0 1280x800x24", "bash", "-c", &script])
         .env("APP", env!("CARGO_BIN_EXE_paraformer"))
