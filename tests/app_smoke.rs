@@ -38,7 +38,7 @@ done
 import -window root "$SHOT" || true
 wait $pid"#;
     let out = Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1280x800x24", "bash", "-c", &script])
+        .args(["-a", "-s", "-screen 0 1280x800x24", "bash", "-c", script])
         .env("APP", env!("CARGO_BIN_EXE_paraformer"))
         .env("RESULTS", &results)
         .env("SHOT", &shot)
