@@ -139,7 +139,7 @@ fn png_input_is_accepted() {
 #[test]
 fn bad_use_exits_2_with_a_message() {
     let cases: [(&[&str], &str); 6] = [
-        (&[], "no command given"),
+        (&["app", "--colour", "red"], "unknown parameter 'colour'"),
         (&["infre"], "unknown command 'infre'"),
         (&["infer", "--mode", "both"], "unknown mode 'both'"),
         (&["infer", "--device", "tpu"], "unknown device 'tpu'"),

@@ -8,7 +8,8 @@ mod model_args;
 use paraformer::Error;
 
 pub const USAGE: &str = "\
-usage: paraformer <command> [options]
+usage: paraformer [app] [--preset NAME --depths 1..=12 --autorun ...]   the desktop app (see README)
+       paraformer <command> [options]
 
 commands:
   infer   one inference, JSON on stdout
