@@ -87,12 +87,18 @@ run_tests() {
     cargo clippy --all-targets --locked -- -D warnings
     log "cargo clippy (wasm32)"
     cargo clippy --lib --bin paraformer --target wasm32-unknown-unknown --locked -- -D warnings
+    local out
+    out=$(mktemp)
     log "cargo test (GPU tests on the default adapter: lavapipe on a machine without a GPU)"
-    cargo test --locked
+    cargo test --locked 2>&1 | tee "$out"
     build_web
     log "browser test (headless Chromium, WebGPU on SwiftShader)"
-    (cd web && npm ci --no-audit --no-fund && node --test tests/)
+    (cd web && npm ci --no-audit --no-fund && node --test tests/) 2>&1 | tee -a "$out"
     echo "screenshots: target/screenshots/native.png, target/screenshots/web.png"
+    # One closing line over both runners (cargo: "N passed; M failed", node: "# pass N" / "# fail M").
+    awk '/^test result:/ { p += $4; f += $6 } /^# pass / { p += $3 } /^# fail / { f += $3 }
+         END { printf "summary: %d passed, %d failed\n", p, f }' "$out"
+    rm -f "$out"
 }
 
 case "${1:-}" in
