@@ -46,6 +46,7 @@ pub struct App {
     live_mode: Mode,
     launch: Launch,
     autorun_pending: bool,
+    live_pending: bool,
     published: bool,
     inbox: Inbox,
     status: Arc<Mutex<Option<String>>>,
@@ -67,12 +68,18 @@ impl App {
             checkpoint: None,
             seeded: None,
             hints: Hints::default(),
-            tab: Tab::Latency,
+            tab: match launch.tab.as_deref() {
+                Some("speedup") => Tab::Speedup,
+                Some("live") => Tab::Live,
+                Some("adapter") => Tab::Adapter,
+                _ => Tab::Latency,
+            },
             gpu_clock: false,
             overlays: Vec::new(),
             live_on: false,
             live_mode: Mode::Parallel,
             autorun_pending: launch.autorun,
+            live_pending: launch.live,
             launch,
             published: false,
             inbox: Arc::new(Mutex::new(Vec::new())),
@@ -477,7 +484,7 @@ impl App {
         let mut changed = false;
         ui.horizontal(|ui| {
             let mut on = self.live_on;
-            let label = if on { "■ Stop" } else { "▶ Run live" };
+            let label = if on { "Stop" } else { "Run live" };
             if ui.toggle_value(&mut on, label).changed() {
                 if on {
                     self.start_live();
@@ -634,7 +641,7 @@ impl App {
                         color,
                         format!(
                             "{} max abs error {err:.2e} (logits up to {scale:.2})",
-                            if ok { "✔" } else { "✘" }
+                            if ok { "OK:" } else { "MISMATCH:" }
                         ),
                     );
                 }
@@ -658,6 +665,10 @@ impl App {
         };
         if let Some(e) = &gpu_error {
             platform::publish_error(e);
+        }
+        if self.live_pending && ready {
+            self.live_pending = false;
+            self.start_live();
         }
         if self.autorun_pending && ready {
             self.autorun_pending = false;

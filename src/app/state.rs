@@ -70,7 +70,14 @@ pub struct Launch {
     pub results: Option<String>,
     /// Native only: close the window once the results are written.
     pub exit: bool,
+    /// The view to open: latency, speedup, live or adapter.
+    pub tab: Option<String>,
+    /// Start the live loop at once.
+    pub live: bool,
 }
+
+/// Views a launch can open.
+pub const TABS: [&str; 4] = ["latency", "speedup", "live", "adapter"];
 
 const SIZE_KEYS: [&str; 11] = [
     "image-height",
@@ -213,9 +220,23 @@ impl Launch {
                     touched = false;
                     launch.exit = truthy(value);
                 }
+                "tab" => {
+                    touched = false;
+                    if !TABS.contains(&value.as_str()) {
+                        return Err(Error::Usage(format!(
+                            "unknown tab '{value}': allowed are {}",
+                            TABS.join(", ")
+                        )));
+                    }
+                    launch.tab = Some(value.clone());
+                }
+                "live" => {
+                    touched = false;
+                    launch.live = truthy(value);
+                }
                 other => {
                     return Err(Error::Usage(format!(
-                        "unknown parameter '{other}': allowed are preset, depths, samples, warmup, modes, pool, {}, autorun, results, exit",
+                        "unknown parameter '{other}': allowed are preset, depths, samples, warmup, modes, pool, {}, autorun, tab, live, results, exit",
                         SIZE_KEYS.join(", ")
                     )));
                 }
