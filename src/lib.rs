@@ -3,7 +3,9 @@
 //!
 //! Dependencies point one way: `bench` -> `engine` -> `model`; `reference` -> `model`.
 
+#[cfg(feature = "gpu")]
 pub mod bench;
+#[cfg(feature = "gpu")]
 pub mod engine;
 pub mod input;
 pub mod model;

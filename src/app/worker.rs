@@ -110,7 +110,10 @@ impl Ctx {
 async fn open_gpu(ctx: &Ctx) -> Option<Gpu> {
     match Gpu::new().await {
         Ok(g) => {
-            ctx.update(|s| s.adapter = Some(g.summary.clone()));
+            ctx.update(|s| {
+                s.adapter = Some(g.summary.clone());
+                s.gpu_error = None;
+            });
             Some(g)
         }
         Err(e) => {
@@ -307,6 +310,28 @@ impl Worker {
             self.stop_live();
         }
         let ctx = self.task_ctx();
+        // A lost device (driver reset, out of memory) is replaced by a new one before the job.
+        if self
+            .gpu
+            .borrow()
+            .as_ref()
+            .is_some_and(|g| g.lost().is_some())
+        {
+            let slot = self.gpu.clone();
+            *slot.borrow_mut() = None;
+            ctx.update(|s| {
+                s.gpu_error = Some(
+                    "the GPU device was lost; a new one is being opened: run again in a moment"
+                        .into(),
+                )
+            });
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Some(g) = open_gpu(&ctx).await {
+                    *slot.borrow_mut() = Some(g);
+                }
+            });
+            return;
+        }
         let Some(gpu) = self.gpu.borrow().clone() else {
             ctx.update(|s| {
                 if s.gpu_error.is_none() {
@@ -341,7 +366,7 @@ impl Worker {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn native_loop(ctx: Ctx, rx: std::sync::mpsc::Receiver<Job>) {
-    let Some(gpu) = pollster::block_on(open_gpu(&ctx)) else {
+    let Some(mut gpu) = pollster::block_on(open_gpu(&ctx)) else {
         return;
     };
     let mut next = None;
@@ -358,6 +383,13 @@ fn native_loop(ctx: Ctx, rx: std::sync::mpsc::Receiver<Job>) {
                 },
             },
         };
+        // A lost device (driver reset, out of memory) is replaced by a new one before the job.
+        if gpu.lost().is_some() {
+            match pollster::block_on(open_gpu(&ctx)) {
+                Some(g) => gpu = g,
+                None => continue,
+            }
+        }
         match job {
             Job::Sweep { settings, weights } => {
                 pollster::block_on(run_sweep(&gpu, &ctx, settings, &weights))

@@ -61,13 +61,14 @@ impl Args {
         match self.values.get(name) {
             None => Ok(None),
             Some(v) => v.parse().map(Some).map_err(|_| {
+                let wanted = match std::any::type_name::<T>() {
+                    "usize" | "u64" | "u32" => "a whole number, 0 or more",
+                    "f64" | "f32" => "a number",
+                    _ => "a valid value",
+                };
                 Error::Usage(format!(
-                    "--{name} '{v}' for '{}' is not a valid {}",
-                    self.command,
-                    std::any::type_name::<T>()
-                        .rsplit("::")
-                        .next()
-                        .unwrap_or("value")
+                    "--{name} '{v}' for '{}' is not {wanted}",
+                    self.command
                 ))
             }),
         }
@@ -114,7 +115,7 @@ mod tests {
             a.get::<usize>("samples")
                 .unwrap_err()
                 .to_string()
-                .contains("--samples 'x' for 'bench' is not a valid usize")
+                .contains("--samples 'x' for 'bench' is not a whole number, 0 or more")
         );
     }
 }

@@ -38,6 +38,10 @@ pub const SPECS: &[Spec] = &[
 
 static CANCEL: AtomicBool = AtomicBool::new(false);
 
+/// Environment variable that makes `bench` destroy its GPU device after that many points
+/// (tests use it to check that a failure mid-sweep keeps what was measured).
+pub const LOSE_DEVICE_ENV: &str = "PARAFORMER_LOSE_DEVICE_AFTER_POINTS";
+
 pub fn settings(args: &Args) -> Result<Settings, Error> {
     let mut s = Settings::new(args.text("preset").unwrap_or("cifar"))?;
     let c = &mut s.config;
@@ -109,7 +113,17 @@ pub fn run(args: &Args) -> Result<(), Error> {
     // A second Ctrl-C while stopping falls back to the default: the handler only sets the flag.
     ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed))
         .map_err(|e| Error::Io(format!("cannot install the Ctrl-C handler: {e}")))?;
+    // Output files are created before measuring: a bad path fails now, not after the sweep.
+    for path in [json, csv].into_iter().flatten() {
+        std::fs::File::create(path)
+            .map_err(|e| Error::Io(format!("cannot write '{path}': {e}")))?;
+    }
     let gpu = pollster::block_on(Gpu::new())?;
+    // Fault injection for tests: lose the device (as a driver reset would) after N points.
+    let lose_after: Option<usize> = std::env::var(LOSE_DEVICE_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let mut points = 0;
     let report = pollster::block_on(bench::sweep(
         &gpu,
         &settings,
@@ -119,7 +133,12 @@ pub fn run(args: &Args) -> Result<(), Error> {
                 draw(p);
             }
         },
-        |_| {},
+        |_| {
+            points += 1;
+            if lose_after == Some(points) {
+                gpu.destroy();
+            }
+        },
     ))?;
     if show {
         eprintln!();

@@ -2,6 +2,8 @@
 //! offers them and for the adapter's own limits, and explains what to do when there is
 //! no usable adapter.
 
+use std::sync::{Arc, Mutex};
+
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -32,6 +34,24 @@ pub struct Gpu {
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
     pub summary: AdapterSummary,
+    health: Arc<Health>,
+}
+
+/// What the device reported outside any error scope: its loss, and errors no scope caught
+/// (wgpu's default for those is a panic; here they become an `Error` of the next run).
+#[derive(Debug, Default)]
+struct Health {
+    lost: Mutex<Option<String>>,
+    uncaptured: Mutex<Vec<String>>,
+}
+
+/// Live GPU objects and memory, as wgpu counts them (natively; zero in the browser).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resources {
+    pub buffers: isize,
+    pub buffer_bytes: isize,
+    pub bind_groups: isize,
+    pub pipelines: isize,
 }
 
 /// How to get an adapter, for error messages.
@@ -45,6 +65,12 @@ const NO_ADAPTER_HELP: &str = "open the page in a browser with WebGPU (Chrome or
 impl Gpu {
     /// Opens the default (high-performance) adapter.
     pub async fn new() -> Result<Gpu, Error> {
+        Gpu::with_limits(|_| {}).await
+    }
+
+    /// Opens the default adapter with its limits lowered by `adjust`, e.g. to check how
+    /// the engine behaves on a smaller device than this one.
+    pub async fn with_limits(adjust: impl FnOnce(&mut wgpu::Limits)) -> Result<Gpu, Error> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = instance
@@ -54,11 +80,14 @@ impl Gpu {
             })
             .await
             .map_err(|e| Error::Gpu(format!("no GPU adapter found ({e}): {NO_ADAPTER_HELP}")))?;
-        Gpu::from_adapter(&adapter).await
+        let mut limits = adapter.limits();
+        adjust(&mut limits);
+        Gpu::from_adapter(&adapter, limits).await
     }
 
-    /// Opens a device on `adapter` with timestamp queries (when offered) and the adapter's limits.
-    pub async fn from_adapter(adapter: &wgpu::Adapter) -> Result<Gpu, Error> {
+    /// Opens a device on `adapter` with timestamp queries (when offered) and `limits`
+    /// (at most the adapter's own).
+    pub async fn from_adapter(adapter: &wgpu::Adapter, limits: wgpu::Limits) -> Result<Gpu, Error> {
         let info = adapter.get_info();
         let caps = adapter.get_downlevel_capabilities();
         if !caps.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
@@ -74,7 +103,7 @@ impl Gpu {
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("paraformer"),
                 required_features: features,
-                required_limits: adapter.limits(),
+                required_limits: limits,
                 experimental_features: wgpu::ExperimentalFeatures::disabled(),
                 memory_hints: wgpu::MemoryHints::Performance,
                 trace: wgpu::Trace::Off,
@@ -104,11 +133,92 @@ impl Gpu {
             max_workgroup_storage_bytes: limits.max_compute_workgroup_storage_size,
             max_storage_buffers_per_stage: limits.max_storage_buffers_per_shader_stage,
         };
+        let health = Arc::new(Health::default());
+        let h = health.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            let why = match reason {
+                wgpu::DeviceLostReason::Destroyed => "it was destroyed".to_string(),
+                _ if message.is_empty() => "the driver gave no reason".to_string(),
+                _ => message,
+            };
+            *h.lost.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+        });
+        let h = health.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let mut list = h.uncaptured.lock().unwrap_or_else(|p| p.into_inner());
+            if list.len() < 16 {
+                list.push(e.to_string());
+            }
+        }));
         Gpu {
             device,
             queue,
             info,
             summary,
+            health,
+        }
+    }
+
+    /// Why the device was lost, if it was. A lost device stays lost: open a new `Gpu`.
+    pub fn lost(&self) -> Option<String> {
+        self.health
+            .lost
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Fails when the device is lost or reported an error no scope caught (the errors are
+    /// taken: a later check passes again unless new ones arrive).
+    pub fn check(&self) -> Result<(), Error> {
+        let errors = std::mem::take(
+            &mut *self
+                .health
+                .uncaptured
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        if !errors.is_empty() {
+            self.notice_loss();
+        }
+        if let Some(why) = self.lost() {
+            return Err(Error::Gpu(format!(
+                "the GPU device was lost ({why}): results measured before are kept; \
+                 run again to open a new device"
+            )));
+        }
+        if !errors.is_empty() {
+            return Err(Error::Gpu(format!(
+                "the GPU reported an error: {}",
+                errors.join("; ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Errors often arrive before the loss that caused them, which wgpu reports when the
+    /// device is next polled: poll now (natively; the browser reports it by itself).
+    pub(crate) fn notice_loss(&self) {
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.lost().is_none() {
+            let _ = self.device.poll(wgpu::PollType::Poll);
+        }
+    }
+
+    /// Destroys the device, as a driver reset would lose it: later work fails with a
+    /// "device was lost" error. For tests and fault injection.
+    pub fn destroy(&self) {
+        self.device.destroy();
+    }
+
+    /// GPU objects alive on this device.
+    pub fn resources(&self) -> Resources {
+        let c = self.device.get_internal_counters().hal;
+        Resources {
+            buffers: c.buffers.read(),
+            buffer_bytes: c.buffer_memory.read(),
+            bind_groups: c.bind_groups.read(),
+            pipelines: c.compute_pipelines.read(),
         }
     }
 }

@@ -10,9 +10,7 @@ mod profile;
 
 use std::collections::HashMap;
 
-use wgpu::util::DeviceExt;
-
-pub use device::{AdapterSummary, Gpu};
+pub use device::{AdapterSummary, Gpu, Resources};
 pub use kernels::{Kernel, SHADERS};
 use plan::{Buf, Step};
 pub use profile::{OpTiming, Profile};
@@ -100,9 +98,8 @@ impl Engine {
     ) -> Result<Engine, Error> {
         let c = weights.config.clone();
         c.validate()?;
-        if options.batch == 0 {
-            return Err(Error::Config("batch is 0: it must be at least 1".into()));
-        }
+        gpu.check()?;
+        c.check_batch(options.batch)?;
         let limits = gpu.device.limits();
         for buf in Buf::ALL {
             let bytes = 4 * buf.len(&c, options.batch) as u64;
@@ -119,18 +116,19 @@ impl Engine {
             }
         }
         let device = &gpu.device;
-        let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let scopes = ErrorScopes::push(device);
         let data = weight_data(weights);
         let buffers: HashMap<Buf, wgpu::Buffer> = Buf::ALL
             .iter()
             .map(|&buf| {
                 let label = format!("{buf:?}");
                 let b = match data.get(&buf) {
-                    Some(values) => device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                        label: Some(&label),
-                        contents: bytemuck::cast_slice(values),
-                        usage: wgpu::BufferUsages::STORAGE,
-                    }),
+                    Some(values) => upload(
+                        gpu,
+                        &label,
+                        bytemuck::cast_slice(values),
+                        wgpu::BufferUsages::STORAGE,
+                    ),
                     None => device.create_buffer(&wgpu::BufferDescriptor {
                         label: Some(&label),
                         size: 4 * buf.len(&c, options.batch) as u64,
@@ -169,11 +167,7 @@ impl Engine {
             }),
             period_ns: gpu.queue.get_timestamp_period() as f64,
         });
-        if let Some(e) = scope.pop().await {
-            return Err(Error::Gpu(format!(
-                "out of GPU memory while uploading the model: {e}"
-            )));
-        }
+        scopes.pop(gpu, "uploading the model").await?;
         let max_grid_dim = options
             .max_grid_dim
             .unwrap_or(limits.max_compute_workgroups_per_dimension)
@@ -229,6 +223,7 @@ impl Engine {
         if let Some(p) = self.plans.get(&(mode, branches)) {
             return Ok(p.stats);
         }
+        self.gpu.check()?;
         let steps = plan::plan(&self.config, self.options.batch, mode, branches);
         let stats = ModeStats {
             blocks: branches * self.config.depth,
@@ -255,11 +250,12 @@ impl Engine {
             let p: &[u8] = bytemuck::cast_slice(&s.params);
             bytes[i * slot..i * slot + p.len()].copy_from_slice(p);
         }
-        let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("dispatch parameters"),
-            contents: &bytes,
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+        let params = upload(
+            &self.gpu,
+            "dispatch parameters",
+            &bytes,
+            wgpu::BufferUsages::UNIFORM,
+        );
         let mut dispatches = Vec::with_capacity(steps.len());
         for (i, s) in steps.iter().enumerate() {
             let grid = plan::fold_grid(s.groups, self.max_grid_dim).ok_or_else(|| {
@@ -325,7 +321,9 @@ impl Engine {
                 images[i]
             )));
         }
+        self.gpu.check()?;
         self.prepare(mode, branches)?;
+        let scopes = ErrorScopes::push(&self.gpu.device);
         let queue = &self.gpu.queue;
         queue.write_buffer(&self.buffers[&Buf::Image], 0, bytemuck::cast_slice(images));
         self.submit(mode, branches);
@@ -334,7 +332,9 @@ impl Engine {
         if let Some(t) = &self.timer {
             reads.push((&t.readback, 16));
         }
-        let data = read_back(&self.gpu.device, &reads).await?;
+        let data = read_back(&self.gpu.device, &reads).await;
+        scopes.pop(&self.gpu, "running the model").await?;
+        let data = data.map_err(|e| self.gpu.check().err().unwrap_or(e))?;
         let gpu_ns = self.timer.as_ref().map(|t| {
             let ts: Vec<u64> = bytemuck::pod_collect_to_vec(&data[1]);
             ts[1].saturating_sub(ts[0]) as f64 * t.period_ns
@@ -379,6 +379,73 @@ impl Engine {
     /// The cost figures of a run, building its plan if needed.
     pub fn stats(&mut self, mode: Mode, branches: usize) -> Result<ModeStats, Error> {
         self.prepare(mode, branches)
+    }
+}
+
+/// A buffer holding `contents`, written through the queue: unlike a buffer mapped at
+/// creation this cannot panic when the device is lost (the error surfaces in the scopes).
+pub(crate) fn upload(
+    gpu: &Gpu,
+    label: &str,
+    contents: &[u8],
+    usage: wgpu::BufferUsages,
+) -> wgpu::Buffer {
+    let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: (contents.len() as u64).next_multiple_of(4).max(4),
+        usage: usage | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let whole = contents.len() - contents.len() % 4;
+    gpu.queue.write_buffer(&buffer, 0, &contents[..whole]);
+    if whole < contents.len() {
+        let mut tail = [0u8; 4];
+        tail[..contents.len() - whole].copy_from_slice(&contents[whole..]);
+        gpu.queue.write_buffer(&buffer, whole as u64, &tail);
+    }
+    buffer
+}
+
+/// Error scopes around GPU work: out-of-memory, validation and internal errors become an
+/// `Error` naming what was being done, instead of an uncaptured error.
+struct ErrorScopes([wgpu::ErrorScopeGuard; 3]);
+
+impl ErrorScopes {
+    fn push(device: &wgpu::Device) -> ErrorScopes {
+        ErrorScopes([
+            device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
+            device.push_error_scope(wgpu::ErrorFilter::Validation),
+            device.push_error_scope(wgpu::ErrorFilter::Internal),
+        ])
+    }
+
+    /// Pops all three (innermost first); a lost device is reported as such.
+    async fn pop(self, gpu: &Gpu, doing: &str) -> Result<(), Error> {
+        let [oom, validation, internal] = self.0;
+        let mut first = None;
+        for (what, scope) in [
+            ("an internal error", internal),
+            ("a validation error", validation),
+            ("out of memory", oom),
+        ] {
+            if let Some(e) = scope.pop().await
+                && first.is_none()
+            {
+                first = Some((what, e));
+            }
+        }
+        if first.is_some() {
+            gpu.notice_loss();
+        }
+        gpu.check()?;
+        match first {
+            None => Ok(()),
+            Some(("out of memory", e)) => Err(Error::Gpu(format!(
+                "the GPU ran out of memory while {doing}: {e}; use fewer blocks, a smaller batch \
+                 or smaller sizes (results measured before are kept)"
+            ))),
+            Some((what, e)) => Err(Error::Gpu(format!("{what} while {doing}: {e}"))),
+        }
     }
 }
 

@@ -3,10 +3,8 @@
 
 use std::collections::HashMap;
 
-use wgpu::util::DeviceExt;
-
 use super::plan::{Buf, Step, fold_grid};
-use super::{Gpu, kernels::Kernels, read_back};
+use super::{Gpu, kernels::Kernels, read_back, upload};
 use crate::Error;
 
 /// Runs `step` once. `data` holds the contents of every buffer the step binds (the
@@ -24,18 +22,20 @@ pub async fn run_step(
             .get(buf)
             .ok_or_else(|| Error::Input(format!("no data given for buffer {buf:?}")))?;
         buffers.entry(*buf).or_insert_with(|| {
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("probe"),
-                contents: bytemuck::cast_slice(values),
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            })
+            upload(
+                gpu,
+                "probe",
+                bytemuck::cast_slice(values),
+                wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            )
         });
     }
-    let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some("probe parameters"),
-        contents: bytemuck::cast_slice(&step.params),
-        usage: wgpu::BufferUsages::UNIFORM,
-    });
+    let params = upload(
+        gpu,
+        "probe parameters",
+        bytemuck::cast_slice(&step.params),
+        wgpu::BufferUsages::UNIFORM,
+    );
     let mut kernels = Kernels::new(device);
     let pipeline = kernels.pipeline(device, step.kernel);
     let mut entries = vec![wgpu::BindGroupEntry {
@@ -77,5 +77,6 @@ pub async fn run_step(
     enc.copy_buffer_to_buffer(out, 0, &readback, 0, out.size());
     gpu.queue.submit([enc.finish()]);
     let bytes = read_back(device, &[(&readback, out.size())]).await?;
-    Ok(bytemuck::pod_collect_to_vec(&bytes[0]))
+    let len = data[&step.writes()].len();
+    Ok(bytemuck::pod_collect_to_vec(&bytes[0][..4 * len]))
 }

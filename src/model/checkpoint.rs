@@ -51,8 +51,14 @@ fn block_prefix(k: usize, j: usize, mlp: bool) -> String {
 
 /// Every tensor name with its shape, in the order `Weights::tensor_list` uses.
 pub fn tensor_names(c: &Config) -> Vec<(String, Vec<usize>)> {
+    tensor_name_iter(c).collect()
+}
+
+/// `tensor_names` one at a time, so a file can be checked against a huge model without
+/// building all its names.
+fn tensor_name_iter(c: &Config) -> impl Iterator<Item = (String, Vec<usize>)> + '_ {
     let (d, i, m, t) = (c.dim, c.inner(), c.mlp_dim, c.tokens());
-    let mut v = vec![
+    let embed = [
         (
             "to_patch_embedding.1.weight".to_string(),
             vec![d, c.patch_len()],
@@ -61,11 +67,11 @@ pub fn tensor_names(c: &Config) -> Vec<(String, Vec<usize>)> {
         ("cls_token".to_string(), vec![1, 1, d]),
         ("pos_embedding".to_string(), vec![1, t, d]),
     ];
-    for k in 0..c.branches {
-        for j in 0..c.depth {
+    let blocks = (0..c.branches).flat_map(move |k| {
+        (0..c.depth).flat_map(move |j| {
             let a = block_prefix(k, j, false);
             let b = block_prefix(k, j, true);
-            v.extend([
+            [
                 (format!("{a}.norm.weight"), vec![d]),
                 (format!("{a}.norm.bias"), vec![d]),
                 (format!("{a}.fn.to_qkv.weight"), vec![3 * i, d]),
@@ -77,16 +83,16 @@ pub fn tensor_names(c: &Config) -> Vec<(String, Vec<usize>)> {
                 (format!("{b}.fn.net.0.bias"), vec![m]),
                 (format!("{b}.fn.net.3.weight"), vec![d, m]),
                 (format!("{b}.fn.net.3.bias"), vec![d]),
-            ]);
-        }
-    }
-    v.extend([
+            ]
+        })
+    });
+    let head = [
         ("mlp_head.0.weight".to_string(), vec![d]),
         ("mlp_head.0.bias".to_string(), vec![d]),
         ("mlp_head.1.weight".to_string(), vec![c.num_classes, d]),
         ("mlp_head.1.bias".to_string(), vec![c.num_classes]),
-    ]);
-    v
+    ];
+    embed.into_iter().chain(blocks).chain(head)
 }
 
 impl Weights {
@@ -179,6 +185,20 @@ pub fn load(bytes: &[u8], hints: &Hints) -> Result<Loaded, Error> {
     config
         .validate()
         .map_err(|e| Error::Checkpoint(format!("checkpoint describes an invalid model: {e}")))?;
+    let needed = 8 + 11 * config.blocks();
+    if file.tensors.len() < needed {
+        // Some name is missing among the first len + 1: found without listing a huge model.
+        let (name, shape) = tensor_name_iter(&config)
+            .find(|(n, _)| !file.tensors.contains_key(n))
+            .expect("fewer tensors than names");
+        return Err(Error::Checkpoint(format!(
+            "checkpoint lacks tensor '{name}' (expected shape {shape:?}); it has {} tensors, \
+             the model it describes ({} branches of depth {}) needs {needed}",
+            file.tensors.len(),
+            config.branches,
+            config.depth
+        )));
+    }
     let names = tensor_names(&config);
     let mut list = Vec::with_capacity(names.len());
     for (name, shape) in &names {
@@ -323,6 +343,21 @@ fn infer_config(file: &TensorFile, hints: &Hints) -> Result<Config, Error> {
         0,
         2,
     )?;
+    let qkv_rows = dim_of(
+        file,
+        &format!("{}.fn.to_qkv.weight", block_prefix(0, 0, false)),
+        0,
+        2,
+    )?;
+    if qkv_rows != 3 * heads * dim_head {
+        return Err(Error::Checkpoint(format!(
+            "--heads {heads} x --dim-head {dim_head} = {} does not match the checkpoint: its to_qkv \
+             weight has {qkv_rows} rows = 3 x {:.1}, so heads x dim_head must be {}",
+            heads * dim_head,
+            qkv_rows as f64 / 3.0,
+            qkv_rows / 3
+        )));
+    }
     let num_classes = dim_of(file, "mlp_head.1.weight", 0, 2)?;
     Ok(Config {
         image_height: side * patch,
@@ -394,7 +429,7 @@ mod tests {
         };
         let e = load(&bytes, &wrong).unwrap_err().to_string();
         assert!(
-            e.contains("fn.to_qkv.weight' has shape [24, 8], expected [48, 8]"),
+            e.contains("--heads 4 x --dim-head 4 = 16 does not match the checkpoint: its to_qkv weight has 24 rows = 3 x 8.0, so heads x dim_head must be 8"),
             "{e}"
         );
     }

@@ -57,9 +57,17 @@ pub struct Config {
 /// Names of the presets the app offers, default first.
 pub const PRESETS: [&str; 3] = ["cifar", "vit-tiny-224", "mnist"];
 
-/// Upper bound on the number of f32 values of any one tensor. Far above every
-/// real model here; it stops a config typo from asking for terabytes.
-pub const MAX_TENSOR_ELEMENTS: usize = 1 << 31;
+/// Upper bound on the number of f32 values of any one tensor (1 GiB). Far above every
+/// real model here; it stops a config typo from asking for terabytes, and keeps every
+/// size within a 32-bit `usize` (wasm32).
+pub const MAX_TENSOR_ELEMENTS: usize = 1 << 28;
+
+/// Upper bound on the bytes of all weights (f32). A ViT-Huge has about 2.5 GB; this stops
+/// a config from asking the machine for more memory than any model here needs.
+pub const MAX_WEIGHT_BYTES: u64 = 4 << 30;
+
+/// Upper bound on K*d: far beyond any model here, it bounds the work a config can ask for.
+pub const MAX_BLOCKS: usize = 1 << 16;
 
 /// Largest head dimension the fused attention kernel holds in registers.
 pub const MAX_DIM_HEAD: usize = 256;
@@ -157,15 +165,13 @@ impl Config {
 
     /// All parameters of the model.
     pub fn params(&self) -> usize {
+        self.blocks() * self.block_params() + self.params_outside_blocks()
+    }
+
+    /// Parameters of the embedding and the head.
+    fn params_outside_blocks(&self) -> usize {
         let (d, t) = (self.dim, self.tokens());
-        d * self.patch_len()
-            + d
-            + d
-            + t * d
-            + self.blocks() * self.block_params()
-            + 2 * d
-            + self.num_classes * d
-            + self.num_classes
+        d * self.patch_len() + d + d + t * d + 2 * d + self.num_classes * d + self.num_classes
     }
 
     /// FLOPs of one block on one image (the spec's count: matmuls only, multiply-add = 2).
@@ -225,39 +231,80 @@ impl Config {
                 self.dim_head
             )));
         }
+        let (h, w, p) = (
+            self.image_height as u128,
+            self.image_width as u128,
+            self.patch as u128,
+        );
+        let tokens = (h / p) * (w / p) + 1;
+        let (c, d, i, m) = (
+            self.channels as u128,
+            self.dim as u128,
+            self.heads as u128 * self.dim_head as u128,
+            self.mlp_dim as u128,
+        );
+        let blocks = self.branches as u128 * self.depth as u128;
+        if blocks > MAX_BLOCKS as u128 {
+            return Err(Error::Config(format!(
+                "branches x depth = {blocks} blocks, more than the {MAX_BLOCKS} allowed"
+            )));
+        }
         let widest = [
-            ("image", self.image_len()),
-            (
-                "patch embedding",
-                checked_mul(&[self.dim, self.patch_len()]),
-            ),
-            (
-                "attention scores",
-                checked_mul(&[self.tokens(), self.tokens()]),
-            ),
-            ("qkv weight", checked_mul(&[3, self.inner(), self.dim])),
-            ("mlp weight", checked_mul(&[self.mlp_dim, self.dim])),
-            (
-                "activations",
-                checked_mul(&[self.blocks(), self.tokens(), self.mlp_dim]),
-            ),
-            ("head weight", checked_mul(&[self.num_classes, self.dim])),
+            ("image", prod(&[c, h, w])),
+            ("patch embedding", prod(&[d, p, p, c])),
+            ("attention scores", prod(&[tokens, tokens])),
+            ("qkv weight", prod(&[3, i, d])),
+            ("mlp weight", prod(&[m, d])),
+            ("activations", prod(&[blocks, tokens, m.max(3 * i).max(d)])),
+            ("head weight", prod(&[self.num_classes as u128, d])),
         ];
         for (what, n) in widest {
-            if n > MAX_TENSOR_ELEMENTS {
+            if n > MAX_TENSOR_ELEMENTS as u128 {
                 return Err(Error::Config(format!(
                     "{what} would hold {n} values, more than the {MAX_TENSOR_ELEMENTS} allowed: reduce the sizes"
                 )));
             }
         }
+        // Every size now fits a usize, also on wasm32.
+        let params = blocks * self.block_params() as u128 + self.params_outside_blocks() as u128;
+        let bytes = 4 * params;
+        if bytes > MAX_WEIGHT_BYTES as u128 {
+            return Err(Error::Config(format!(
+                "the weights would take {:.1} GiB ({} parameters), more than the {} GiB allowed: \
+                 use fewer blocks (branches x depth = {}) or smaller sizes",
+                bytes as f64 / (1u64 << 30) as f64,
+                params,
+                MAX_WEIGHT_BYTES >> 30,
+                self.blocks()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks that `batch` images of this (valid) config fit the tensor bound.
+    pub fn check_batch(&self, batch: usize) -> Result<(), Error> {
+        let widest = (self.blocks() as u128
+            * self.tokens() as u128
+            * self.mlp_dim.max(3 * self.inner()).max(self.dim) as u128)
+            .max(self.image_len() as u128);
+        if batch == 0 {
+            return Err(Error::Config("batch is 0: it must be at least 1".into()));
+        }
+        if batch as u128 * widest > MAX_TENSOR_ELEMENTS as u128 {
+            return Err(Error::Config(format!(
+                "batch {batch} needs {} activation values, more than the {MAX_TENSOR_ELEMENTS} allowed: \
+                 the largest batch for this model is {}",
+                batch as u128 * widest,
+                MAX_TENSOR_ELEMENTS as u128 / widest
+            )));
+        }
         Ok(())
     }
 }
 
-fn checked_mul(xs: &[usize]) -> usize {
-    xs.iter()
-        .try_fold(1usize, |a, &b| a.checked_mul(b))
-        .unwrap_or(usize::MAX)
+/// A product that saturates instead of overflowing.
+fn prod(xs: &[u128]) -> u128 {
+    xs.iter().fold(1, |a, &b| a.saturating_mul(b))
 }
 
 #[cfg(test)]

@@ -100,6 +100,23 @@ pub fn parse(bytes: &[u8]) -> Result<TensorFile<'_>, Error> {
     if bytes.is_empty() {
         return Err(bad("the file is empty"));
     }
+    for (magic, what) in [
+        (
+            &b"PK\x03\x04"[..],
+            "a ZIP archive, as PyTorch's torch.save writes (.pt/.pth): \
+             convert it with safetensors.torch.save_file(model.state_dict(), 'model.safetensors')",
+        ),
+        (
+            &b"\x80\x02"[..],
+            "a Python pickle: convert it to safetensors",
+        ),
+        (&b"\x89PNG"[..], "a PNG picture, not a checkpoint"),
+        (&[0xFF, 0xD8, 0xFF][..], "a JPEG picture, not a checkpoint"),
+    ] {
+        if bytes.starts_with(magic) {
+            return Err(bad(format!("the file is {what}")));
+        }
+    }
     if bytes.len() < 8 {
         return Err(bad(format!(
             "{} bytes is shorter than the 8-byte header length",

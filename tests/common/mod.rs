@@ -1,6 +1,8 @@
 //! Shared by the GPU test binaries: one device per binary, and comparison helpers.
 #![allow(dead_code)]
 
+pub mod cases;
+
 use std::sync::OnceLock;
 
 use paraformer::engine::Gpu;
