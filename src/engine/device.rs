@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use super::kernels::{Kernel, Kernels};
 use crate::Error;
 
 /// What a user needs to know about the adapter a figure was measured on.
@@ -35,6 +36,7 @@ pub struct Gpu {
     pub info: wgpu::AdapterInfo,
     pub summary: AdapterSummary,
     health: Arc<Health>,
+    kernels: Arc<Mutex<Kernels>>,
 }
 
 /// What the device reported outside any error scope: its loss, and errors no scope caught
@@ -156,7 +158,16 @@ impl Gpu {
             info,
             summary,
             health,
+            kernels: Default::default(),
         }
+    }
+
+    /// The compute pipeline of `kernel`, compiled on first use on this device.
+    pub(crate) fn pipeline(&self, kernel: Kernel) -> wgpu::ComputePipeline {
+        self.kernels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pipeline(&self.device, kernel)
     }
 
     /// Why the device was lost, if it was. A lost device stays lost: open a new `Gpu`.

@@ -57,49 +57,58 @@ impl Kernel {
     }
 }
 
-/// Shader modules compiled once, pipelines built on first use.
+/// Shader modules and pipelines of one device, compiled on first use and shared by every
+/// engine on it: rebuilding a model (a new config, a checkpoint) compiles nothing again.
+#[derive(Debug, Default)]
 pub struct Kernels {
     modules: HashMap<&'static str, wgpu::ShaderModule>,
     pipelines: HashMap<Kernel, wgpu::ComputePipeline>,
 }
 
 impl Kernels {
-    pub fn new(device: &wgpu::Device) -> Kernels {
-        let modules = SHADERS
-            .iter()
-            .map(|&(name, src)| {
-                let m = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(name),
-                    source: wgpu::ShaderSource::Wgsl(src.into()),
-                });
-                (name, m)
+    pub fn pipeline(&mut self, device: &wgpu::Device, kernel: Kernel) -> wgpu::ComputePipeline {
+        let op = kernel.op();
+        let module = self.modules.entry(op).or_insert_with(|| {
+            let src = SHADERS
+                .iter()
+                .find(|(name, _)| *name == op)
+                .map(|(_, src)| *src)
+                .expect("every kernel has a shader");
+            device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(op),
+                source: wgpu::ShaderSource::Wgsl(src.into()),
             })
-            .collect();
-        Kernels {
-            modules,
-            pipelines: HashMap::new(),
-        }
+        });
+        self.pipelines
+            .entry(kernel)
+            .or_insert_with(|| {
+                let constants = kernel.constants();
+                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(op),
+                    layout: None,
+                    module,
+                    entry_point: Some("main"),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &constants,
+                        zero_initialize_workgroup_memory: false,
+                    },
+                    cache: None,
+                })
+            })
+            .clone()
     }
+}
 
-    pub fn pipeline(&mut self, device: &wgpu::Device, kernel: Kernel) -> &wgpu::ComputePipeline {
-        let module = &self.modules[kernel.op()];
-        self.pipelines.entry(kernel).or_insert_with(|| {
-            let constants = kernel.constants();
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(kernel.op()),
-                layout: None,
-                module,
-                entry_point: Some("main"),
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    constants: &constants,
-                    zero_initialize_workgroup_memory: false,
-                },
-                cache: None,
-            })
-        })
+/// The pipelines one engine uses: handles to the device's shared ones.
+#[derive(Default)]
+pub struct Pipelines(HashMap<Kernel, wgpu::ComputePipeline>);
+
+impl Pipelines {
+    pub fn insert(&mut self, kernel: Kernel, pipeline: wgpu::ComputePipeline) {
+        self.0.insert(kernel, pipeline);
     }
 
     pub fn get(&self, kernel: Kernel) -> &wgpu::ComputePipeline {
-        &self.pipelines[&kernel]
+        &self.0[&kernel]
     }
 }

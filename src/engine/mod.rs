@@ -78,7 +78,7 @@ pub struct Engine {
     config: Config,
     options: EngineOptions,
     max_grid_dim: u32,
-    kernels: kernels::Kernels,
+    kernels: kernels::Pipelines,
     buffers: HashMap<Buf, wgpu::Buffer>,
     logits_readback: wgpu::Buffer,
     timer: Option<Timer>,
@@ -173,7 +173,7 @@ impl Engine {
             .unwrap_or(limits.max_compute_workgroups_per_dimension)
             .min(limits.max_compute_workgroups_per_dimension);
         Ok(Engine {
-            kernels: kernels::Kernels::new(device),
+            kernels: kernels::Pipelines::default(),
             gpu: gpu.clone(),
             config: c,
             options,
@@ -266,7 +266,7 @@ impl Engine {
                     self.max_grid_dim
                 ))
             })?;
-            let pipeline = self.kernels.pipeline(device, s.kernel);
+            let pipeline = self.gpu.pipeline(s.kernel);
             let mut entries = vec![wgpu::BindGroupEntry {
                 binding: 0,
                 resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -286,6 +286,7 @@ impl Engine {
                 layout: &pipeline.get_bind_group_layout(0),
                 entries: &entries,
             });
+            self.kernels.insert(s.kernel, pipeline);
             dispatches.push((s.kernel, group, grid));
         }
         Ok(Plan {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::plan::{Buf, Step, fold_grid};
-use super::{Gpu, kernels::Kernels, read_back, upload};
+use super::{Gpu, read_back, upload};
 use crate::Error;
 
 /// Runs `step` once. `data` holds the contents of every buffer the step binds (the
@@ -36,8 +36,7 @@ pub async fn run_step(
         bytemuck::cast_slice(&step.params),
         wgpu::BufferUsages::UNIFORM,
     );
-    let mut kernels = Kernels::new(device);
-    let pipeline = kernels.pipeline(device, step.kernel);
+    let pipeline = gpu.pipeline(step.kernel);
     let mut entries = vec![wgpu::BindGroupEntry {
         binding: 0,
         resource: params.as_entire_binding(),
@@ -70,7 +69,7 @@ pub async fn run_step(
     let mut enc = device.create_command_encoder(&Default::default());
     {
         let mut pass = enc.begin_compute_pass(&Default::default());
-        pass.set_pipeline(pipeline);
+        pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &group, &[]);
         pass.dispatch_workgroups(x, y, z);
     }
