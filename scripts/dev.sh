@@ -75,6 +75,37 @@ setup_web() {
     cargo_install wasm-bindgen "$WASM_BINDGEN_VERSION" wasm-bindgen-cli
 }
 
+CARGO_FUZZ_VERSION=0.13.2
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+
+setup_fuzz() {
+    cargo_install cargo-fuzz "$CARGO_FUZZ_VERSION" --locked cargo-fuzz
+}
+
+# A bounded pass of the checkpoint fuzzer from the committed seeds. libFuzzer on stable Rust:
+# RUSTC_BOOTSTRAP lets cargo-fuzz pass its -Z flags; no sanitizer is needed for safe code
+# (panics, hangs and runaway memory are what it looks for).
+run_fuzz() {
+    log "fuzz the checkpoint loader for ${FUZZ_SECONDS} s (fuzz/, seeds in fuzz/seeds)"
+    local corpus=fuzz/corpus/checkpoint log status=0
+    mkdir -p "$corpus"
+    for seed in fuzz/seeds/*; do
+        [ -e "$corpus/$(basename "$seed")" ] || cp "$seed" "$corpus/"
+    done
+    log=$(mktemp)
+    RUSTC_BOOTSTRAP=1 cargo fuzz run checkpoint --sanitizer none "$corpus" -- \
+        -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=4096 -timeout=10 -print_final_stats=1 \
+        >"$log" 2>&1 || status=$?
+    grep -E '^(stat::|Done|INFO: Seed)|panicked|ERROR|SUMMARY|artifact' "$log" || true
+    [ "$status" -eq 0 ] || tail -n 40 "$log"
+    rm -f "$log"
+    # A crash makes libFuzzer exit non-zero and leave an artifact; either fails the run.
+    if [ "$status" -ne 0 ] || ls fuzz/artifacts/checkpoint/* >/dev/null 2>&1; then
+        echo "fuzzing found a crash: see fuzz/artifacts/checkpoint (keep it in fuzz/regressions)" >&2
+        return 1
+    fi
+}
+
 build_web() {
     log "trunk build --release"
     trunk build --release
@@ -87,10 +118,13 @@ run_tests() {
     cargo clippy --all-targets --locked -- -D warnings
     log "cargo clippy (wasm32)"
     cargo clippy --lib --bin paraformer --target wasm32-unknown-unknown --locked -- -D warnings
+    log "cargo clippy (library without the GPU, as the fuzzer builds it)"
+    cargo clippy --lib --no-default-features --locked -- -D warnings
     local out
     out=$(mktemp)
     log "cargo test (GPU tests on the default adapter: lavapipe on a machine without a GPU)"
     cargo test --locked 2>&1 | tee "$out"
+    run_fuzz 2>&1 | tee -a "$out"
     build_web
     log "browser test (headless Chromium, WebGPU on SwiftShader)"
     (cd web && npm ci --no-audit --no-fund && node --test tests/) 2>&1 | tee -a "$out"
@@ -105,6 +139,7 @@ case "${1:-}" in
     setup)
         setup_dev
         setup_web
+        setup_fuzz
         ;;
     app)
         setup_runtime
@@ -121,6 +156,7 @@ case "${1:-}" in
     test)
         setup_dev
         setup_web
+        setup_fuzz
         run_tests
         ;;
     *)

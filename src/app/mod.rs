@@ -89,7 +89,9 @@ impl App {
     }
 
     fn say(&self, msg: impl Into<String>) {
-        *self.status.lock().expect("status lock") = Some(msg.into());
+        let msg = msg.into();
+        platform::announce(&msg);
+        *self.status.lock().expect("status lock") = Some(msg);
     }
 
     /// The weights a run of `config` uses: the checkpoint when it is the source, else seeded.

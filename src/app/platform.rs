@@ -156,7 +156,22 @@ pub fn publish_results(json: &str, path: Option<&str>) -> Result<(), String> {
 }
 
 /// Tells the page about a failure too (`window.paraformerError`), so automation sees it.
+/// Puts a status message into the page's live region (`#messages`), where screen readers and
+/// automation read what the canvas shows. Natively the window shows it; nothing else to do.
+pub fn announce(message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("messages"))
+    {
+        el.set_text_content(Some(message));
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = message;
+}
+
 pub fn publish_error(message: &str) {
+    announce(message);
     #[cfg(target_arch = "wasm32")]
     if let Some(w) = web_sys::window() {
         let _ = js_sys::Reflect::set(&w, &"paraformerError".into(), &message.into());

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, existsSync } from 'node:fs';
+import { mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -16,6 +16,12 @@ const port = 18000 + (process.pid % 1000);
 const base = `http://127.0.0.1:${port}`;
 let server;
 let browser;
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+// No sandbox (root) and no calls home (this machine has no internet).
+const quiet = [
+  '--no-sandbox', '--disable-gpu-sandbox', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+];
 
 async function waitForServer() {
   for (let i = 0; i < 100; i++) {
@@ -35,12 +41,8 @@ before(async () => {
   await waitForServer();
   // playwright gives every launch a fresh temporary profile directory.
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: [
-      '--no-sandbox', '--disable-gpu-sandbox', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-      '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-angle=swiftshader',
-    ],
+    executablePath,
+    args: [...quiet, '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-angle=swiftshader'],
   });
 });
 
@@ -95,4 +97,47 @@ test('bad URL parameters are explained on the page', async () => {
   const text = await page.textContent('#status');
   assert.match(text, /unknown preset 'imagenet'/);
   await page.close();
+});
+
+test('a corrupt file dropped on the page is explained in the page', { timeout: 5 * 60 * 1000 }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = consoleErrors(page);
+  await page.goto(`${base}/?preset=mnist`);
+  // The loading notice goes once the app runs.
+  await page.waitForSelector('#status', { state: 'detached', timeout: 4 * 60 * 1000 });
+  const drop = (name, bytes) => page.evaluate(([name, bytes]) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(bytes)], name));
+    const canvas = document.getElementById('the_canvas_id');
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      canvas.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }
+  }, [name, bytes]);
+  const said = (re) => page.waitForFunction((src) => new RegExp(src).test(document.getElementById('messages').textContent), re.source, { timeout: 60000 });
+  await drop('broken.safetensors', [7, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  await said(/broken/);
+  assert.match(await page.textContent('#messages'),
+    /broken\.safetensors: bad checkpoint: not a valid safetensors file: header length \d+ exceeds/);
+  // The app goes on: a good checkpoint dropped next loads.
+  const good = readFileSync(join(root, 'tests', 'fixtures', 'parity', 'model.safetensors'));
+  await drop('model.safetensors', [...good]);
+  await said(/loaded model\.safetensors/);
+  assert.deepEqual(errors, [], 'no console errors');
+  await page.close();
+});
+
+test('a browser without WebGPU gets an explanation, not a blank page', { timeout: 2 * 60 * 1000 }, async () => {
+  const plain = await chromium.launch({ executablePath, args: [...quiet, '--disable-blink-features=WebGPU'] });
+  try {
+    const page = await plain.newPage();
+    await page.goto(`${base}/`);
+    await page.waitForFunction(() => window.paraformerError, null, { timeout: 60000 });
+    assert.equal(await page.evaluate(() => 'gpu' in navigator), false, 'WebGPU is off in this browser');
+    const text = await page.textContent('#status');
+    assert.match(text, /This browser has no WebGPU/);
+    assert.match(text, /enable-unsafe-webgpu/);
+    assert.ok(await page.isVisible('#status'));
+  } finally {
+    await plain.close();
+  }
 });
