@@ -51,8 +51,13 @@ fn seeds_load_as_intended() {
         assert_eq!(loaded.weights.config, want, "{name}");
     }
     for name in ["f32-reference.safetensors", "bf16-reference.safetensors"] {
-        let e = load(&read(name), &Hints::default()).unwrap_err().to_string();
-        assert!(e.contains("give --heads, --dim-head, --patch"), "{name}: {e}");
+        let e = load(&read(name), &Hints::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("give --heads, --dim-head, --patch"),
+            "{name}: {e}"
+        );
         assert_eq!(load(&read(name), &flags()).unwrap().weights.config, want);
     }
     let image = paraformer::input::from_bytes(&want, &read("input.safetensors")).unwrap();

@@ -81,7 +81,11 @@ impl Gpu {
                 ..Default::default()
             })
             .await
-            .map_err(|e| Error::Gpu(format!("no GPU adapter found ({e}): {NO_ADAPTER_HELP}")))?;
+            .map_err(|e| {
+                Error::Gpu(format!(
+                    "no GPU adapter found: {NO_ADAPTER_HELP} (wgpu: {e})"
+                ))
+            })?;
         let mut limits = adapter.limits();
         adjust(&mut limits);
         Gpu::from_adapter(&adapter, limits).await
