@@ -68,6 +68,10 @@ fn from_safetensors(config: &Config, bytes: &[u8]) -> Result<Vec<f32>, Error> {
             t.shape
         )));
     }
+    // Raw 8-bit pixels are normalised as pictures are; float tensors are taken as they are.
+    if t.dtype == safetensors::Dtype::U8 {
+        return Ok(t.data.iter().map(|&p| normalise_pixel(p)).collect());
+    }
     Ok(t.to_f32())
 }
 

@@ -5,6 +5,7 @@
 
 #[cfg(feature = "gpu")]
 pub mod bench;
+pub mod data;
 #[cfg(feature = "gpu")]
 pub mod engine;
 pub mod input;

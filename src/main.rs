@@ -1,8 +1,9 @@
 //! Entry points. Native: `paraformer` opens the desktop app (`paraformer app --help`
-//! for its launch flags); `paraformer infer|bench ...` is the command line. Web: the
+//! for its launch flags); `paraformer infer|bench|eval ...` is the command line. Web: the
 //! same app on the page's canvas.
 
 mod app;
+mod assets;
 #[cfg(not(target_arch = "wasm32"))]
 mod cli;
 

@@ -2,6 +2,7 @@
 //! both modes and watch latency points arrive, explore one depth live, check GPU against
 //! CPU, load checkpoints, export and compare runs.
 
+mod classify;
 mod platform;
 pub mod state;
 
@@ -16,6 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use egui_plot::{FilledArea, Legend, Line, Plot, PlotPoints, Points};
 use paraformer::bench::{Point, Report};
+use paraformer::data::TestSet;
 use paraformer::model::{self, Config, Hints, Mode, PRESETS, Pool, Weights};
 
 use platform::Inbox;
@@ -28,6 +30,8 @@ enum Tab {
     Speedup,
     Live,
     Adapter,
+    Classify,
+    Accuracy,
 }
 
 pub struct App {
@@ -52,6 +56,9 @@ pub struct App {
     status: Arc<Mutex<Option<String>>>,
     /// Model whose correctness was last checked.
     checked: Option<Config>,
+    /// The shipped trained MNIST model and its test split.
+    trained: Option<(Arc<Weights>, Arc<TestSet>)>,
+    classify: classify::Classify,
 }
 
 impl App {
@@ -61,7 +68,23 @@ impl App {
             .clone()
             .unwrap_or_else(|| Form::preset(PRESETS[0]).expect("built-in preset"));
         let status = Arc::new(Mutex::new(None));
+        let trained = match (
+            crate::assets::trained_mnist(),
+            crate::assets::mnist_test_set(),
+        ) {
+            (Ok(w), Ok(set)) => Some((Arc::new(w), Arc::new(set))),
+            (Err(e), _) | (_, Err(e)) => {
+                *status.lock().expect("status lock") =
+                    Some(format!("the built-in trained model does not load: {e}"));
+                None
+            }
+        };
+        let (branches, images) = trained
+            .as_ref()
+            .map_or((1, 1), |(w, s)| (w.config.branches, s.len()));
         App {
+            trained,
+            classify: classify::Classify::new(branches, images),
             worker: Worker::new(cc.egui_ctx.clone()),
             live_depth: form.config.depth,
             form,
@@ -72,6 +95,8 @@ impl App {
                 Some("speedup") => Tab::Speedup,
                 Some("live") => Tab::Live,
                 Some("adapter") => Tab::Adapter,
+                Some("classify") => Tab::Classify,
+                Some("accuracy") => Tab::Accuracy,
                 _ => Tab::Latency,
             },
             gpu_clock: false,
@@ -138,14 +163,19 @@ impl App {
         }
     }
 
+    /// Makes `weights` the model of sweeps and live runs, under `name`.
+    fn use_checkpoint(&mut self, name: &str, weights: Arc<Weights>) {
+        let c = weights.config.clone();
+        self.form.source = name.to_string();
+        self.form.depths = format!("{}..={}", c.depth, c.blocks());
+        self.form.config = c;
+        self.checkpoint = Some((name.to_string(), weights));
+    }
+
     fn load_checkpoint(&mut self, name: &str, bytes: &[u8]) {
         match model::load(bytes, &self.hints) {
             Ok(loaded) => {
-                let c = loaded.weights.config.clone();
-                self.form.source = name.to_string();
-                self.form.depths = format!("{}..={}", c.depth, c.blocks());
-                self.form.config = c;
-                self.checkpoint = Some((name.to_string(), Arc::new(loaded.weights)));
+                self.use_checkpoint(name, Arc::new(loaded.weights));
                 let mut msg = format!("loaded {name}");
                 for w in &loaded.warnings {
                     msg.push_str(&format!("; warning: {w}"));
@@ -198,11 +228,25 @@ impl App {
                         preset = Some(p);
                     }
                 }
+                let trained = crate::assets::TRAINED_MNIST_NAME;
+                if self.trained.is_some()
+                    && ui
+                        .selectable_label(self.form.source == trained, trained)
+                        .on_hover_text(
+                            "the mnist preset trained on MNIST (tools/train): 8 branches",
+                        )
+                        .clicked()
+                {
+                    preset = Some(trained);
+                }
             });
-        if let Some(p) = preset
-            && let Ok(f) = Form::preset(p)
-        {
-            self.form = f;
+        if let Some(p) = preset {
+            if let (true, Some((w, _))) = (p == crate::assets::TRAINED_MNIST_NAME, &self.trained) {
+                let w = w.clone();
+                self.use_checkpoint(p, w);
+            } else if let Ok(f) = Form::preset(p) {
+                self.form = f;
+            }
         }
         let c = &mut self.form.config;
         egui::Grid::new("config").num_columns(2).show(ui, |ui| {
@@ -724,6 +768,8 @@ impl eframe::App for App {
                 ui.selectable_value(&mut self.tab, Tab::Speedup, "Speedup & dispatches");
                 ui.selectable_value(&mut self.tab, Tab::Live, "Live");
                 ui.selectable_value(&mut self.tab, Tab::Adapter, "Adapter & correctness");
+                ui.selectable_value(&mut self.tab, Tab::Classify, "Classify");
+                ui.selectable_value(&mut self.tab, Tab::Accuracy, "Accuracy vs branches");
                 ui.separator();
                 ui.add_enabled_ui(has_gpu_clock, |ui| {
                     ui.checkbox(&mut self.gpu_clock, "GPU timestamps").on_hover_text(
@@ -771,9 +817,22 @@ impl eframe::App for App {
                 Tab::Speedup => self.speedup_plots(ui, &points),
                 Tab::Live => self.live_tab(ui),
                 Tab::Adapter => self.adapter_tab(ui),
+                Tab::Classify | Tab::Accuracy => match &self.trained {
+                    None => {
+                        ui.label("The built-in trained model is not available (see the status line).");
+                    }
+                    Some(model) if self.tab == Tab::Classify => {
+                        self.classify.ui(ui, &self.worker, model)
+                    }
+                    Some(model) => self.classify.accuracy_ui(ui, &self.worker, model),
+                },
             }
         });
-        if running || self.live_on {
+        let (classifying, scoring) = {
+            let s = self.worker.shared.lock().expect("worker state");
+            (s.classify.busy, s.accuracy.running)
+        };
+        if running || self.live_on || classifying || scoring {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
     }

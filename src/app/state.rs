@@ -77,7 +77,9 @@ pub struct Launch {
 }
 
 /// Views a launch can open.
-pub const TABS: [&str; 4] = ["latency", "speedup", "live", "adapter"];
+pub const TABS: [&str; 6] = [
+    "latency", "speedup", "live", "adapter", "classify", "accuracy",
+];
 
 const SIZE_KEYS: [&str; 11] = [
     "image-height",

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use paraformer::Error;
 use paraformer::bench::{self, Point, Progress, Report, Settings};
+use paraformer::data::{self, TestSet};
 use paraformer::engine::{AdapterSummary, Engine, EngineOptions, Gpu};
 use paraformer::model::{Mode, Weights, seeded_image};
 use paraformer::reference;
@@ -25,6 +26,49 @@ pub enum Job {
         weights: Arc<Weights>,
         branches: usize,
     },
+    /// Class probabilities of one image (normalised [C, H, W]).
+    Classify {
+        weights: Arc<Weights>,
+        image: Vec<f32>,
+        mode: Mode,
+        branches: usize,
+    },
+    /// Accuracy on the first `images` of `set` with branches 0..k for every k, and the
+    /// single-image latency with k branches.
+    Accuracy {
+        weights: Arc<Weights>,
+        set: Arc<TestSet>,
+        images: usize,
+    },
+}
+
+#[derive(Default)]
+pub struct ClassifyState {
+    pub busy: bool,
+    /// Probabilities, the mode and branches they came from, and the wall-clock latency (ms).
+    pub result: Option<(Vec<f32>, Mode, usize, f64)>,
+    pub error: Option<String>,
+}
+
+/// One row of the accuracy-vs-branches table.
+#[derive(Clone, Debug)]
+pub struct AccuracyRow {
+    pub branches: usize,
+    pub accuracy: f64,
+    pub correct: usize,
+    pub total: usize,
+    /// Median single-image latency with these branches, parallel mode (wall clock, ms).
+    pub latency_ms: f64,
+}
+
+#[derive(Default)]
+pub struct AccuracyState {
+    pub running: bool,
+    /// Images scored so far, of `total` (all prefixes).
+    pub done: usize,
+    pub total: usize,
+    pub rows: Vec<AccuracyRow>,
+    pub error: Option<String>,
 }
 
 #[derive(Default)]
@@ -55,6 +99,8 @@ pub struct Shared {
     /// Max abs error of GPU vs CPU logits, and the logits' scale, or the failure.
     pub check: Option<Result<(f32, f32), String>>,
     pub checking: bool,
+    pub classify: ClassifyState,
+    pub accuracy: AccuracyState,
 }
 
 /// Handle the UI keeps.
@@ -194,6 +240,97 @@ async fn run_check(gpu: &Gpu, ctx: &Ctx, weights: &Weights, branches: usize) {
     });
 }
 
+async fn run_classify(
+    gpu: &Gpu,
+    ctx: &Ctx,
+    weights: &Weights,
+    image: &[f32],
+    mode: Mode,
+    k: usize,
+) {
+    let result = async {
+        let mut engine = Engine::new(gpu, weights, EngineOptions::default()).await?;
+        engine.prepare(mode, k)?;
+        let t = web_time::Instant::now();
+        let logits = engine.run(mode, k, image).await?.logits;
+        Ok::<_, Error>((data::softmax(&logits), t.elapsed().as_secs_f64() * 1e3))
+    }
+    .await;
+    ctx.update(|s| {
+        s.classify.busy = false;
+        match result {
+            Ok((p, ms)) => {
+                s.classify.result = Some((p, mode, k, ms));
+                s.classify.error = None;
+            }
+            Err(e) => s.classify.error = Some(e.to_string()),
+        }
+    });
+}
+
+async fn run_accuracy(gpu: &Gpu, ctx: &Ctx, weights: &Weights, set: &TestSet, images: usize) {
+    ctx.cancel.store(false, Ordering::Relaxed);
+    let mut subset = set.clone();
+    let n = images.clamp(1, set.len());
+    subset.pixels.truncate(n * weights.config.image_len());
+    subset.labels.truncate(n);
+    let branches = weights.config.branches;
+    ctx.update(|s| {
+        s.accuracy = AccuracyState {
+            running: true,
+            total: n * branches,
+            ..Default::default()
+        }
+    });
+    let result = async {
+        let batch = 100.min(n);
+        let options = EngineOptions {
+            batch,
+            ..Default::default()
+        };
+        let mut engine = Engine::new(gpu, weights, options).await?;
+        let mut single = Engine::new(gpu, weights, EngineOptions::default()).await?;
+        let image = subset.image(0);
+        for k in 1..=branches {
+            let base = (k - 1) * n;
+            let logits = bench::accuracy::logits(&mut engine, &subset, Mode::Parallel, k, |done| {
+                ctx.update(|s| s.accuracy.done = base + done);
+                !ctx.cancel.load(Ordering::Relaxed)
+            })
+            .await?;
+            let Some(logits) = logits else {
+                return Err(Error::Io("cancelled".into()));
+            };
+            let score = data::score(&logits, weights.config.num_classes, &subset.labels);
+            single.run(Mode::Parallel, k, &image).await?;
+            let mut ms = Vec::with_capacity(9);
+            for _ in 0..9 {
+                let t = web_time::Instant::now();
+                single.run(Mode::Parallel, k, &image).await?;
+                ms.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            ms.sort_by(f64::total_cmp);
+            let row = AccuracyRow {
+                branches: k,
+                accuracy: score.accuracy,
+                correct: score.correct,
+                total: score.total,
+                latency_ms: ms[ms.len() / 2],
+            };
+            ctx.update(|s| s.accuracy.rows.push(row));
+            yield_now().await;
+        }
+        Ok(())
+    }
+    .await;
+    ctx.update(|s| {
+        s.accuracy.running = false;
+        if let Err(e) = result {
+            s.accuracy.error = Some(e.to_string());
+        }
+    });
+}
+
 /// The CPU reference in parallel mode, one branch at a time; in the browser it yields
 /// between branches so the page keeps drawing.
 async fn reference_logits(w: &Weights, image: &[f32]) -> Vec<f32> {
@@ -286,8 +423,14 @@ impl Worker {
 
     #[cfg(not(target_arch = "wasm32"))]
     pub fn submit(&self, job: Job) {
-        if matches!(job, Job::Live { .. } | Job::Sweep { .. }) {
+        if matches!(
+            job,
+            Job::Live { .. } | Job::Sweep { .. } | Job::Accuracy { .. }
+        ) {
             self.stop_live();
+        }
+        if matches!(job, Job::Classify { .. }) {
+            self.shared.lock().expect("worker state lock").classify.busy = true;
         }
         // The worker thread only ends with the process.
         let _ = self.tx.send(job);
@@ -306,8 +449,14 @@ impl Worker {
 
     #[cfg(target_arch = "wasm32")]
     pub fn submit(&self, job: Job) {
-        if matches!(job, Job::Live { .. } | Job::Sweep { .. }) {
+        if matches!(
+            job,
+            Job::Live { .. } | Job::Sweep { .. } | Job::Accuracy { .. }
+        ) {
             self.stop_live();
+        }
+        if matches!(job, Job::Classify { .. }) {
+            self.shared.lock().expect("worker state lock").classify.busy = true;
         }
         let ctx = self.task_ctx();
         // A lost device (driver reset, out of memory) is replaced by a new one before the job.
@@ -320,6 +469,7 @@ impl Worker {
             let slot = self.gpu.clone();
             *slot.borrow_mut() = None;
             ctx.update(|s| {
+                s.classify.busy = false;
                 s.gpu_error = Some(
                     "the GPU device was lost; a new one is being opened: run again in a moment"
                         .into(),
@@ -334,6 +484,7 @@ impl Worker {
         }
         let Some(gpu) = self.gpu.borrow().clone() else {
             ctx.update(|s| {
+                s.classify.busy = false;
                 if s.gpu_error.is_none() {
                     s.gpu_error = Some("the GPU is not ready yet: try again in a moment".into());
                 }
@@ -344,6 +495,17 @@ impl Worker {
             match job {
                 Job::Sweep { settings, weights } => run_sweep(&gpu, &ctx, settings, &weights).await,
                 Job::Check { weights, branches } => run_check(&gpu, &ctx, &weights, branches).await,
+                Job::Classify {
+                    weights,
+                    image,
+                    mode,
+                    branches,
+                } => run_classify(&gpu, &ctx, &weights, &image, mode, branches).await,
+                Job::Accuracy {
+                    weights,
+                    set,
+                    images,
+                } => run_accuracy(&gpu, &ctx, &weights, &set, images).await,
                 Job::Live { weights } => {
                     let generation = ctx.live_generation.load(Ordering::Relaxed);
                     let mut engine =
@@ -397,6 +559,17 @@ fn native_loop(ctx: Ctx, rx: std::sync::mpsc::Receiver<Job>) {
             Job::Check { weights, branches } => {
                 pollster::block_on(run_check(&gpu, &ctx, &weights, branches))
             }
+            Job::Classify {
+                weights,
+                image,
+                mode,
+                branches,
+            } => pollster::block_on(run_classify(&gpu, &ctx, &weights, &image, mode, branches)),
+            Job::Accuracy {
+                weights,
+                set,
+                images,
+            } => pollster::block_on(run_accuracy(&gpu, &ctx, &weights, &set, images)),
             Job::Live { weights } => {
                 let generation = ctx.live_generation.load(Ordering::Relaxed);
                 let mut engine =

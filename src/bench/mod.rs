@@ -3,6 +3,7 @@
 //! deepest model's weights. Async and thread-free so that it runs in the browser too;
 //! progress and points are reported as they happen, and a flag cancels it.
 
+pub mod accuracy;
 mod report;
 mod stats;
 

@@ -1,7 +1,8 @@
-//! The command line: `paraformer infer` and `paraformer bench`. Native only.
+//! The command line: `paraformer infer`, `paraformer bench` and `paraformer eval`. Native only.
 
 mod args;
 mod bench;
+mod eval;
 mod infer;
 mod model_args;
 
@@ -25,6 +26,12 @@ commands:
           [--json FILE] [--csv FILE] [--profile] [--no-progress]
           --profile: per-op table (time, share, GFLOP/s, GB/s) at the deepest depth.
           Parallel mode uses K = L/d branches at depth L; serial chains the same L blocks.
+  eval    accuracy and per-class accuracy on a labelled test set, JSON on stdout
+          [--checkpoint FILE] [--data FILE] [--branches k] [--mode serial|parallel]
+          [--device gpu|cpu] [--batch N] [--heads N --dim-head N --patch N]
+          Defaults: the shipped trained MNIST model and its 2,000-image test split.
+          --data: safetensors with 'images' U8 [N,C,H,W] and 'labels' U8 [N].
+          --branches k: only branches 0..k (every prefix of the trained model is a classifier).
   help    this text";
 
 /// Runs a command; the caller prints the error and sets the exit code.
@@ -35,6 +42,7 @@ pub fn main(raw: &[String]) -> Result<(), Error> {
     match command.as_str() {
         "infer" => infer::run(&args::Args::parse("infer", rest, infer::SPECS)?),
         "bench" => bench::run(&args::Args::parse("bench", rest, bench::SPECS)?),
+        "eval" => eval::run(&args::Args::parse("eval", rest, eval::SPECS)?),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -207,6 +207,12 @@ pub fn load(bytes: &[u8], hints: &Hints) -> Result<Loaded, Error> {
                 "checkpoint lacks tensor '{name}' (expected shape {shape:?})"
             ))
         })?;
+        if !t.dtype.is_float() {
+            return Err(Error::Checkpoint(format!(
+                "tensor '{name}' has dtype {}: checkpoint tensors must be F32, F16, BF16 or F64",
+                t.dtype.name()
+            )));
+        }
         if &t.shape != shape {
             let source = if file.metadata.contains_key(CONFIG_KEY) {
                 "the config in its metadata"

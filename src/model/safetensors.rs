@@ -9,13 +9,15 @@ use serde_json::{Map, Value};
 
 use crate::Error;
 
-/// Element types this project reads; all are converted to f32.
+/// Element types this project reads; all are converted to f32. Checkpoints hold floats;
+/// `U8` is for data sets (pixels and labels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dtype {
     F32,
     F16,
     BF16,
     F64,
+    U8,
 }
 
 impl Dtype {
@@ -25,6 +27,7 @@ impl Dtype {
             "F16" => Some(Dtype::F16),
             "BF16" => Some(Dtype::BF16),
             "F64" => Some(Dtype::F64),
+            "U8" => Some(Dtype::U8),
             _ => None,
         }
     }
@@ -35,6 +38,7 @@ impl Dtype {
             Dtype::F16 => "F16",
             Dtype::BF16 => "BF16",
             Dtype::F64 => "F64",
+            Dtype::U8 => "U8",
         }
     }
 
@@ -43,7 +47,12 @@ impl Dtype {
             Dtype::F32 => 4,
             Dtype::F16 | Dtype::BF16 => 2,
             Dtype::F64 => 8,
+            Dtype::U8 => 1,
         }
+    }
+
+    pub fn is_float(self) -> bool {
+        self != Dtype::U8
     }
 }
 
@@ -78,6 +87,7 @@ impl TensorView<'_> {
                 .chunks_exact(8)
                 .map(|b| f64::from_le_bytes(b.try_into().expect("chunk of 8")) as f32)
                 .collect(),
+            Dtype::U8 => self.data.iter().map(|&b| f32::from(b)).collect(),
         }
     }
 }
@@ -174,7 +184,7 @@ fn parse_entry<'a>(name: &str, entry: &Value, data: &'a [u8]) -> Result<TensorVi
         .ok_or_else(|| bad(format!("tensor '{name}': dtype is not a string")))?;
     let dtype = Dtype::parse(dtype_name).ok_or_else(|| {
         Error::Checkpoint(format!(
-            "tensor '{name}' has unsupported dtype {dtype_name}: allowed are F32, F16, BF16, F64"
+            "tensor '{name}' has unsupported dtype {dtype_name}: allowed are F32, F16, BF16, F64, U8"
         ))
     })?;
     let shape = usize_list(field("shape")?)
@@ -237,6 +247,8 @@ pub fn write(
                 Dtype::F16 => data.extend_from_slice(&f16::from_f32(v).to_le_bytes()),
                 Dtype::BF16 => data.extend_from_slice(&bf16::from_f32(v).to_le_bytes()),
                 Dtype::F64 => data.extend_from_slice(&(v as f64).to_le_bytes()),
+                // Saturating: values outside 0..=255 clamp, fractions round.
+                Dtype::U8 => data.push(v.round() as u8),
             }
         }
         let entry = serde_json::json!({

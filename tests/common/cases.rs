@@ -122,7 +122,7 @@ pub fn bad_checkpoints() -> Vec<Case> {
         Case {
             name: "unsupported-dtype",
             bytes: wrong_dtype,
-            error: "has unsupported dtype I32: allowed are F32, F16, BF16, F64",
+            error: "has unsupported dtype I32: allowed are F32, F16, BF16, F64, U8",
         },
         Case {
             name: "metadata-disagrees",

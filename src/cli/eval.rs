@@ -1,0 +1,104 @@
+//! `paraformer eval`: accuracy and per-class accuracy of a checkpoint on a labelled test set
+//! (by default the shipped trained MNIST model and its test split), JSON on stdout.
+
+use paraformer::Error;
+use paraformer::bench::accuracy;
+use paraformer::data::{self, TestSet};
+use paraformer::engine::{Engine, EngineOptions, Gpu};
+use paraformer::model::{Mode, Weights};
+use paraformer::reference;
+
+use super::args::{Args, Spec};
+use super::model_args;
+use crate::assets;
+
+pub const SPECS: &[Spec] = &[
+    ("checkpoint", true),
+    ("data", true),
+    ("branches", true),
+    ("mode", true),
+    ("device", true),
+    ("batch", true),
+    ("heads", true),
+    ("dim-head", true),
+    ("patch", true),
+    ("pool", true),
+];
+
+pub fn run(args: &Args) -> Result<(), Error> {
+    let (weights, checkpoint) = match args.text("checkpoint") {
+        Some(path) => (model_args::load_weights(args)?, path.to_string()),
+        None => (
+            assets::trained_mnist()?,
+            assets::TRAINED_MNIST_NAME.to_string(),
+        ),
+    };
+    let (set, source) = match args.text("data") {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Error::Io(format!("cannot read test set '{path}': {e}")))?;
+            (TestSet::from_bytes(&bytes)?, path.to_string())
+        }
+        None => (
+            assets::mnist_test_set()?,
+            assets::MNIST_TEST_NAME.to_string(),
+        ),
+    };
+    let c = &weights.config;
+    set.check(c)?;
+    let mode = Mode::parse(args.text("mode").unwrap_or("parallel"))?;
+    let branches = args.get::<usize>("branches")?.unwrap_or(c.branches);
+    if branches == 0 || branches > c.branches {
+        return Err(Error::Usage(format!(
+            "--branches {branches} is out of range: this model has 1 to {} branches",
+            c.branches
+        )));
+    }
+    let device = args.text("device").unwrap_or("gpu");
+    let (logits, adapter) = match device {
+        "cpu" => (cpu_logits(&weights, &set, mode, branches), None),
+        "gpu" => {
+            let batch = args.get::<usize>("batch")?.unwrap_or(100).min(set.len());
+            let gpu = pollster::block_on(Gpu::new())?;
+            let options = EngineOptions {
+                batch,
+                ..Default::default()
+            };
+            let mut engine = pollster::block_on(Engine::new(&gpu, &weights, options))?;
+            let logits =
+                pollster::block_on(accuracy::logits(&mut engine, &set, mode, branches, |_| {
+                    true
+                }))?
+                .expect("never stopped");
+            (logits, Some(gpu.summary.name.clone()))
+        }
+        other => {
+            return Err(Error::Usage(format!(
+                "unknown device '{other}': allowed are 'gpu' and 'cpu'"
+            )));
+        }
+    };
+    let score = data::score(&logits, c.num_classes, &set.labels);
+    let out = serde_json::json!({
+        "accuracy": score.accuracy,
+        "correct": score.correct,
+        "total": score.total,
+        "per_class": score.per_class,
+        "branches": branches,
+        "mode": mode.name(),
+        "device": device,
+        "adapter": adapter,
+        "checkpoint": checkpoint,
+        "data": source,
+    });
+    println!("{out}");
+    Ok(())
+}
+
+/// The CPU reference on every image.
+fn cpu_logits(weights: &Weights, set: &TestSet, mode: Mode, branches: usize) -> Vec<f32> {
+    let w = weights.branch_prefix(branches);
+    (0..set.len())
+        .flat_map(|i| reference::forward(&w, &set.image(i), mode))
+        .collect()
+}
