@@ -143,6 +143,29 @@ impl Pad {
     }
 }
 
+/// Paints `pad` into `rect`, `cell` points per pixel, white ink on black.
+fn paint_ink(ui: &egui::Ui, rect: egui::Rect, pad: &Pad, cell: f32) {
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 0.0, egui::Color32::BLACK);
+    for (i, &v) in pad.ink.iter().enumerate() {
+        if v > 0.0 {
+            let (x, y) = ((i % SIDE) as f32, (i / SIDE) as f32);
+            let r = egui::Rect::from_min_size(
+                rect.min + egui::vec2(x * cell, y * cell),
+                egui::vec2(cell, cell),
+            );
+            painter.rect_filled(r, 0.0, egui::Color32::from_gray((v * 255.0) as u8));
+        }
+    }
+}
+
+/// A small read-only view of `pad`.
+fn draw_ink(ui: &mut egui::Ui, pad: &Pad, cell: f32) {
+    let side = cell * SIDE as f32;
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(side, side), egui::Sense::hover());
+    paint_ink(ui, rect, pad, cell);
+}
+
 /// What the Classify and Accuracy views keep between frames.
 pub struct Classify {
     pub pad: Pad,
@@ -240,18 +263,7 @@ impl Classify {
         } else {
             self.last = None;
         }
-        let painter = ui.painter_at(rect);
-        painter.rect_filled(rect, 0.0, egui::Color32::BLACK);
-        for (i, &v) in self.pad.ink.iter().enumerate() {
-            if v > 0.0 {
-                let (x, y) = ((i % SIDE) as f32, (i / SIDE) as f32);
-                let r = egui::Rect::from_min_size(
-                    rect.min + egui::vec2(x * cell, y * cell),
-                    egui::vec2(cell, cell),
-                );
-                painter.rect_filled(r, 0.0, egui::Color32::from_gray((v * 255.0) as u8));
-            }
-        }
+        paint_ink(ui, rect, &self.pad, cell);
     }
 
     fn results_ui(&self, ui: &mut egui::Ui, worker: &Worker) {
@@ -283,6 +295,9 @@ impl Classify {
                 );
             });
         }
+        ui.add_space(8.0);
+        ui.label("what the model sees (centred, 28x28):");
+        draw_ink(ui, &self.pad.centered(), 4.0);
     }
 
     fn submit_if_changed(&mut self, worker: &Worker, weights: &Arc<Weights>) {
