@@ -261,7 +261,10 @@ async fn run_classify(
         let cached = CLASSIFIER.with(|c| c.borrow_mut().take());
         let (mut engine, cold) = match cached {
             Some((k0, e)) if k0 == key && e.gpu().lost().is_none() => (e, false),
-            _ => (Engine::new(gpu, weights, EngineOptions::default()).await?, true),
+            _ => (
+                Engine::new(gpu, weights, EngineOptions::default()).await?,
+                true,
+            ),
         };
         if cold {
             // The first run of a new engine is cold (first use of its buffers); not timed.
