@@ -377,10 +377,13 @@ impl Classify {
             .iter()
             .map(|r| [r.branches as f64, r.latency_ms])
             .collect();
-        let height = (ui.available_height() / 2.0 - 30.0).max(150.0);
+        // Room below the plots for the table (one line per k).
+        let height = ((ui.available_height() - 40.0 - 18.0 * set.accuracy.len().max(8) as f32)
+            / 2.0)
+            .max(120.0);
         Plot::new("accuracy")
             .height(height)
-            .legend(Legend::default())
+            .legend(Legend::default().position(egui_plot::Corner::RightBottom))
             .x_axis_label("branches k")
             .y_axis_label("accuracy %")
             .show(ui, |plot| {
