@@ -6,6 +6,8 @@ use paraformer::data::TestSet;
 use paraformer::model::{self, Hints, Weights};
 
 pub const TRAINED_MNIST_NAME: &str = "mnist-trained";
+/// How the command line names the shipped test set in its output.
+#[cfg(not(target_arch = "wasm32"))]
 pub const MNIST_TEST_NAME: &str = "mnist-test";
 
 const TRAINED_MNIST: &[u8] = include_bytes!("../assets/mnist-paraformer.safetensors");
