@@ -139,3 +139,49 @@ fn every_prefix_runs_in_both_modes_on_gpu_and_cpu() {
         }
     }
 }
+
+#[test]
+fn paraformer_eval_reports_the_accuracy_per_class() {
+    let (_, set) = trained();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_paraformer"))
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let json: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        (out.status.code(), json, stderr)
+    };
+    // The defaults: the shipped model and test split; one branch on each device.
+    for device in ["cpu", "gpu"] {
+        let (code, json, err) = run(&["eval", "--branches", "1", "--device", device]);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(
+            json["accuracy"].as_f64(),
+            Some(set.accuracy[&1]),
+            "{device}"
+        );
+        assert_eq!(json["total"].as_u64(), Some(set.len() as u64));
+        let per_class = json["per_class"].as_array().unwrap();
+        assert_eq!(per_class.len(), 10);
+        let total: u64 = per_class.iter().map(|c| c["total"].as_u64().unwrap()).sum();
+        let correct: u64 = per_class
+            .iter()
+            .map(|c| c["correct"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            (total, Some(correct)),
+            (set.len() as u64, json["correct"].as_u64())
+        );
+    }
+    // A checkpoint is not a test set.
+    let ckpt = format!("{ASSETS}/mnist-paraformer.safetensors");
+    let (code, _, err) = run(&["eval", "--data", &ckpt]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("not a test set: it lacks the tensor 'images'"),
+        "{err}"
+    );
+}

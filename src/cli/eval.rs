@@ -46,14 +46,7 @@ pub fn run(args: &Args) -> Result<(), Error> {
     };
     let c = &weights.config;
     set.check(c)?;
-    let mode = Mode::parse(args.text("mode").unwrap_or("parallel"))?;
-    let branches = args.get::<usize>("branches")?.unwrap_or(c.branches);
-    if branches == 0 || branches > c.branches {
-        return Err(Error::Usage(format!(
-            "--branches {branches} is out of range: this model has 1 to {} branches",
-            c.branches
-        )));
-    }
+    let (mode, branches) = model_args::mode_and_branches(args, c)?;
     let device = args.text("device").unwrap_or("gpu");
     let (logits, adapter) = match device {
         "cpu" => (cpu_logits(&weights, &set, mode, branches), None),

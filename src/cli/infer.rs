@@ -3,7 +3,7 @@
 use paraformer::Error;
 use paraformer::engine::{Engine, EngineOptions, Gpu};
 use paraformer::input;
-use paraformer::model::{Mode, seeded_image};
+use paraformer::model::seeded_image;
 use paraformer::reference;
 
 use super::args::{Args, Spec};
@@ -24,14 +24,7 @@ pub const SPECS: &[Spec] = &[
 pub fn run(args: &Args) -> Result<(), Error> {
     let weights = model_args::load_weights(args)?;
     let c = &weights.config;
-    let mode = Mode::parse(args.text("mode").unwrap_or("parallel"))?;
-    let branches = args.get::<usize>("branches")?.unwrap_or(c.branches);
-    if branches == 0 || branches > c.branches {
-        return Err(Error::Usage(format!(
-            "--branches {branches} is out of range: this model has 1 to {} branches",
-            c.branches
-        )));
-    }
+    let (mode, branches) = model_args::mode_and_branches(args, c)?;
     let (image, source) = match args.text("input") {
         Some(path) => {
             let bytes = std::fs::read(path)

@@ -2,7 +2,7 @@
 //! metadata-less one needs) or the built-in default.
 
 use paraformer::Error;
-use paraformer::model::{self, Config, Hints, Pool, Weights};
+use paraformer::model::{self, Config, Hints, Mode, Pool, Weights};
 
 use super::args::Args;
 
@@ -30,4 +30,17 @@ pub fn load_weights(args: &Args) -> Result<Weights, Error> {
         eprintln!("warning: {w}");
     }
     Ok(loaded.weights)
+}
+
+/// `--mode` (default parallel) and `--branches` (default all; 1 to K).
+pub fn mode_and_branches(args: &Args, c: &Config) -> Result<(Mode, usize), Error> {
+    let mode = Mode::parse(args.text("mode").unwrap_or("parallel"))?;
+    let branches = args.get::<usize>("branches")?.unwrap_or(c.branches);
+    if branches == 0 || branches > c.branches {
+        return Err(Error::Usage(format!(
+            "--branches {branches} is out of range: this model has 1 to {} branches",
+            c.branches
+        )));
+    }
+    Ok((mode, branches))
 }
