@@ -239,9 +239,12 @@ pub fn load(bytes: &[u8], hints: &Hints) -> Result<Loaded, Error> {
         .filter(|n| !known.contains(n))
         .collect();
     if !extra.is_empty() {
+        let (n, noun) = match extra.len() {
+            1 => (1, "tensor"),
+            n => (n, "tensors"),
+        };
         warnings.push(format!(
-            "checkpoint has {} tensors this model does not use, ignored: {}",
-            extra.len(),
+            "checkpoint has {n} {noun} this model does not use, ignored: {}",
             extra.join(", ")
         ));
     }

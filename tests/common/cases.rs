@@ -169,7 +169,7 @@ pub fn warned_checkpoint() -> (Vec<u8>, [&'static str; 2]) {
     (
         bytes,
         [
-            "checkpoint has 1 tensors this model does not use, ignored: optimizer.step",
+            "checkpoint has 1 tensor this model does not use, ignored: optimizer.step",
             "tensor 'to_patch_embedding.1.bias' has 2 NaN or infinite values",
         ],
     )
