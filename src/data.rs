@@ -34,7 +34,7 @@ fn bad(msg: impl std::fmt::Display) -> Error {
 
 impl TestSet {
     pub fn from_bytes(bytes: &[u8]) -> Result<TestSet, Error> {
-        let file = safetensors::parse(bytes).map_err(|e| bad(e.to_string()))?;
+        let file = safetensors::parse(bytes).map_err(|e| bad(e.message()))?;
         let get = |name: &str, dtype: Dtype, rank: usize| {
             let t = file
                 .tensors

@@ -47,7 +47,8 @@ pub fn from_bytes(config: &Config, bytes: &[u8]) -> Result<Vec<f32>, Error> {
 fn from_safetensors(config: &Config, bytes: &[u8]) -> Result<Vec<f32>, Error> {
     let file = safetensors::parse(bytes).map_err(|e| {
         Error::Input(format!(
-            "input is neither a PNG/JPEG picture nor a safetensors file ({e})"
+            "input is neither a PNG/JPEG picture nor a safetensors file ({})",
+            e.message()
         ))
     })?;
     let t = file.tensors.get("image").ok_or_else(|| {

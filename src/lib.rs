@@ -29,6 +29,20 @@ pub enum Error {
     Io(String),
 }
 
+impl Error {
+    /// The message without its kind ("invalid config: " and so on).
+    pub fn message(&self) -> &str {
+        match self {
+            Error::Config(m)
+            | Error::Checkpoint(m)
+            | Error::Input(m)
+            | Error::Gpu(m)
+            | Error::Usage(m)
+            | Error::Io(m) => m,
+        }
+    }
+}
+
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (kind, msg) = match self {
