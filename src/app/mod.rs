@@ -59,7 +59,12 @@ pub struct App {
     /// The shipped trained MNIST model and its test split.
     trained: Option<(Arc<Weights>, Arc<TestSet>)>,
     classify: classify::Classify,
+    /// When to close the window (launched with `exit`, after the sweep was published).
+    close_at: Option<web_time::Instant>,
 }
+
+/// How long the finished plot stays up before `exit` closes the window.
+const CLOSE_DELAY: std::time::Duration = std::time::Duration::from_millis(1500);
 
 impl App {
     pub fn new(cc: &eframe::CreationContext<'_>, launch: Launch) -> App {
@@ -84,6 +89,7 @@ impl App {
             .map_or((1, 1), |(w, s)| (w.config.branches, s.len()));
         App {
             trained,
+            close_at: None,
             classify: classify::Classify::new(branches, images),
             worker: Worker::new(cc.egui_ctx.clone()),
             live_depth: form.config.depth,
@@ -699,6 +705,13 @@ impl App {
     }
 
     fn autorun_and_publish(&mut self, ctx: &egui::Context) {
+        if let Some(at) = self.close_at {
+            if web_time::Instant::now() >= at {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            } else {
+                ctx.request_repaint_after(std::time::Duration::from_millis(100));
+            }
+        }
         let (ready, gpu_error, report, error, running) = {
             let s = self.worker.shared.lock().expect("worker state");
             (
@@ -737,7 +750,8 @@ impl App {
                 platform::publish_error(&e);
             }
             if self.launch.exit {
-                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                // The finished plot stays on screen a moment (for a look or a screenshot).
+                self.close_at = Some(web_time::Instant::now() + CLOSE_DELAY);
             }
         }
     }
