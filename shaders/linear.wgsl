@@ -1,15 +1,30 @@
 // linear: y[z] = act(x[z] W[z]^T + b[z]) + r[z] for every z = (image, branch) in one dispatch.
-// x [rows, k], W [n, k] (PyTorch layout), y and r [rows, n]. Each invocation computes a 4x4
-// block of outputs in registers; a workgroup of 8x8 invocations covers a 32x32 tile.
-// Bias, exact GELU and the residual add are fused into the epilogue, chosen by overrides.
+// x [rows, k], W [n, k] (PyTorch layout), y and r [rows, n]. Each invocation computes an
+// R x C block of outputs in registers, reading x and W as `Vec`s along k, so every load
+// serves R or C outputs; 64 invocations take 64 consecutive blocks (row-major), so only the
+// last workgroup of each z has idle lanes. Bias, exact GELU and the residual add are fused
+// into the epilogue, chosen by overrides.
+
+// Load width. As written: vec4 loads, used when k and every row start of x and W are
+// multiples of 4; the engine swaps the lines between the markers for the scalar variant
+// otherwise (src/engine/kernels.rs, `Width`).
+// width-begin
+alias Vec = vec4<f32>;
+const WIDTH: u32 = 4u;
+fn vdot(a: Vec, b: Vec) -> f32 { return dot(a, b); }
+// width-end
 
 override HAS_BIAS: bool = true;
 override GELU: bool = false;
 override RESIDUAL: bool = false;
 
+// Rows and columns of the output block of one invocation.
+const R: u32 = 8u;
+const C: u32 = 8u;
+
 struct Params {
     rows: u32, n: u32, k: u32, nz: u32,
-    branches: u32, tiles_n: u32, tiles_m: u32, _pad0: u32,
+    branches: u32, blocks_n: u32, blocks: u32, _pad0: u32,
     // Offsets and strides in f32 elements; `_bs` per branch, `_ns` per image.
     x_off: u32, x_bs: u32, x_ns: u32, _pad1: u32,
     w_off: u32, w_bs: u32, b_off: u32, b_bs: u32,
@@ -18,8 +33,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<Vec>;
+@group(0) @binding(2) var<storage, read> w: array<Vec>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> res: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
@@ -55,47 +70,47 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     // The grid may be folded over x, y and z when it exceeds a dimension's limit.
     let g = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
-    let per_z = p.tiles_n * p.tiles_m;
-    let z = g / per_z;
-    if (z >= p.nz) {
+    let groups_per_z = (p.blocks + 63u) / 64u;
+    let z = g / groups_per_z;
+    let block = (g % groups_per_z) * 64u + lid;
+    if (z >= p.nz || block >= p.blocks) {
         return;
     }
-    let tile = g % per_z;
     let branch = z % p.branches;
     let image = z / p.branches;
-    let row0 = (tile / p.tiles_n) * 32u + (lid / 8u) * 4u;
-    let col0 = (tile % p.tiles_n) * 32u + (lid % 8u) * 4u;
+    let row0 = (block / p.blocks_n) * R;
+    let col0 = (block % p.blocks_n) * C;
 
     // Rows and columns past the edge read a valid row and are never written.
     let xb = p.x_off + branch * p.x_bs + image * p.x_ns;
     let wb = p.w_off + branch * p.w_bs;
-    let x0 = xb + min(row0, p.rows - 1u) * p.k;
-    let x1 = xb + min(row0 + 1u, p.rows - 1u) * p.k;
-    let x2 = xb + min(row0 + 2u, p.rows - 1u) * p.k;
-    let x3 = xb + min(row0 + 3u, p.rows - 1u) * p.k;
-    let w0 = wb + min(col0, p.n - 1u) * p.k;
-    let w1 = wb + min(col0 + 1u, p.n - 1u) * p.k;
-    let w2 = wb + min(col0 + 2u, p.n - 1u) * p.k;
-    let w3 = wb + min(col0 + 3u, p.n - 1u) * p.k;
-
-    var a0 = vec4<f32>(0.0);
-    var a1 = vec4<f32>(0.0);
-    var a2 = vec4<f32>(0.0);
-    var a3 = vec4<f32>(0.0);
-    for (var i = 0u; i < p.k; i++) {
-        let wv = vec4<f32>(w[w0 + i], w[w1 + i], w[w2 + i], w[w3 + i]);
-        a0 += x[x0 + i] * wv;
-        a1 += x[x1 + i] * wv;
-        a2 += x[x2 + i] * wv;
-        a3 += x[x3 + i] * wv;
+    var xo: array<u32, R>;
+    var wo: array<u32, C>;
+    for (var r = 0u; r < R; r++) {
+        xo[r] = (xb + min(row0 + r, p.rows - 1u) * p.k) / WIDTH;
+    }
+    for (var c = 0u; c < C; c++) {
+        wo[c] = (wb + min(col0 + c, p.n - 1u) * p.k) / WIDTH;
+    }
+    var acc: array<array<f32, C>, R>;
+    for (var i = 0u; i < p.k / WIDTH; i++) {
+        var wv: array<Vec, C>;
+        for (var c = 0u; c < C; c++) {
+            wv[c] = w[wo[c] + i];
+        }
+        for (var r = 0u; r < R; r++) {
+            let xv = x[xo[r] + i];
+            for (var c = 0u; c < C; c++) {
+                acc[r][c] += vdot(xv, wv[c]);
+            }
+        }
     }
 
     let bb = p.b_off + branch * p.b_bs;
     let rb = p.r_off + branch * p.r_bs + image * p.r_ns;
     let yb = p.y_off + branch * p.y_bs + image * p.y_ns;
-    let acc = array<vec4<f32>, 4>(a0, a1, a2, a3);
-    for (var r = 0u; r < 4u; r++) {
-        for (var c = 0u; c < 4u; c++) {
+    for (var r = 0u; r < R; r++) {
+        for (var c = 0u; c < C; c++) {
             epilogue(acc[r][c], row0 + r, col0 + c, bb, rb, yb);
         }
     }

@@ -1,10 +1,11 @@
 //! Each WGSL kernel against its CPU reference op on lavapipe: random shapes (also sizes
 //! that are not multiples of the tiles), several images and branches with per-branch
-//! weights, and grids folded over all three dimensions.
+//! weights, grids folded over all three dimensions, and both load widths (vec4 where rows
+//! start on 4-float boundaries, scalar otherwise).
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use common::{assert_close, gpu};
 use paraformer::engine::plan::{self, Buf, Lanes, Operand};
@@ -47,6 +48,7 @@ fn linear_matches_cpu_with_every_epilogue() {
         (true, false, true),
         (false, true, true),
     ];
+    let mut widths = HashSet::new();
     for (case, &(rows, n, k)) in shapes.iter().enumerate() {
         for (vi, &(bias, gelu, residual)) in variants.iter().enumerate() {
             let lanes = Lanes {
@@ -103,6 +105,7 @@ fn linear_matches_cpu_with_every_epilogue() {
                 gelu,
                 lanes,
             );
+            widths.insert(step.kernel.width());
             let mut want = Vec::new();
             for img in 0..lanes.images {
                 for br in 0..lanes.branches {
@@ -134,6 +137,7 @@ fn linear_matches_cpu_with_every_epilogue() {
             );
         }
     }
+    assert_eq!(widths.len(), 2, "both load widths are exercised");
 }
 
 #[test]
@@ -205,6 +209,7 @@ fn layer_norm_matches_cpu() {
 #[test]
 fn attention_matches_cpu() {
     let mut rng = Rng::new(3);
+    let mut widths = HashSet::new();
     for (tokens, heads, dim_head, nz) in [
         (1, 1, 1, 1),
         (17, 4, 16, 3),
@@ -219,6 +224,7 @@ fn attention_matches_cpu() {
             (Buf::Att, vec![0.0; nz * tokens * i]),
         ]);
         let step = plan::attention_step(Buf::Qkv, Buf::Att, (tokens, heads, dim_head), nz);
+        widths.insert(step.kernel.width());
         let want: Vec<f32> = data[&Buf::Qkv]
             .chunks_exact(tokens * 3 * i)
             .flat_map(|q| reference::attention(q, tokens, heads, dim_head))
@@ -232,6 +238,7 @@ fn attention_matches_cpu() {
             1e-5,
         );
     }
+    assert_eq!(widths.len(), 2, "both load widths are exercised");
 }
 
 #[test]

@@ -1,19 +1,39 @@
 //! Every WGSL file under shaders/ parses and validates with naga, and the engine compiles
 //! exactly those files.
 
-use paraformer::engine::SHADERS;
+use paraformer::engine::{SHADERS, Width, shader_source};
 
 #[test]
-fn every_shader_validates_with_naga() {
-    for (name, src) in SHADERS {
-        let module = naga::front::wgsl::parse_str(src)
-            .unwrap_or_else(|e| panic!("{name}.wgsl: {}", e.emit_to_string(src)));
-        naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::default(),
-        )
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{name}.wgsl: {}", e.emit_to_string(src)));
+fn every_shader_validates_with_naga_in_both_load_widths() {
+    for (name, _) in SHADERS {
+        for width in [Width::Vec4, Width::Scalar] {
+            let src = shader_source(name, width).unwrap();
+            let module = naga::front::wgsl::parse_str(&src)
+                .unwrap_or_else(|e| panic!("{name}.wgsl {width:?}: {}", e.emit_to_string(&src)));
+            naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::default(),
+            )
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{name}.wgsl {width:?}: {}", e.emit_to_string(&src)));
+        }
+    }
+}
+
+#[test]
+fn the_scalar_variant_swaps_only_the_marked_lines() {
+    for name in ["linear", "attention"] {
+        let vec4 = shader_source(name, Width::Vec4).unwrap();
+        let scalar = shader_source(name, Width::Scalar).unwrap();
+        assert!(vec4.contains("alias Vec = vec4<f32>;"), "{name}");
+        assert!(scalar.contains("alias Vec = f32;"), "{name}");
+        assert!(!scalar.contains("vec4<f32>"), "{name}: {scalar}");
+        let outside = |s: &str| {
+            let (a, rest) = s.split_once("// width-begin").unwrap();
+            let (_, b) = rest.split_once("// width-end").unwrap();
+            format!("{a}{b}")
+        };
+        assert_eq!(outside(&vec4), outside(&scalar), "{name}");
     }
 }
 

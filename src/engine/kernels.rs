@@ -15,6 +15,48 @@ pub const SHADERS: [(&str, &str); 5] = [
     ("branch_sum", include_str!("../../shaders/branch_sum.wgsl")),
 ];
 
+/// How wide the loads of a kernel's main operands are. `Vec4` is each file as written;
+/// `Scalar` replaces the lines between `// width-begin` and `// width-end` (the `Vec` alias,
+/// `WIDTH` and `vdot`), for shapes whose rows do not start on a 4-float boundary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Width {
+    Scalar,
+    Vec4,
+}
+
+impl Width {
+    /// `Vec4` when every one of `values` (sizes and offsets in floats) is a multiple of 4.
+    pub fn fitting(values: &[usize]) -> Width {
+        if values.iter().all(|v| v % 4 == 0) {
+            Width::Vec4
+        } else {
+            Width::Scalar
+        }
+    }
+}
+
+const SCALAR_WIDTH: &str = "alias Vec = f32;
+const WIDTH: u32 = 1u;
+fn vdot(a: Vec, b: Vec) -> f32 { return a * b; }
+";
+
+/// The WGSL source of `op` for a load width: the file itself, or its scalar variant.
+/// Files without width markers are the same for both widths.
+pub fn source(op: &str, width: Width) -> Option<String> {
+    let src = SHADERS.iter().find(|(name, _)| *name == op)?.1;
+    if width == Width::Vec4 {
+        return Some(src.to_string());
+    }
+    const BEGIN: &str = "// width-begin\n";
+    const END: &str = "// width-end\n";
+    Some(match (src.find(BEGIN), src.find(END)) {
+        (Some(b), Some(e)) if b < e => {
+            format!("{}{SCALAR_WIDTH}{}", &src[..b + BEGIN.len()], &src[e..])
+        }
+        _ => src.to_string(),
+    })
+}
+
 /// An op with its override constants: the key of a pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
@@ -25,8 +67,13 @@ pub enum Kernel {
         bias: bool,
         gelu: bool,
         residual: bool,
+        width: Width,
     },
-    Attention,
+    /// `attention` specialised to the head dimension.
+    Attention {
+        dim_head: u32,
+        width: Width,
+    },
     BranchSum,
 }
 
@@ -36,8 +83,15 @@ impl Kernel {
             Kernel::PatchEmbed => "patch_embed",
             Kernel::LayerNorm => "layer_norm",
             Kernel::Linear { .. } => "linear",
-            Kernel::Attention => "attention",
+            Kernel::Attention { .. } => "attention",
             Kernel::BranchSum => "branch_sum",
+        }
+    }
+
+    pub fn width(self) -> Width {
+        match self {
+            Kernel::Linear { width, .. } | Kernel::Attention { width, .. } => width,
+            _ => Width::Vec4,
         }
     }
 
@@ -47,11 +101,13 @@ impl Kernel {
                 bias,
                 gelu,
                 residual,
+                ..
             } => vec![
                 ("HAS_BIAS", f64::from(u8::from(bias))),
                 ("GELU", f64::from(u8::from(gelu))),
                 ("RESIDUAL", f64::from(u8::from(residual))),
             ],
+            Kernel::Attention { dim_head, .. } => vec![("DH", f64::from(dim_head))],
             _ => Vec::new(),
         }
     }
@@ -61,19 +117,16 @@ impl Kernel {
 /// engine on it: rebuilding a model (a new config, a checkpoint) compiles nothing again.
 #[derive(Debug, Default)]
 pub struct Kernels {
-    modules: HashMap<&'static str, wgpu::ShaderModule>,
+    modules: HashMap<(&'static str, Width), wgpu::ShaderModule>,
     pipelines: HashMap<Kernel, wgpu::ComputePipeline>,
 }
 
 impl Kernels {
     pub fn pipeline(&mut self, device: &wgpu::Device, kernel: Kernel) -> wgpu::ComputePipeline {
         let op = kernel.op();
-        let module = self.modules.entry(op).or_insert_with(|| {
-            let src = SHADERS
-                .iter()
-                .find(|(name, _)| *name == op)
-                .map(|(_, src)| *src)
-                .expect("every kernel has a shader");
+        let width = kernel.width();
+        let module = self.modules.entry((op, width)).or_insert_with(|| {
+            let src = source(op, width).expect("every kernel has a shader");
             device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(op),
                 source: wgpu::ShaderSource::Wgsl(src.into()),

@@ -11,7 +11,7 @@ mod profile;
 use std::collections::HashMap;
 
 pub use device::{AdapterSummary, Gpu, Resources};
-pub use kernels::{Kernel, SHADERS};
+pub use kernels::{Kernel, SHADERS, Width, source as shader_source};
 use plan::{Buf, Step};
 pub use profile::{OpTiming, Profile};
 

@@ -8,7 +8,7 @@
 
 use crate::model::{Config, Mode, Pool};
 
-use super::kernels::Kernel;
+use super::kernels::{Kernel, Width};
 
 /// Every buffer the engine owns. Weight buffers hold one kind of tensor for all blocks,
 /// block `k*d + j` at offset `(k*d + j) * size`.
@@ -219,13 +219,15 @@ pub fn linear_step(
     gelu: bool,
     lanes: Lanes,
 ) -> Step {
-    let (tiles_n, tiles_m) = (n.div_ceil(32), rows.div_ceil(32));
+    // Each invocation computes an 8 x 8 block of y; 64 invocations per workgroup.
+    let blocks_n = n.div_ceil(8);
+    let blocks = blocks_n * rows.div_ceil(8);
     // Absent operands bind the (read-only) weight buffer; the kernel never reads them.
     let bo = b.unwrap_or(w);
     let ro = r.unwrap_or(w);
     #[rustfmt::skip]
     let params = [
-        rows, n, k, lanes.nz(), lanes.branches, tiles_n, tiles_m, 0,
+        rows, n, k, lanes.nz(), lanes.branches, blocks_n, blocks, 0,
         x.off, x.branch_stride, x.image_stride, 0,
         w.off, w.branch_stride, bo.off, bo.branch_stride,
         ro.off, ro.branch_stride, ro.image_stride, 0,
@@ -239,10 +241,18 @@ pub fn linear_step(
             bias: b.is_some(),
             gelu,
             residual: r.is_some(),
+            width: Width::fitting(&[
+                k,
+                x.off,
+                x.branch_stride,
+                x.image_stride,
+                w.off,
+                w.branch_stride,
+            ]),
         },
         params: params.map(u).to_vec(),
         bindings: vec![x.buf, w.buf, bo.buf, ro.buf, y.buf],
-        groups: (tiles_n * tiles_m * lanes.nz()) as u64,
+        groups: (blocks.div_ceil(64) * lanes.nz()) as u64,
         flops: 2.0 * nz * (rows * n * k) as f64,
         bytes: 4.0 * (nz * (rows * k + n * k) as f64 + out),
     }
@@ -287,10 +297,14 @@ pub fn attention_step(
     let (t, i) = (tokens as f64, (heads * dim_head) as f64);
     Step {
         label: "attention",
-        kernel: Kernel::Attention,
+        kernel: Kernel::Attention {
+            dim_head: u(dim_head),
+            width: Width::fitting(&[dim_head]),
+        },
         params: vec![u(tokens), u(heads), u(dim_head), u(nz), 0, 0, scale, 0],
         bindings: vec![qkv, out],
-        groups: (nz * heads * tokens) as u64,
+        // Each invocation owns 4 queries of one (lane, head); 64 invocations per workgroup.
+        groups: (nz * heads * tokens.div_ceil(4)).div_ceil(64) as u64,
         flops: 4.0 * nz as f64 * t * t * i,
         bytes: 4.0 * nz as f64 * 4.0 * t * i,
     }
