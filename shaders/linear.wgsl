@@ -5,13 +5,14 @@
 // last workgroup of each z has idle lanes. Bias, exact GELU and the residual add are fused
 // into the epilogue, chosen by overrides.
 
-// Load width. As written: vec4 loads, used when k and every row start of x and W are
-// multiples of 4; the engine swaps the lines between the markers for the scalar variant
-// otherwise (src/engine/kernels.rs, `Width`).
+// Load width. As written: vec4 loads and stores, used when k, n and every row start of
+// x, W, b, r and y are multiples of 4; the engine swaps the lines between the markers for
+// the scalar variant otherwise (src/engine/kernels.rs, `Width`).
 // width-begin
 alias Vec = vec4<f32>;
 const WIDTH: u32 = 4u;
 fn vdot(a: Vec, b: Vec) -> f32 { return dot(a, b); }
+fn pack(a: array<f32, C>, j: u32) -> Vec { return Vec(a[4u * j], a[4u * j + 1u], a[4u * j + 2u], a[4u * j + 3u]); }
 // width-end
 
 override HAS_BIAS: bool = true;
@@ -35,33 +36,34 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<Vec>;
 @group(0) @binding(2) var<storage, read> w: array<Vec>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read> res: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<Vec>;
+@group(0) @binding(4) var<storage, read> res: array<Vec>;
+@group(0) @binding(5) var<storage, read_write> y: array<Vec>;
 
 // erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7); WGSL has no erf builtin.
-fn erf(v: f32) -> f32 {
+fn erf(v: Vec) -> Vec {
     let a = abs(v);
     let t = 1.0 / (1.0 + 0.3275911 * a);
     let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
     return sign(v) * (1.0 - poly * exp(-a * a));
 }
 
-fn epilogue(acc: f32, row: u32, col: u32, bb: u32, rb: u32, yb: u32) {
+// Bias, GELU and residual for `WIDTH` outputs of one row starting at column `col`.
+fn epilogue(acc: Vec, row: u32, col: u32, bb: u32, rb: u32, yb: u32) {
     if (row >= p.rows || col >= p.n) {
         return;
     }
     var v = acc;
     if (HAS_BIAS) {
-        v += bias[bb + col];
+        v += bias[(bb + col) / WIDTH];
     }
     if (GELU) {
         v = 0.5 * v * (1.0 + erf(v * 0.70710678118654752));
     }
     if (RESIDUAL) {
-        v += res[rb + row * p.n + col];
+        v += res[(rb + row * p.n + col) / WIDTH];
     }
-    y[yb + row * p.n + col] = v;
+    y[(yb + row * p.n + col) / WIDTH] = v;
 }
 
 @compute @workgroup_size(64)
@@ -110,8 +112,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     let rb = p.r_off + branch * p.r_bs + image * p.r_ns;
     let yb = p.y_off + branch * p.y_bs + image * p.y_ns;
     for (var r = 0u; r < R; r++) {
-        for (var c = 0u; c < C; c++) {
-            epilogue(acc[r][c], row0 + r, col0 + c, bb, rb, yb);
+        for (var j = 0u; j < C / WIDTH; j++) {
+            epilogue(pack(acc[r], j), row0 + r, col0 + j * WIDTH, bb, rb, yb);
         }
     }
 }

@@ -17,7 +17,7 @@ pub const SHADERS: [(&str, &str); 5] = [
 
 /// How wide the loads of a kernel's main operands are. `Vec4` is each file as written;
 /// `Scalar` replaces the lines between `// width-begin` and `// width-end` (the `Vec` alias,
-/// `WIDTH` and `vdot`), for shapes whose rows do not start on a 4-float boundary.
+/// `WIDTH`, `vdot`, `pack`), for shapes whose rows do not start on a 4-float boundary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Width {
     Scalar,
@@ -35,10 +35,24 @@ impl Width {
     }
 }
 
-const SCALAR_WIDTH: &str = "alias Vec = f32;
+/// The scalar replacement of each op's width block: the same names as the file's vec4 block.
+fn scalar_block(op: &str) -> &'static str {
+    match op {
+        "linear" => {
+            "alias Vec = f32;
 const WIDTH: u32 = 1u;
 fn vdot(a: Vec, b: Vec) -> f32 { return a * b; }
-";
+fn pack(a: array<f32, C>, j: u32) -> Vec { return a[j]; }
+"
+        }
+        _ => {
+            "alias Vec = f32;
+const WIDTH: u32 = 1u;
+fn vdot(a: Vec, b: Vec) -> f32 { return a * b; }
+"
+        }
+    }
+}
 
 /// The WGSL source of `op` for a load width: the file itself, or its scalar variant.
 /// Files without width markers are the same for both widths.
@@ -51,7 +65,12 @@ pub fn source(op: &str, width: Width) -> Option<String> {
     const END: &str = "// width-end\n";
     Some(match (src.find(BEGIN), src.find(END)) {
         (Some(b), Some(e)) if b < e => {
-            format!("{}{SCALAR_WIDTH}{}", &src[..b + BEGIN.len()], &src[e..])
+            format!(
+                "{}{}{}",
+                &src[..b + BEGIN.len()],
+                scalar_block(op),
+                &src[e..]
+            )
         }
         _ => src.to_string(),
     })
