@@ -143,6 +143,7 @@ fn linear_matches_cpu_with_every_epilogue() {
 #[test]
 fn layer_norm_matches_cpu() {
     let mut rng = Rng::new(2);
+    let mut widths = HashSet::new();
     for (rows, cols, branches) in [
         (1, 1, 1),
         (5, 63, 3),
@@ -183,6 +184,7 @@ fn layer_norm_matches_cpu() {
             (rows, cols),
             lanes,
         );
+        widths.insert(step.kernel.width());
         let mut want = Vec::new();
         for z in 0..nz {
             let br = z % branches;
@@ -204,6 +206,7 @@ fn layer_norm_matches_cpu() {
             1e-5,
         );
     }
+    assert_eq!(widths.len(), 2, "both load widths are exercised");
 }
 
 #[test]

@@ -22,7 +22,7 @@ fn every_shader_validates_with_naga_in_both_load_widths() {
 
 #[test]
 fn the_scalar_variant_swaps_only_the_marked_lines() {
-    for name in ["linear", "attention"] {
+    for name in ["linear", "attention", "layer_norm"] {
         let vec4 = shader_source(name, Width::Vec4).unwrap();
         let scalar = shader_source(name, Width::Scalar).unwrap();
         assert!(vec4.contains("alias Vec = vec4<f32>;"), "{name}");

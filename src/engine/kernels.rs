@@ -45,6 +45,12 @@ fn vdot(a: Vec, b: Vec) -> f32 { return a * b; }
 fn pack(a: array<f32, C>, j: u32) -> Vec { return a[j]; }
 "
         }
+        "layer_norm" => {
+            "alias Vec = f32;
+const WIDTH: u32 = 1u;
+fn vsum(a: Vec) -> f32 { return a; }
+"
+        }
         _ => {
             "alias Vec = f32;
 const WIDTH: u32 = 1u;
@@ -80,7 +86,9 @@ pub fn source(op: &str, width: Width) -> Option<String> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
     PatchEmbed,
-    LayerNorm,
+    LayerNorm {
+        width: Width,
+    },
     /// `linear` with bias, GELU and residual switched by overrides.
     Linear {
         bias: bool,
@@ -100,7 +108,7 @@ impl Kernel {
     pub fn op(self) -> &'static str {
         match self {
             Kernel::PatchEmbed => "patch_embed",
-            Kernel::LayerNorm => "layer_norm",
+            Kernel::LayerNorm { .. } => "layer_norm",
             Kernel::Linear { .. } => "linear",
             Kernel::Attention { .. } => "attention",
             Kernel::BranchSum => "branch_sum",
@@ -109,7 +117,9 @@ impl Kernel {
 
     pub fn width(self) -> Width {
         match self {
-            Kernel::Linear { width, .. } | Kernel::Attention { width, .. } => width,
+            Kernel::Linear { width, .. }
+            | Kernel::Attention { width, .. }
+            | Kernel::LayerNorm { width } => width,
             _ => Width::Vec4,
         }
     }

@@ -287,10 +287,23 @@ pub fn layer_norm_step(
     ];
     Step {
         label,
-        kernel: Kernel::LayerNorm,
+        kernel: Kernel::LayerNorm {
+            width: Width::fitting(&[
+                cols,
+                x.off,
+                x.branch_stride,
+                x.image_stride,
+                y.off,
+                y.branch_stride,
+                y.image_stride,
+                gamma.off,
+                gamma.branch_stride,
+            ]),
+        },
         params: params.map(u).to_vec(),
         bindings: vec![x.buf, gamma.buf, beta, y.buf],
-        groups: (rows * lanes.nz()) as u64,
+        // One invocation per row; 64 per workgroup.
+        groups: (rows * lanes.nz()).div_ceil(64) as u64,
         flops: 0.0,
         bytes: 4.0 * (3 * rows * cols * lanes.nz()) as f64,
     }
@@ -624,7 +637,7 @@ mod tests {
     fn critical_path_sees_independent_work() {
         let mk = |r: Buf, w: Buf| Step {
             label: "test",
-            kernel: Kernel::LayerNorm,
+            kernel: Kernel::LayerNorm { width: Width::Vec4 },
             params: vec![],
             bindings: vec![r, w],
             groups: 1,
