@@ -3,7 +3,8 @@
 // R x C block of outputs in registers, reading x and W as `Vec`s along k, so every load
 // serves R or C outputs; 64 invocations take 64 consecutive blocks (row-major), so only the
 // last workgroup of each z has idle lanes. Bias, exact GELU and the residual add are fused
-// into the epilogue, chosen by overrides.
+// into the epilogue, switched by `p.epilogue` bits at run time (not overrides: one compiled
+// pipeline serves every linear of the model, which keeps the cold start short).
 
 // Load width. As written: vec4 loads and stores, used when k, n and every row start of
 // x, W, b, r and y are multiples of 4; the engine swaps the lines between the markers for
@@ -15,9 +16,9 @@ fn vdot(a: Vec, b: Vec) -> f32 { return dot(a, b); }
 fn pack(a: array<f32, C>, j: u32) -> Vec { return Vec(a[4u * j], a[4u * j + 1u], a[4u * j + 2u], a[4u * j + 3u]); }
 // width-end
 
-override HAS_BIAS: bool = true;
-override GELU: bool = false;
-override RESIDUAL: bool = false;
+const BIAS: u32 = 1u;
+const GELU: u32 = 2u;
+const RESIDUAL: u32 = 4u;
 
 // Rows and columns of the output block of one invocation.
 const R: u32 = 8u;
@@ -25,7 +26,7 @@ const C: u32 = 8u;
 
 struct Params {
     rows: u32, n: u32, k: u32, nz: u32,
-    branches: u32, blocks_n: u32, blocks: u32, _pad0: u32,
+    branches: u32, blocks_n: u32, blocks: u32, epilogue: u32,
     // Offsets and strides in f32 elements; `_bs` per branch, `_ns` per image.
     x_off: u32, x_bs: u32, x_ns: u32, _pad1: u32,
     w_off: u32, w_bs: u32, b_off: u32, b_bs: u32,
@@ -54,13 +55,13 @@ fn epilogue(acc: Vec, row: u32, col: u32, bb: u32, rb: u32, yb: u32) {
         return;
     }
     var v = acc;
-    if (HAS_BIAS) {
+    if ((p.epilogue & BIAS) != 0u) {
         v += bias[(bb + col) / WIDTH];
     }
-    if (GELU) {
+    if ((p.epilogue & GELU) != 0u) {
         v = 0.5 * v * (1.0 + erf(v * 0.70710678118654752));
     }
-    if (RESIDUAL) {
+    if ((p.epilogue & RESIDUAL) != 0u) {
         v += res[(rb + row * p.n + col) / WIDTH];
     }
     y[(yb + row * p.n + col) / WIDTH] = v;

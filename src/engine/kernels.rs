@@ -89,11 +89,8 @@ pub enum Kernel {
     LayerNorm {
         width: Width,
     },
-    /// `linear` with bias, GELU and residual switched by overrides.
+    /// `linear`; bias, GELU and residual are switched by a parameter, not by overrides.
     Linear {
-        bias: bool,
-        gelu: bool,
-        residual: bool,
         width: Width,
     },
     /// `attention` specialised to the head dimension.
@@ -126,16 +123,6 @@ impl Kernel {
 
     fn constants(self) -> Vec<(&'static str, f64)> {
         match self {
-            Kernel::Linear {
-                bias,
-                gelu,
-                residual,
-                ..
-            } => vec![
-                ("HAS_BIAS", f64::from(u8::from(bias))),
-                ("GELU", f64::from(u8::from(gelu))),
-                ("RESIDUAL", f64::from(u8::from(residual))),
-            ],
             Kernel::Attention { dim_head, .. } => vec![("DH", f64::from(dim_head))],
             _ => Vec::new(),
         }

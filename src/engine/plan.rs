@@ -224,10 +224,13 @@ pub fn linear_step(
     let blocks = blocks_n * rows.div_ceil(8);
     // Absent operands bind the (read-only) weight buffer; the kernel never reads them.
     let bo = b.unwrap_or(w);
+    // The kernel's epilogue bits: 1 bias, 2 GELU, 4 residual.
+    let epilogue =
+        usize::from(b.is_some()) | usize::from(gelu) << 1 | usize::from(r.is_some()) << 2;
     let ro = r.unwrap_or(w);
     #[rustfmt::skip]
     let params = [
-        rows, n, k, lanes.nz(), lanes.branches, blocks_n, blocks, 0,
+        rows, n, k, lanes.nz(), lanes.branches, blocks_n, blocks, epilogue,
         x.off, x.branch_stride, x.image_stride, 0,
         w.off, w.branch_stride, bo.off, bo.branch_stride,
         ro.off, ro.branch_stride, ro.image_stride, 0,
@@ -238,9 +241,6 @@ pub fn linear_step(
     Step {
         label,
         kernel: Kernel::Linear {
-            bias: b.is_some(),
-            gelu,
-            residual: r.is_some(),
             // Vec4 needs k, n and every row start (offsets and strides) on 4-float boundaries.
             width: Width::fitting(&[
                 k,
