@@ -201,6 +201,7 @@ pub async fn sweep_weights(
     };
     let mut engine = Engine::new(gpu, weights, options).await?;
     let engine_create_ms = ms(t0);
+    let memory = engine.memory();
     let images: Vec<f32> = (0..settings.batch)
         .flat_map(|i| seeded_image(c, settings.seed + 1 + i as u64))
         .collect();
@@ -225,7 +226,9 @@ pub async fn sweep_weights(
             settings: settings.clone(),
         },
         engine_create_ms,
-        device_bytes: engine.device_bytes(),
+        device_bytes: memory.held_bytes,
+        weight_bytes: memory.weight_bytes,
+        needed_bytes: memory.needed_bytes,
         points: Vec::new(),
         profiles: Vec::new(),
         complete: false,

@@ -66,6 +66,12 @@ pub struct Report {
     pub engine_create_ms: f64,
     /// Device bytes the engine holds (weights, activations, readback).
     pub device_bytes: u64,
+    /// Bytes of the weights, and of weights plus the largest set of activations alive at
+    /// one step: what the model needs in principle (0 in files from older versions).
+    #[serde(default)]
+    pub weight_bytes: u64,
+    #[serde(default)]
+    pub needed_bytes: u64,
     pub points: Vec<Point>,
     /// Per-op profiles at the deepest depth (`--profile`).
     #[serde(default)]
@@ -118,6 +124,9 @@ impl Report {
             ("target", &ctx.target),
             ("settings", &settings),
             ("engine_create_ms", &self.engine_create_ms.to_string()),
+            ("device_bytes", &self.device_bytes.to_string()),
+            ("weight_bytes", &self.weight_bytes.to_string()),
+            ("needed_bytes", &self.needed_bytes.to_string()),
             ("complete", &self.complete.to_string()),
             ("error", self.error.as_deref().unwrap_or("")),
         ] {
@@ -200,9 +209,23 @@ impl Report {
             out.push_str(&format!("clock {c}\n"));
         }
         out.push_str(&format!(
-            "engine creation (pipelines, weights for the deepest model): {:.1} ms\n\n",
+            "engine creation (pipelines, weights for the deepest model): {:.1} ms\n",
             self.engine_create_ms
         ));
+        if self.needed_bytes > 0 {
+            let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+            out.push_str(&format!(
+                "device memory: {:.2} MiB held ({:.2} MiB weights + {:.2} MiB activations and \
+                 readback); {:.2} MiB needed in principle (weights + the largest live \
+                 activations): {:.2}x\n",
+                mib(self.device_bytes),
+                mib(self.weight_bytes),
+                mib(self.device_bytes.saturating_sub(self.weight_bytes)),
+                mib(self.needed_bytes),
+                self.device_bytes as f64 / self.needed_bytes as f64
+            ));
+        }
+        out.push('\n');
         let gpu = self.points.iter().any(|p| p.gpu.is_some());
         out.push_str(&format!(
             "{:>4} {:>4} | {:<9} {:>10} {:>19} {:>8} {:>6} {:>9}{} \n",

@@ -50,6 +50,15 @@ pub struct ModeStats {
     pub critical_path: usize,
 }
 
+/// Device memory of an engine: what it holds and what the model needs in principle
+/// (every weight once plus the largest set of activations alive at one step).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Memory {
+    pub held_bytes: u64,
+    pub weight_bytes: u64,
+    pub needed_bytes: u64,
+}
+
 /// One inference's result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunOutput {
@@ -205,6 +214,25 @@ impl Engine {
     /// Bytes of all device buffers the engine holds.
     pub fn device_bytes(&self) -> u64 {
         self.buffers.values().map(wgpu::Buffer::size).sum::<u64>() + self.logits_readback.size()
+    }
+
+    /// Device memory held against what the model needs in principle.
+    pub fn memory(&self) -> Memory {
+        let (c, batch) = (&self.config, self.options.batch);
+        let len = |b: Buf| b.len(c, batch);
+        let weights: usize = Buf::ALL
+            .iter()
+            .filter(|b| b.is_weight())
+            .map(|&b| len(b))
+            .sum();
+        // Parallel mode with every branch is the largest live set of either mode.
+        let steps = plan::plan(c, batch, Mode::Parallel, c.branches);
+        let live = plan::peak_live_activations(&steps, len);
+        Memory {
+            held_bytes: self.device_bytes(),
+            weight_bytes: 4 * weights as u64,
+            needed_bytes: 4 * (weights + live) as u64,
+        }
     }
 
     fn check_branches(&self, branches: usize) -> Result<(), Error> {

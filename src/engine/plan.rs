@@ -567,6 +567,28 @@ pub fn plan(c: &Config, batch: usize, mode: Mode, branches: usize) -> Vec<Step> 
 
 /// Length of the longest chain of dependent dispatches: a dispatch waits for every
 /// earlier one that wrote a buffer it touches, or read a buffer it writes.
+/// Floats of activations that must exist at once at the worst step of `steps`, given each
+/// buffer's size: what the step reads and writes plus every value a later step still reads
+/// before it is overwritten. Weights are not counted; the input image is.
+pub fn peak_live_activations(steps: &[Step], len: impl Fn(Buf) -> usize) -> usize {
+    let mut live_after: Vec<Buf> = Vec::new();
+    let mut peak = 0;
+    for s in steps.iter().rev() {
+        let reads = s.reads().iter().copied().filter(|b| !b.is_weight());
+        let mut during = live_after.clone();
+        during.extend(reads.clone());
+        during.push(s.writes());
+        during.sort_by_key(|b| *b as usize);
+        during.dedup();
+        peak = peak.max(during.iter().map(|&b| len(b)).sum());
+        live_after.retain(|&b| b != s.writes());
+        live_after.extend(reads);
+        live_after.sort_by_key(|b| *b as usize);
+        live_after.dedup();
+    }
+    peak
+}
+
 pub fn critical_path(steps: &[Step]) -> usize {
     let mut depth: Vec<usize> = Vec::with_capacity(steps.len());
     for (n, s) in steps.iter().enumerate() {
@@ -631,6 +653,27 @@ mod tests {
         }
         let par = plan(&cfg(12, 2), 1, Mode::Parallel, 12);
         assert_eq!(critical_path(&par), 7 * 2 + 4);
+    }
+
+    #[test]
+    fn peak_live_counts_values_still_needed_not_buffers() {
+        let c = cfg(4, 1);
+        let len = |b: Buf| b.len(&c, 1);
+        let steps = plan(&c, 1, Mode::Parallel, 4);
+        let peak = peak_live_activations(&steps, len);
+        // The MLP of a block needs v, g and h'' at once; the attention needs u, qkv and att.
+        let mlp = len(Buf::V) + len(Buf::G) + len(Buf::H);
+        let att = len(Buf::U) + len(Buf::Qkv) + len(Buf::Att);
+        assert_eq!(peak, mlp.max(att));
+        let all: usize = Buf::ALL
+            .iter()
+            .filter(|b| !b.is_weight())
+            .map(|&b| len(b))
+            .sum();
+        assert!(peak < all);
+        // A chain of single blocks needs no more than all branches at once.
+        let serial = plan(&c, 1, Mode::Serial, 4);
+        assert!(peak_live_activations(&serial, len) <= peak);
     }
 
     #[test]
