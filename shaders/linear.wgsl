@@ -1,7 +1,8 @@
 // linear: y[z] = act(x[z] W[z]^T + b[z]) + r[z] for every z = (image, branch) in one dispatch.
 // x [rows, k], W [n, k] (PyTorch layout), y and r [rows, n]. Each invocation computes an
-// R x C block of outputs in registers, reading x and W as `Vec`s along k, so every load
-// serves R or C outputs; 64 invocations take 64 consecutive blocks (row-major), so only the
+// 8 x 8 block of outputs in registers, reading x and W as `Vec`s along k, so every load
+// serves 8 outputs. The block is written out variable by variable, not as arrays indexed
+// in loops: drivers without loop unrolling (SwiftShader) would keep such arrays in memory; 64 invocations take 64 consecutive blocks (row-major), so only the
 // last workgroup of each z has idle lanes. Bias, exact GELU and the residual add are fused
 // into the epilogue, switched by `p.epilogue` bits at run time (not overrides: one compiled
 // pipeline serves every linear of the model, which keeps the cold start short).
@@ -13,16 +14,16 @@
 alias Vec = vec4<f32>;
 const WIDTH: u32 = 4u;
 fn vdot(a: Vec, b: Vec) -> f32 { return dot(a, b); }
-fn pack(a: array<f32, C>, j: u32) -> Vec { return Vec(a[4u * j], a[4u * j + 1u], a[4u * j + 2u], a[4u * j + 3u]); }
+// Four consecutive values of bias, res or y at float index i (a multiple of 4 here);
+// `count` says how many of the four are inside the row (all four here).
+fn bias4(i: u32) -> vec4<f32> { return bias[i / 4u]; }
+fn res4(i: u32) -> vec4<f32> { return res[i / 4u]; }
+fn store4(i: u32, v: vec4<f32>, count: u32) { y[i / 4u] = v; }
 // width-end
 
 const BIAS: u32 = 1u;
 const GELU: u32 = 2u;
 const RESIDUAL: u32 = 4u;
-
-// Rows and columns of the output block of one invocation.
-const R: u32 = 8u;
-const C: u32 = 8u;
 
 struct Params {
     rows: u32, n: u32, k: u32, nz: u32,
@@ -42,29 +43,29 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> y: array<Vec>;
 
 // erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7); WGSL has no erf builtin.
-fn erf(v: Vec) -> Vec {
+fn erf(v: vec4<f32>) -> vec4<f32> {
     let a = abs(v);
     let t = 1.0 / (1.0 + 0.3275911 * a);
     let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
     return sign(v) * (1.0 - poly * exp(-a * a));
 }
 
-// Bias, GELU and residual for `WIDTH` outputs of one row starting at column `col`.
-fn epilogue(acc: Vec, row: u32, col: u32, bb: u32, rb: u32, yb: u32) {
+// Bias, GELU and residual for four outputs of one row starting at column `col`.
+fn epilogue(acc: vec4<f32>, row: u32, col: u32, bb: u32, rb: u32, yb: u32) {
     if (row >= p.rows || col >= p.n) {
         return;
     }
     var v = acc;
     if ((p.epilogue & BIAS) != 0u) {
-        v += bias[(bb + col) / WIDTH];
+        v += bias4(bb + col);
     }
     if ((p.epilogue & GELU) != 0u) {
         v = 0.5 * v * (1.0 + erf(v * 0.70710678118654752));
     }
     if ((p.epilogue & RESIDUAL) != 0u) {
-        v += res[(rb + row * p.n + col) / WIDTH];
+        v += res4(rb + row * p.n + col);
     }
-    y[(yb + row * p.n + col) / WIDTH] = v;
+    store4(yb + row * p.n + col, v, min(4u, p.n - col));
 }
 
 @compute @workgroup_size(64)
@@ -81,40 +82,99 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     }
     let branch = z % p.branches;
     let image = z / p.branches;
-    let row0 = (block / p.blocks_n) * R;
-    let col0 = (block % p.blocks_n) * C;
+    let row0 = (block / p.blocks_n) * 8u;
+    let col0 = (block % p.blocks_n) * 8u;
 
     // Rows and columns past the edge read a valid row and are never written.
     let xb = p.x_off + branch * p.x_bs + image * p.x_ns;
     let wb = p.w_off + branch * p.w_bs;
-    var xo: array<u32, R>;
-    var wo: array<u32, C>;
-    for (var r = 0u; r < R; r++) {
-        xo[r] = (xb + min(row0 + r, p.rows - 1u) * p.k) / WIDTH;
-    }
-    for (var c = 0u; c < C; c++) {
-        wo[c] = (wb + min(col0 + c, p.n - 1u) * p.k) / WIDTH;
-    }
-    var acc: array<array<f32, C>, R>;
+    let last_row = p.rows - 1u;
+    let last_col = p.n - 1u;
+    let xo0 = (xb + min(row0 + 0u, last_row) * p.k) / WIDTH;
+    let xo1 = (xb + min(row0 + 1u, last_row) * p.k) / WIDTH;
+    let xo2 = (xb + min(row0 + 2u, last_row) * p.k) / WIDTH;
+    let xo3 = (xb + min(row0 + 3u, last_row) * p.k) / WIDTH;
+    let xo4 = (xb + min(row0 + 4u, last_row) * p.k) / WIDTH;
+    let xo5 = (xb + min(row0 + 5u, last_row) * p.k) / WIDTH;
+    let xo6 = (xb + min(row0 + 6u, last_row) * p.k) / WIDTH;
+    let xo7 = (xb + min(row0 + 7u, last_row) * p.k) / WIDTH;
+    let wo0 = (wb + min(col0 + 0u, last_col) * p.k) / WIDTH;
+    let wo1 = (wb + min(col0 + 1u, last_col) * p.k) / WIDTH;
+    let wo2 = (wb + min(col0 + 2u, last_col) * p.k) / WIDTH;
+    let wo3 = (wb + min(col0 + 3u, last_col) * p.k) / WIDTH;
+    let wo4 = (wb + min(col0 + 4u, last_col) * p.k) / WIDTH;
+    let wo5 = (wb + min(col0 + 5u, last_col) * p.k) / WIDTH;
+    let wo6 = (wb + min(col0 + 6u, last_col) * p.k) / WIDTH;
+    let wo7 = (wb + min(col0 + 7u, last_col) * p.k) / WIDTH;
+    // a<r>l holds columns 0..3 of row r, a<r>h columns 4..7.
+    var a0l = vec4<f32>(0.0);
+    var a0h = vec4<f32>(0.0);
+    var a1l = vec4<f32>(0.0);
+    var a1h = vec4<f32>(0.0);
+    var a2l = vec4<f32>(0.0);
+    var a2h = vec4<f32>(0.0);
+    var a3l = vec4<f32>(0.0);
+    var a3h = vec4<f32>(0.0);
+    var a4l = vec4<f32>(0.0);
+    var a4h = vec4<f32>(0.0);
+    var a5l = vec4<f32>(0.0);
+    var a5h = vec4<f32>(0.0);
+    var a6l = vec4<f32>(0.0);
+    var a6h = vec4<f32>(0.0);
+    var a7l = vec4<f32>(0.0);
+    var a7h = vec4<f32>(0.0);
     for (var i = 0u; i < p.k / WIDTH; i++) {
-        var wv: array<Vec, C>;
-        for (var c = 0u; c < C; c++) {
-            wv[c] = w[wo[c] + i];
-        }
-        for (var r = 0u; r < R; r++) {
-            let xv = x[xo[r] + i];
-            for (var c = 0u; c < C; c++) {
-                acc[r][c] += vdot(xv, wv[c]);
-            }
-        }
+        let w0 = w[wo0 + i];
+        let w1 = w[wo1 + i];
+        let w2 = w[wo2 + i];
+        let w3 = w[wo3 + i];
+        let w4 = w[wo4 + i];
+        let w5 = w[wo5 + i];
+        let w6 = w[wo6 + i];
+        let w7 = w[wo7 + i];
+        let x0 = x[xo0 + i];
+        a0l += vec4<f32>(vdot(x0, w0), vdot(x0, w1), vdot(x0, w2), vdot(x0, w3));
+        a0h += vec4<f32>(vdot(x0, w4), vdot(x0, w5), vdot(x0, w6), vdot(x0, w7));
+        let x1 = x[xo1 + i];
+        a1l += vec4<f32>(vdot(x1, w0), vdot(x1, w1), vdot(x1, w2), vdot(x1, w3));
+        a1h += vec4<f32>(vdot(x1, w4), vdot(x1, w5), vdot(x1, w6), vdot(x1, w7));
+        let x2 = x[xo2 + i];
+        a2l += vec4<f32>(vdot(x2, w0), vdot(x2, w1), vdot(x2, w2), vdot(x2, w3));
+        a2h += vec4<f32>(vdot(x2, w4), vdot(x2, w5), vdot(x2, w6), vdot(x2, w7));
+        let x3 = x[xo3 + i];
+        a3l += vec4<f32>(vdot(x3, w0), vdot(x3, w1), vdot(x3, w2), vdot(x3, w3));
+        a3h += vec4<f32>(vdot(x3, w4), vdot(x3, w5), vdot(x3, w6), vdot(x3, w7));
+        let x4 = x[xo4 + i];
+        a4l += vec4<f32>(vdot(x4, w0), vdot(x4, w1), vdot(x4, w2), vdot(x4, w3));
+        a4h += vec4<f32>(vdot(x4, w4), vdot(x4, w5), vdot(x4, w6), vdot(x4, w7));
+        let x5 = x[xo5 + i];
+        a5l += vec4<f32>(vdot(x5, w0), vdot(x5, w1), vdot(x5, w2), vdot(x5, w3));
+        a5h += vec4<f32>(vdot(x5, w4), vdot(x5, w5), vdot(x5, w6), vdot(x5, w7));
+        let x6 = x[xo6 + i];
+        a6l += vec4<f32>(vdot(x6, w0), vdot(x6, w1), vdot(x6, w2), vdot(x6, w3));
+        a6h += vec4<f32>(vdot(x6, w4), vdot(x6, w5), vdot(x6, w6), vdot(x6, w7));
+        let x7 = x[xo7 + i];
+        a7l += vec4<f32>(vdot(x7, w0), vdot(x7, w1), vdot(x7, w2), vdot(x7, w3));
+        a7h += vec4<f32>(vdot(x7, w4), vdot(x7, w5), vdot(x7, w6), vdot(x7, w7));
     }
 
     let bb = p.b_off + branch * p.b_bs;
     let rb = p.r_off + branch * p.r_bs + image * p.r_ns;
     let yb = p.y_off + branch * p.y_bs + image * p.y_ns;
-    for (var r = 0u; r < R; r++) {
-        for (var j = 0u; j < C / WIDTH; j++) {
-            epilogue(pack(acc[r], j), row0 + r, col0 + j * WIDTH, bb, rb, yb);
-        }
-    }
+    epilogue(a0l, row0 + 0u, col0, bb, rb, yb);
+    epilogue(a0h, row0 + 0u, col0 + 4u, bb, rb, yb);
+    epilogue(a1l, row0 + 1u, col0, bb, rb, yb);
+    epilogue(a1h, row0 + 1u, col0 + 4u, bb, rb, yb);
+    epilogue(a2l, row0 + 2u, col0, bb, rb, yb);
+    epilogue(a2h, row0 + 2u, col0 + 4u, bb, rb, yb);
+    epilogue(a3l, row0 + 3u, col0, bb, rb, yb);
+    epilogue(a3h, row0 + 3u, col0 + 4u, bb, rb, yb);
+    epilogue(a4l, row0 + 4u, col0, bb, rb, yb);
+    epilogue(a4h, row0 + 4u, col0 + 4u, bb, rb, yb);
+    epilogue(a5l, row0 + 5u, col0, bb, rb, yb);
+    epilogue(a5h, row0 + 5u, col0 + 4u, bb, rb, yb);
+    epilogue(a6l, row0 + 6u, col0, bb, rb, yb);
+    epilogue(a6h, row0 + 6u, col0 + 4u, bb, rb, yb);
+    epilogue(a7l, row0 + 7u, col0, bb, rb, yb);
+    epilogue(a7h, row0 + 7u, col0 + 4u, bb, rb, yb);
 }

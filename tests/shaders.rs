@@ -27,7 +27,10 @@ fn the_scalar_variant_swaps_only_the_marked_lines() {
         let scalar = shader_source(name, Width::Scalar).unwrap();
         assert!(vec4.contains("alias Vec = vec4<f32>;"), "{name}");
         assert!(scalar.contains("alias Vec = f32;"), "{name}");
-        assert!(!scalar.contains("vec4<f32>"), "{name}: {scalar}");
+        assert!(
+            !scalar.contains("alias Vec = vec4<f32>;"),
+            "{name}: {scalar}"
+        );
         let outside = |s: &str| {
             let (a, rest) = s.split_once("// width-begin").unwrap();
             let (_, b) = rest.split_once("// width-end").unwrap();

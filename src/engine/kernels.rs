@@ -17,7 +17,7 @@ pub const SHADERS: [(&str, &str); 5] = [
 
 /// How wide the loads of a kernel's main operands are. `Vec4` is each file as written;
 /// `Scalar` replaces the lines between `// width-begin` and `// width-end` (the `Vec` alias,
-/// `WIDTH`, `vdot`, `pack`), for shapes whose rows do not start on a 4-float boundary.
+/// `WIDTH`, `vdot` and the linear's `bias4`, `res4`, `store4`), for shapes whose rows do not start on a 4-float boundary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Width {
     Scalar,
@@ -42,7 +42,9 @@ fn scalar_block(op: &str) -> &'static str {
             "alias Vec = f32;
 const WIDTH: u32 = 1u;
 fn vdot(a: Vec, b: Vec) -> f32 { return a * b; }
-fn pack(a: array<f32, C>, j: u32) -> Vec { return a[j]; }
+fn bias4(i: u32) -> vec4<f32> { return vec4<f32>(bias[i], bias[i + 1u], bias[i + 2u], bias[i + 3u]); }
+fn res4(i: u32) -> vec4<f32> { return vec4<f32>(res[i], res[i + 1u], res[i + 2u], res[i + 3u]); }
+fn store4(i: u32, v: vec4<f32>, count: u32) { for (var c = 0u; c < count; c++) { y[i + c] = v[c]; } }
 "
         }
         "layer_norm" => {
