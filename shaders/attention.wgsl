@@ -1,13 +1,12 @@
 // attention: softmax(q k^T / sqrt(Dh)) v for every (z, head, query), z = (image, branch);
 // qkv [nz, T, 3I] holds q | k | v, each head-major; out [nz, T, I].
-// One invocation owns Q queries of one (z, head): keys are visited in chunks of CH with an
-// online softmax (running max and sum), so any token count works and no score matrix is
-// stored. The running output lives in `out` itself (rescaled once per chunk), so registers
-// hold only the Q x CH scores; every key and value load serves Q queries.
+// One invocation owns 4 queries of one (z, head), their running state packed in the four
+// components of vec4s. Keys are visited in chunks of 8 with an online softmax (running max
+// and sum), so any token count works and no score matrix is stored; the running output
+// lives in `out` itself, rescaled once per chunk, and every key and value load serves the
+// four queries. Written out variable by variable, not as loop-indexed arrays, which drivers
+// without loop unrolling (SwiftShader) would keep in memory.
 
-// Load width. As written: vec4 loads, used when dim_head is a multiple of 4; the engine
-// swaps the lines between the markers for the scalar variant otherwise
-// (src/engine/kernels.rs, `Width`).
 // width-begin
 alias Vec = vec4<f32>;
 const WIDTH: u32 = 4u;
@@ -26,104 +25,147 @@ struct Params {
 @group(0) @binding(1) var<storage, read> qkv: array<Vec>;
 @group(0) @binding(2) var<storage, read_write> out: array<Vec>;
 
-const Q: u32 = 4u;
-const CH: u32 = 16u;
+// Finite "minus infinity": inf arithmetic is not portable in WGSL.
+const NEG: f32 = -3.0e38;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     let item = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * 64u + lid;
-    let tq = (p.tokens + Q - 1u) / Q;
+    let tq = (p.tokens + 3u) / 4u;
     let zh = item / tq;
     if (zh >= p.nz * p.heads) {
         return;
     }
     let z = zh / p.heads;
     let head = zh % p.heads;
-    let q0 = (item % tq) * Q;
+    let q0 = (item % tq) * 4u;
+    let last = p.tokens - 1u;
     let nv = DH / WIDTH;
     let inner = p.heads * nv;
     let stride = 3u * inner;
     let base = p.qkv_off / WIDTH + z * p.tokens * stride + head * nv;
     let obase = p.out_off / WIDTH + z * p.tokens * inner + head * nv;
-
-    var qa: array<u32, Q>;
-    var oa: array<u32, Q>;
-    var m: array<f32, Q>;
-    var l: array<f32, Q>;
-    for (var j = 0u; j < Q; j++) {
-        let q = min(q0 + j, p.tokens - 1u);
-        qa[j] = base + q * stride;
-        oa[j] = obase + q * inner;
-        // Finite start: inf arithmetic is not portable in WGSL.
-        m[j] = -3.0e38;
-        l[j] = 0.0;
-    }
-    for (var t0 = 0u; t0 < p.tokens; t0 += CH) {
-        var ka: array<u32, CH>;
-        for (var c = 0u; c < CH; c++) {
-            ka[c] = base + min(t0 + c, p.tokens - 1u) * stride + inner;
-        }
-        var s: array<array<f32, CH>, Q>;
+    // Queries past the end read the last one and are never written.
+    let qa0 = base + min(q0 + 0u, last) * stride;
+    let qa1 = base + min(q0 + 1u, last) * stride;
+    let qa2 = base + min(q0 + 2u, last) * stride;
+    let qa3 = base + min(q0 + 3u, last) * stride;
+    let oa0 = obase + min(q0 + 0u, last) * inner;
+    let oa1 = obase + min(q0 + 1u, last) * inner;
+    let oa2 = obase + min(q0 + 2u, last) * inner;
+    let oa3 = obase + min(q0 + 3u, last) * inner;
+    let keep = vec4<bool>(q0 < p.tokens, q0 + 1u < p.tokens, q0 + 2u < p.tokens, q0 + 3u < p.tokens);
+    // Running max and sum of the four queries.
+    var m = vec4<f32>(NEG);
+    var l = vec4<f32>(0.0);
+    for (var t0 = 0u; t0 < p.tokens; t0 += 8u) {
+        // s<c>: the scores of key t0 + c for the four queries.
+        let ka0 = base + min(t0 + 0u, last) * stride + inner;
+        let ka1 = base + min(t0 + 1u, last) * stride + inner;
+        let ka2 = base + min(t0 + 2u, last) * stride + inner;
+        let ka3 = base + min(t0 + 3u, last) * stride + inner;
+        let ka4 = base + min(t0 + 4u, last) * stride + inner;
+        let ka5 = base + min(t0 + 5u, last) * stride + inner;
+        let ka6 = base + min(t0 + 6u, last) * stride + inner;
+        let ka7 = base + min(t0 + 7u, last) * stride + inner;
+        var s0 = vec4<f32>(0.0);
+        var s1 = vec4<f32>(0.0);
+        var s2 = vec4<f32>(0.0);
+        var s3 = vec4<f32>(0.0);
+        var s4 = vec4<f32>(0.0);
+        var s5 = vec4<f32>(0.0);
+        var s6 = vec4<f32>(0.0);
+        var s7 = vec4<f32>(0.0);
         for (var i = 0u; i < nv; i++) {
-            var qv: array<Vec, Q>;
-            for (var j = 0u; j < Q; j++) {
-                qv[j] = qkv[qa[j] + i];
-            }
-            for (var c = 0u; c < CH; c++) {
-                let kv = qkv[ka[c] + i];
-                for (var j = 0u; j < Q; j++) {
-                    s[j][c] += vdot(qv[j], kv);
-                }
-            }
+            let q0 = qkv[qa0 + i];
+            let q1 = qkv[qa1 + i];
+            let q2 = qkv[qa2 + i];
+            let q3 = qkv[qa3 + i];
+            let k0 = qkv[ka0 + i];
+            s0 += vec4<f32>(vdot(q0, k0), vdot(q1, k0), vdot(q2, k0), vdot(q3, k0));
+            let k1 = qkv[ka1 + i];
+            s1 += vec4<f32>(vdot(q0, k1), vdot(q1, k1), vdot(q2, k1), vdot(q3, k1));
+            let k2 = qkv[ka2 + i];
+            s2 += vec4<f32>(vdot(q0, k2), vdot(q1, k2), vdot(q2, k2), vdot(q3, k2));
+            let k3 = qkv[ka3 + i];
+            s3 += vec4<f32>(vdot(q0, k3), vdot(q1, k3), vdot(q2, k3), vdot(q3, k3));
+            let k4 = qkv[ka4 + i];
+            s4 += vec4<f32>(vdot(q0, k4), vdot(q1, k4), vdot(q2, k4), vdot(q3, k4));
+            let k5 = qkv[ka5 + i];
+            s5 += vec4<f32>(vdot(q0, k5), vdot(q1, k5), vdot(q2, k5), vdot(q3, k5));
+            let k6 = qkv[ka6 + i];
+            s6 += vec4<f32>(vdot(q0, k6), vdot(q1, k6), vdot(q2, k6), vdot(q3, k6));
+            let k7 = qkv[ka7 + i];
+            s7 += vec4<f32>(vdot(q0, k7), vdot(q1, k7), vdot(q2, k7), vdot(q3, k7));
         }
-        var alpha: array<f32, Q>;
-        for (var j = 0u; j < Q; j++) {
-            var mx = m[j];
-            for (var c = 0u; c < CH; c++) {
-                if (t0 + c < p.tokens) {
-                    mx = max(mx, s[j][c] * p.scale);
-                }
-            }
-            alpha[j] = exp(m[j] - mx);
-            var sum = l[j] * alpha[j];
-            for (var c = 0u; c < CH; c++) {
-                var e = 0.0;
-                if (t0 + c < p.tokens) {
-                    e = exp(s[j][c] * p.scale - mx);
-                }
-                s[j][c] = e;
-                sum += e;
-            }
-            m[j] = mx;
-            l[j] = sum;
-        }
+        s0 = select(vec4<f32>(NEG), s0 * p.scale, t0 + 0u < p.tokens);
+        s1 = select(vec4<f32>(NEG), s1 * p.scale, t0 + 1u < p.tokens);
+        s2 = select(vec4<f32>(NEG), s2 * p.scale, t0 + 2u < p.tokens);
+        s3 = select(vec4<f32>(NEG), s3 * p.scale, t0 + 3u < p.tokens);
+        s4 = select(vec4<f32>(NEG), s4 * p.scale, t0 + 4u < p.tokens);
+        s5 = select(vec4<f32>(NEG), s5 * p.scale, t0 + 5u < p.tokens);
+        s6 = select(vec4<f32>(NEG), s6 * p.scale, t0 + 6u < p.tokens);
+        s7 = select(vec4<f32>(NEG), s7 * p.scale, t0 + 7u < p.tokens);
+        let mx = max(m, max(max(max(s0, s1), max(s2, s3)), max(max(s4, s5), max(s6, s7))));
+        let alpha = exp(m - mx);
+        let e0 = select(vec4<f32>(0.0), exp(s0 - mx), t0 + 0u < p.tokens);
+        let e1 = select(vec4<f32>(0.0), exp(s1 - mx), t0 + 1u < p.tokens);
+        let e2 = select(vec4<f32>(0.0), exp(s2 - mx), t0 + 2u < p.tokens);
+        let e3 = select(vec4<f32>(0.0), exp(s3 - mx), t0 + 3u < p.tokens);
+        let e4 = select(vec4<f32>(0.0), exp(s4 - mx), t0 + 4u < p.tokens);
+        let e5 = select(vec4<f32>(0.0), exp(s5 - mx), t0 + 5u < p.tokens);
+        let e6 = select(vec4<f32>(0.0), exp(s6 - mx), t0 + 6u < p.tokens);
+        let e7 = select(vec4<f32>(0.0), exp(s7 - mx), t0 + 7u < p.tokens);
+        l = l * alpha + (((e0 + e1) + (e2 + e3)) + ((e4 + e5) + (e6 + e7)));
+        m = mx;
         for (var i = 0u; i < nv; i++) {
-            var o: array<Vec, Q>;
+            let v0 = qkv[ka0 + inner + i];
+            let v1 = qkv[ka1 + inner + i];
+            let v2 = qkv[ka2 + inner + i];
+            let v3 = qkv[ka3 + inner + i];
+            let v4 = qkv[ka4 + inner + i];
+            let v5 = qkv[ka5 + inner + i];
+            let v6 = qkv[ka6 + inner + i];
+            let v7 = qkv[ka7 + inner + i];
+            var o0 = e0.x * v0 + e1.x * v1 + e2.x * v2 + e3.x * v3 + e4.x * v4 + e5.x * v5 + e6.x * v6 + e7.x * v7;
+            var o1 = e0.y * v0 + e1.y * v1 + e2.y * v2 + e3.y * v3 + e4.y * v4 + e5.y * v5 + e6.y * v6 + e7.y * v7;
+            var o2 = e0.z * v0 + e1.z * v1 + e2.z * v2 + e3.z * v3 + e4.z * v4 + e5.z * v5 + e6.z * v6 + e7.z * v7;
+            var o3 = e0.w * v0 + e1.w * v1 + e2.w * v2 + e3.w * v3 + e4.w * v4 + e5.w * v5 + e6.w * v6 + e7.w * v7;
             if (t0 > 0u) {
-                for (var j = 0u; j < Q; j++) {
-                    o[j] = out[oa[j] + i] * alpha[j];
-                }
+                o0 += out[oa0 + i] * alpha.x;
+                o1 += out[oa1 + i] * alpha.y;
+                o2 += out[oa2 + i] * alpha.z;
+                o3 += out[oa3 + i] * alpha.w;
             }
-            for (var c = 0u; c < CH; c++) {
-                let vv = qkv[ka[c] + inner + i];
-                for (var j = 0u; j < Q; j++) {
-                    o[j] += s[j][c] * vv;
-                }
+            if (keep.x) {
+                out[oa0 + i] = o0;
             }
-            for (var j = 0u; j < Q; j++) {
-                if (q0 + j < p.tokens) {
-                    out[oa[j] + i] = o[j];
-                }
+            if (keep.y) {
+                out[oa1 + i] = o1;
+            }
+            if (keep.z) {
+                out[oa2 + i] = o2;
+            }
+            if (keep.w) {
+                out[oa3 + i] = o3;
             }
         }
     }
-    for (var j = 0u; j < Q; j++) {
-        if (q0 + j < p.tokens) {
-            for (var i = 0u; i < nv; i++) {
-                out[oa[j] + i] /= l[j];
-            }
+    let inv = 1.0 / l;
+    for (var i = 0u; i < nv; i++) {
+        if (keep.x) {
+            out[oa0 + i] *= inv.x;
+        }
+        if (keep.y) {
+            out[oa1 + i] *= inv.y;
+        }
+        if (keep.z) {
+            out[oa2 + i] *= inv.z;
+        }
+        if (keep.w) {
+            out[oa3 + i] *= inv.w;
         }
     }
 }
