@@ -846,7 +846,10 @@ impl eframe::App for App {
             let s = self.worker.shared.lock().expect("worker state");
             (s.classify.busy, s.accuracy.running)
         };
-        if running || self.live_on || classifying || scoring {
+        // A running sweep asks for frames itself, between its points: in the browser the
+        // page's drawing shares the GPU queue with the runs being timed.
+        let sweep_redraws = running && cfg!(not(target_arch = "wasm32"));
+        if sweep_redraws || self.live_on || classifying || scoring {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
     }

@@ -151,6 +151,16 @@ impl Ctx {
         f(&mut self.shared.lock().expect("worker state lock"));
         self.repaint.request_repaint();
     }
+
+    /// Progress inside a measurement. In the browser the page draws on the same GPU queue
+    /// as the runs it times, so it is not asked to draw until the point ends; natively the
+    /// window draws on its own and shows every step.
+    fn update_quietly(&self, f: impl FnOnce(&mut Shared)) {
+        f(&mut self.shared.lock().expect("worker state lock"));
+        if cfg!(not(target_arch = "wasm32")) {
+            self.repaint.request_repaint();
+        }
+    }
 }
 
 async fn open_gpu(ctx: &Ctx) -> Option<Gpu> {
@@ -182,7 +192,7 @@ async fn run_sweep(gpu: &Gpu, ctx: &Ctx, settings: Settings, weights: &Weights) 
         &settings,
         weights,
         &ctx.cancel,
-        |p| ctx.update(|s| s.sweep.progress = Some(*p)),
+        |p| ctx.update_quietly(|s| s.sweep.progress = Some(*p)),
         |p| ctx.update(|s| s.sweep.points.push(p.clone())),
     )
     .await;
@@ -202,6 +212,8 @@ async fn live_step(engine: &mut Engine, ctx: &Ctx, image: &[f32]) -> Result<(), 
     let (mode, branches) = ctx.live.get();
     let branches = branches.min(engine.config().branches);
     let stats = engine.prepare(mode, branches)?;
+    // The previous step's repaint draws first (in the browser on this very queue).
+    bench::settle(engine).await?;
     let t = web_time::Instant::now();
     let out = engine.run(mode, branches, image).await?;
     let ms = t.elapsed().as_secs_f64() * 1e3;

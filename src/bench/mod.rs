@@ -297,6 +297,22 @@ pub async fn sweep_weights(
     Ok(report)
 }
 
+/// Before a point: in the browser, lets the page draw the frame it asked for (the UI asks
+/// between points, not during them) and then waits until the shared queue is idle, so the
+/// page's drawing does not land inside the timed runs. Natively the UI draws on its own.
+pub async fn settle(engine: &Engine) -> Result<(), Error> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(w) = web_sys::window() {
+                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 50);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+    engine.wait_idle().await
+}
+
 fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1e3
 }
@@ -314,6 +330,7 @@ async fn measure(
     on_progress: &mut impl FnMut(&Progress),
 ) -> Result<Option<Point>, Error> {
     let branches = depth / settings.config.depth;
+    settle(engine).await?;
     let t = Instant::now();
     let stats = engine.prepare(mode, branches)?;
     engine.run(mode, branches, images).await?;
@@ -326,6 +343,8 @@ async fn measure(
         }
         progress.done += 1;
         on_progress(progress);
+        // Nothing else (a page's drawing, say) may still be running on the device.
+        engine.wait_idle().await?;
         let t = Instant::now();
         let out = engine.run(mode, branches, images).await?;
         let elapsed = ms(t);

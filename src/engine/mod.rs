@@ -325,6 +325,22 @@ impl Engine {
         })
     }
 
+    /// Waits until the device has finished all work submitted so far, by anyone on this
+    /// device (in the browser the page's own drawing shares the queue).
+    pub async fn wait_idle(&self) -> Result<(), Error> {
+        let (tx, rx) = futures_channel::oneshot::channel();
+        self.gpu.queue.on_submitted_work_done(move || {
+            let _ = tx.send(());
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.gpu
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        rx.await
+            .map_err(|_| Error::Gpu("the device was lost while waiting for it".into()))
+    }
+
     /// Runs one inference on `images` ([batch, C, H, W], normalised) with branches
     /// `0..branches` (`self.config().branches` for the whole model) and reads the logits back.
     pub async fn run(
