@@ -1,10 +1,11 @@
 // linear: y[z] = act(x[z] W[z]^T + b[z]) + r[z] for every z = (image, branch) in one dispatch.
 // x [rows, k], W [n, k] (PyTorch layout), y and r [rows, n]. Each invocation computes an
-// 8 x 8 block of outputs in registers, reading x and W as `Vec`s along k, so every load
-// serves 8 outputs. The block is written out variable by variable, not as arrays indexed
-// in loops: drivers without loop unrolling (SwiftShader) would keep such arrays in memory; 64 invocations take 64 consecutive blocks (row-major), so only the
-// last workgroup of each z has idle lanes. Bias, exact GELU and the residual add are fused
-// into the epilogue, switched by `p.epilogue` bits at run time (not overrides: one compiled
+// 8 x 16 block of outputs in registers, reading x and W as `Vec`s along k, so every load
+// serves 8 or 16 outputs. The block is written out variable by variable, not as arrays
+// indexed in loops: drivers that do not unroll loops (SwiftShader) keep such arrays in
+// memory. 64 invocations take 64 consecutive blocks (row-major), so only the last
+// workgroup of each z has idle lanes. Bias, exact GELU and the residual add are fused into
+// the epilogue, switched by `p.epilogue` bits at run time (not overrides: one compiled
 // pipeline serves every linear of the model, which keeps the cold start short).
 
 // Load width. As written: vec4 loads and stores, used when k, n and every row start of
@@ -83,7 +84,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     let branch = z % p.branches;
     let image = z / p.branches;
     let row0 = (block / p.blocks_n) * 8u;
-    let col0 = (block % p.blocks_n) * 8u;
+    let col0 = (block % p.blocks_n) * 16u;
 
     // Rows and columns past the edge read a valid row and are never written.
     let xb = p.x_off + branch * p.x_bs + image * p.x_ns;
@@ -106,23 +107,47 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     let wo5 = (wb + min(col0 + 5u, last_col) * p.k) / WIDTH;
     let wo6 = (wb + min(col0 + 6u, last_col) * p.k) / WIDTH;
     let wo7 = (wb + min(col0 + 7u, last_col) * p.k) / WIDTH;
-    // a<r>l holds columns 0..3 of row r, a<r>h columns 4..7.
-    var a0l = vec4<f32>(0.0);
-    var a0h = vec4<f32>(0.0);
-    var a1l = vec4<f32>(0.0);
-    var a1h = vec4<f32>(0.0);
-    var a2l = vec4<f32>(0.0);
-    var a2h = vec4<f32>(0.0);
-    var a3l = vec4<f32>(0.0);
-    var a3h = vec4<f32>(0.0);
-    var a4l = vec4<f32>(0.0);
-    var a4h = vec4<f32>(0.0);
-    var a5l = vec4<f32>(0.0);
-    var a5h = vec4<f32>(0.0);
-    var a6l = vec4<f32>(0.0);
-    var a6h = vec4<f32>(0.0);
-    var a7l = vec4<f32>(0.0);
-    var a7h = vec4<f32>(0.0);
+    let wo8 = (wb + min(col0 + 8u, last_col) * p.k) / WIDTH;
+    let wo9 = (wb + min(col0 + 9u, last_col) * p.k) / WIDTH;
+    let wo10 = (wb + min(col0 + 10u, last_col) * p.k) / WIDTH;
+    let wo11 = (wb + min(col0 + 11u, last_col) * p.k) / WIDTH;
+    let wo12 = (wb + min(col0 + 12u, last_col) * p.k) / WIDTH;
+    let wo13 = (wb + min(col0 + 13u, last_col) * p.k) / WIDTH;
+    let wo14 = (wb + min(col0 + 14u, last_col) * p.k) / WIDTH;
+    let wo15 = (wb + min(col0 + 15u, last_col) * p.k) / WIDTH;
+    // a<r>_<g> holds columns 4g..4g+3 of row r.
+    var a0_0 = vec4<f32>(0.0);
+    var a0_1 = vec4<f32>(0.0);
+    var a0_2 = vec4<f32>(0.0);
+    var a0_3 = vec4<f32>(0.0);
+    var a1_0 = vec4<f32>(0.0);
+    var a1_1 = vec4<f32>(0.0);
+    var a1_2 = vec4<f32>(0.0);
+    var a1_3 = vec4<f32>(0.0);
+    var a2_0 = vec4<f32>(0.0);
+    var a2_1 = vec4<f32>(0.0);
+    var a2_2 = vec4<f32>(0.0);
+    var a2_3 = vec4<f32>(0.0);
+    var a3_0 = vec4<f32>(0.0);
+    var a3_1 = vec4<f32>(0.0);
+    var a3_2 = vec4<f32>(0.0);
+    var a3_3 = vec4<f32>(0.0);
+    var a4_0 = vec4<f32>(0.0);
+    var a4_1 = vec4<f32>(0.0);
+    var a4_2 = vec4<f32>(0.0);
+    var a4_3 = vec4<f32>(0.0);
+    var a5_0 = vec4<f32>(0.0);
+    var a5_1 = vec4<f32>(0.0);
+    var a5_2 = vec4<f32>(0.0);
+    var a5_3 = vec4<f32>(0.0);
+    var a6_0 = vec4<f32>(0.0);
+    var a6_1 = vec4<f32>(0.0);
+    var a6_2 = vec4<f32>(0.0);
+    var a6_3 = vec4<f32>(0.0);
+    var a7_0 = vec4<f32>(0.0);
+    var a7_1 = vec4<f32>(0.0);
+    var a7_2 = vec4<f32>(0.0);
+    var a7_3 = vec4<f32>(0.0);
     for (var i = 0u; i < p.k / WIDTH; i++) {
         let w0 = w[wo0 + i];
         let w1 = w[wo1 + i];
@@ -132,49 +157,89 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         let w5 = w[wo5 + i];
         let w6 = w[wo6 + i];
         let w7 = w[wo7 + i];
+        let w8 = w[wo8 + i];
+        let w9 = w[wo9 + i];
+        let w10 = w[wo10 + i];
+        let w11 = w[wo11 + i];
+        let w12 = w[wo12 + i];
+        let w13 = w[wo13 + i];
+        let w14 = w[wo14 + i];
+        let w15 = w[wo15 + i];
         let x0 = x[xo0 + i];
-        a0l += vec4<f32>(vdot(x0, w0), vdot(x0, w1), vdot(x0, w2), vdot(x0, w3));
-        a0h += vec4<f32>(vdot(x0, w4), vdot(x0, w5), vdot(x0, w6), vdot(x0, w7));
+        a0_0 += vec4<f32>(vdot(x0, w0), vdot(x0, w1), vdot(x0, w2), vdot(x0, w3));
+        a0_1 += vec4<f32>(vdot(x0, w4), vdot(x0, w5), vdot(x0, w6), vdot(x0, w7));
+        a0_2 += vec4<f32>(vdot(x0, w8), vdot(x0, w9), vdot(x0, w10), vdot(x0, w11));
+        a0_3 += vec4<f32>(vdot(x0, w12), vdot(x0, w13), vdot(x0, w14), vdot(x0, w15));
         let x1 = x[xo1 + i];
-        a1l += vec4<f32>(vdot(x1, w0), vdot(x1, w1), vdot(x1, w2), vdot(x1, w3));
-        a1h += vec4<f32>(vdot(x1, w4), vdot(x1, w5), vdot(x1, w6), vdot(x1, w7));
+        a1_0 += vec4<f32>(vdot(x1, w0), vdot(x1, w1), vdot(x1, w2), vdot(x1, w3));
+        a1_1 += vec4<f32>(vdot(x1, w4), vdot(x1, w5), vdot(x1, w6), vdot(x1, w7));
+        a1_2 += vec4<f32>(vdot(x1, w8), vdot(x1, w9), vdot(x1, w10), vdot(x1, w11));
+        a1_3 += vec4<f32>(vdot(x1, w12), vdot(x1, w13), vdot(x1, w14), vdot(x1, w15));
         let x2 = x[xo2 + i];
-        a2l += vec4<f32>(vdot(x2, w0), vdot(x2, w1), vdot(x2, w2), vdot(x2, w3));
-        a2h += vec4<f32>(vdot(x2, w4), vdot(x2, w5), vdot(x2, w6), vdot(x2, w7));
+        a2_0 += vec4<f32>(vdot(x2, w0), vdot(x2, w1), vdot(x2, w2), vdot(x2, w3));
+        a2_1 += vec4<f32>(vdot(x2, w4), vdot(x2, w5), vdot(x2, w6), vdot(x2, w7));
+        a2_2 += vec4<f32>(vdot(x2, w8), vdot(x2, w9), vdot(x2, w10), vdot(x2, w11));
+        a2_3 += vec4<f32>(vdot(x2, w12), vdot(x2, w13), vdot(x2, w14), vdot(x2, w15));
         let x3 = x[xo3 + i];
-        a3l += vec4<f32>(vdot(x3, w0), vdot(x3, w1), vdot(x3, w2), vdot(x3, w3));
-        a3h += vec4<f32>(vdot(x3, w4), vdot(x3, w5), vdot(x3, w6), vdot(x3, w7));
+        a3_0 += vec4<f32>(vdot(x3, w0), vdot(x3, w1), vdot(x3, w2), vdot(x3, w3));
+        a3_1 += vec4<f32>(vdot(x3, w4), vdot(x3, w5), vdot(x3, w6), vdot(x3, w7));
+        a3_2 += vec4<f32>(vdot(x3, w8), vdot(x3, w9), vdot(x3, w10), vdot(x3, w11));
+        a3_3 += vec4<f32>(vdot(x3, w12), vdot(x3, w13), vdot(x3, w14), vdot(x3, w15));
         let x4 = x[xo4 + i];
-        a4l += vec4<f32>(vdot(x4, w0), vdot(x4, w1), vdot(x4, w2), vdot(x4, w3));
-        a4h += vec4<f32>(vdot(x4, w4), vdot(x4, w5), vdot(x4, w6), vdot(x4, w7));
+        a4_0 += vec4<f32>(vdot(x4, w0), vdot(x4, w1), vdot(x4, w2), vdot(x4, w3));
+        a4_1 += vec4<f32>(vdot(x4, w4), vdot(x4, w5), vdot(x4, w6), vdot(x4, w7));
+        a4_2 += vec4<f32>(vdot(x4, w8), vdot(x4, w9), vdot(x4, w10), vdot(x4, w11));
+        a4_3 += vec4<f32>(vdot(x4, w12), vdot(x4, w13), vdot(x4, w14), vdot(x4, w15));
         let x5 = x[xo5 + i];
-        a5l += vec4<f32>(vdot(x5, w0), vdot(x5, w1), vdot(x5, w2), vdot(x5, w3));
-        a5h += vec4<f32>(vdot(x5, w4), vdot(x5, w5), vdot(x5, w6), vdot(x5, w7));
+        a5_0 += vec4<f32>(vdot(x5, w0), vdot(x5, w1), vdot(x5, w2), vdot(x5, w3));
+        a5_1 += vec4<f32>(vdot(x5, w4), vdot(x5, w5), vdot(x5, w6), vdot(x5, w7));
+        a5_2 += vec4<f32>(vdot(x5, w8), vdot(x5, w9), vdot(x5, w10), vdot(x5, w11));
+        a5_3 += vec4<f32>(vdot(x5, w12), vdot(x5, w13), vdot(x5, w14), vdot(x5, w15));
         let x6 = x[xo6 + i];
-        a6l += vec4<f32>(vdot(x6, w0), vdot(x6, w1), vdot(x6, w2), vdot(x6, w3));
-        a6h += vec4<f32>(vdot(x6, w4), vdot(x6, w5), vdot(x6, w6), vdot(x6, w7));
+        a6_0 += vec4<f32>(vdot(x6, w0), vdot(x6, w1), vdot(x6, w2), vdot(x6, w3));
+        a6_1 += vec4<f32>(vdot(x6, w4), vdot(x6, w5), vdot(x6, w6), vdot(x6, w7));
+        a6_2 += vec4<f32>(vdot(x6, w8), vdot(x6, w9), vdot(x6, w10), vdot(x6, w11));
+        a6_3 += vec4<f32>(vdot(x6, w12), vdot(x6, w13), vdot(x6, w14), vdot(x6, w15));
         let x7 = x[xo7 + i];
-        a7l += vec4<f32>(vdot(x7, w0), vdot(x7, w1), vdot(x7, w2), vdot(x7, w3));
-        a7h += vec4<f32>(vdot(x7, w4), vdot(x7, w5), vdot(x7, w6), vdot(x7, w7));
+        a7_0 += vec4<f32>(vdot(x7, w0), vdot(x7, w1), vdot(x7, w2), vdot(x7, w3));
+        a7_1 += vec4<f32>(vdot(x7, w4), vdot(x7, w5), vdot(x7, w6), vdot(x7, w7));
+        a7_2 += vec4<f32>(vdot(x7, w8), vdot(x7, w9), vdot(x7, w10), vdot(x7, w11));
+        a7_3 += vec4<f32>(vdot(x7, w12), vdot(x7, w13), vdot(x7, w14), vdot(x7, w15));
     }
 
     let bb = p.b_off + branch * p.b_bs;
     let rb = p.r_off + branch * p.r_bs + image * p.r_ns;
     let yb = p.y_off + branch * p.y_bs + image * p.y_ns;
-    epilogue(a0l, row0 + 0u, col0, bb, rb, yb);
-    epilogue(a0h, row0 + 0u, col0 + 4u, bb, rb, yb);
-    epilogue(a1l, row0 + 1u, col0, bb, rb, yb);
-    epilogue(a1h, row0 + 1u, col0 + 4u, bb, rb, yb);
-    epilogue(a2l, row0 + 2u, col0, bb, rb, yb);
-    epilogue(a2h, row0 + 2u, col0 + 4u, bb, rb, yb);
-    epilogue(a3l, row0 + 3u, col0, bb, rb, yb);
-    epilogue(a3h, row0 + 3u, col0 + 4u, bb, rb, yb);
-    epilogue(a4l, row0 + 4u, col0, bb, rb, yb);
-    epilogue(a4h, row0 + 4u, col0 + 4u, bb, rb, yb);
-    epilogue(a5l, row0 + 5u, col0, bb, rb, yb);
-    epilogue(a5h, row0 + 5u, col0 + 4u, bb, rb, yb);
-    epilogue(a6l, row0 + 6u, col0, bb, rb, yb);
-    epilogue(a6h, row0 + 6u, col0 + 4u, bb, rb, yb);
-    epilogue(a7l, row0 + 7u, col0, bb, rb, yb);
-    epilogue(a7h, row0 + 7u, col0 + 4u, bb, rb, yb);
+    epilogue(a0_0, row0 + 0u, col0, bb, rb, yb);
+    epilogue(a0_1, row0 + 0u, col0 + 4u, bb, rb, yb);
+    epilogue(a0_2, row0 + 0u, col0 + 8u, bb, rb, yb);
+    epilogue(a0_3, row0 + 0u, col0 + 12u, bb, rb, yb);
+    epilogue(a1_0, row0 + 1u, col0, bb, rb, yb);
+    epilogue(a1_1, row0 + 1u, col0 + 4u, bb, rb, yb);
+    epilogue(a1_2, row0 + 1u, col0 + 8u, bb, rb, yb);
+    epilogue(a1_3, row0 + 1u, col0 + 12u, bb, rb, yb);
+    epilogue(a2_0, row0 + 2u, col0, bb, rb, yb);
+    epilogue(a2_1, row0 + 2u, col0 + 4u, bb, rb, yb);
+    epilogue(a2_2, row0 + 2u, col0 + 8u, bb, rb, yb);
+    epilogue(a2_3, row0 + 2u, col0 + 12u, bb, rb, yb);
+    epilogue(a3_0, row0 + 3u, col0, bb, rb, yb);
+    epilogue(a3_1, row0 + 3u, col0 + 4u, bb, rb, yb);
+    epilogue(a3_2, row0 + 3u, col0 + 8u, bb, rb, yb);
+    epilogue(a3_3, row0 + 3u, col0 + 12u, bb, rb, yb);
+    epilogue(a4_0, row0 + 4u, col0, bb, rb, yb);
+    epilogue(a4_1, row0 + 4u, col0 + 4u, bb, rb, yb);
+    epilogue(a4_2, row0 + 4u, col0 + 8u, bb, rb, yb);
+    epilogue(a4_3, row0 + 4u, col0 + 12u, bb, rb, yb);
+    epilogue(a5_0, row0 + 5u, col0, bb, rb, yb);
+    epilogue(a5_1, row0 + 5u, col0 + 4u, bb, rb, yb);
+    epilogue(a5_2, row0 + 5u, col0 + 8u, bb, rb, yb);
+    epilogue(a5_3, row0 + 5u, col0 + 12u, bb, rb, yb);
+    epilogue(a6_0, row0 + 6u, col0, bb, rb, yb);
+    epilogue(a6_1, row0 + 6u, col0 + 4u, bb, rb, yb);
+    epilogue(a6_2, row0 + 6u, col0 + 8u, bb, rb, yb);
+    epilogue(a6_3, row0 + 6u, col0 + 12u, bb, rb, yb);
+    epilogue(a7_0, row0 + 7u, col0, bb, rb, yb);
+    epilogue(a7_1, row0 + 7u, col0 + 4u, bb, rb, yb);
+    epilogue(a7_2, row0 + 7u, col0 + 8u, bb, rb, yb);
+    epilogue(a7_3, row0 + 7u, col0 + 12u, bb, rb, yb);
 }

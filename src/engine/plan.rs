@@ -219,8 +219,8 @@ pub fn linear_step(
     gelu: bool,
     lanes: Lanes,
 ) -> Step {
-    // Each invocation computes an 8 x 8 block of y; 64 invocations per workgroup.
-    let blocks_n = n.div_ceil(8);
+    // Each invocation computes an 8 x 16 block of y (8 rows, 16 columns); 64 invocations per workgroup.
+    let blocks_n = n.div_ceil(16);
     let blocks = blocks_n * rows.div_ceil(8);
     // Absent operands bind the (read-only) weight buffer; the kernel never reads them.
     let bo = b.unwrap_or(w);
