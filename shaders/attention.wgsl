@@ -28,11 +28,13 @@ struct Params {
 // Finite "minus infinity": inf arithmetic is not portable in WGSL.
 const NEG: f32 = -3.0e38;
 
-@compute @workgroup_size(64)
+// 32 invocations per workgroup: a single (image, branch) of the cifar preset still spreads
+// over two workgroups (two CPU threads on a CPU driver), and a 32-wide GPU warp is full.
+@compute @workgroup_size(32)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-    let item = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * 64u + lid;
+    let item = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * 32u + lid;
     let tq = (p.tokens + 3u) / 4u;
     let zh = item / tq;
     if (zh >= p.nz * p.heads) {

@@ -1,6 +1,7 @@
 // patch_embed: x0[image, t, n] = (t == 0 ? cls[n] : patch_{t-1} . W[n] + b[n]) + pos[t, n].
 // A patch vector follows `c (h p1) (w p2) -> (h w) (p1 p2 c)`: channel fastest.
-// One invocation per output value; it runs once per inference, so simplicity wins.
+// One invocation per token and 4 consecutive outputs: each image value it loads serves 4
+// outputs, and the patch is walked by nested loops (no integer division per element).
 
 struct Params {
     tokens: u32, dim: u32, psize: u32, channels: u32,
@@ -20,29 +21,41 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     let idx = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * 64u + lid;
-    let per_image = p.tokens * p.dim;
-    if (idx >= p.images * per_image) {
+    let groups = (p.dim + 3u) / 4u;
+    let image = idx / (p.tokens * groups);
+    if (image >= p.images) {
         return;
     }
-    let image = idx / per_image;
-    let t = (idx % per_image) / p.dim;
-    let n = idx % p.dim;
-    var v = cls[n];
+    let t = (idx / groups) % p.tokens;
+    let n0 = (idx % groups) * 4u;
+    let last = p.dim - 1u;
+    let n1 = min(n0 + 1u, last);
+    let n2 = min(n0 + 2u, last);
+    let n3 = min(n0 + 3u, last);
+    var v = vec4<f32>(cls[n0], cls[n1], cls[n2], cls[n3]);
     if (t > 0u) {
-        let hy = (t - 1u) / p.grid_w;
-        let wx = (t - 1u) % p.grid_w;
         let len = p.psize * p.psize * p.channels;
+        let top = ((t - 1u) / p.grid_w) * p.psize;
+        let left = ((t - 1u) % p.grid_w) * p.psize;
         let ib = image * p.channels * p.height * p.width;
-        var acc = bias[n];
-        for (var i = 0u; i < len; i++) {
-            let p1 = i / (p.psize * p.channels);
-            let p2 = (i / p.channels) % p.psize;
-            let c = i % p.channels;
-            let yy = hy * p.psize + p1;
-            let xx = wx * p.psize + p2;
-            acc += img[ib + (c * p.height + yy) * p.width + xx] * w[n * len + i];
+        var acc = vec4<f32>(bias[n0], bias[n1], bias[n2], bias[n3]);
+        var i = 0u;
+        for (var p1 = 0u; p1 < p.psize; p1++) {
+            for (var p2 = 0u; p2 < p.psize; p2++) {
+                for (var c = 0u; c < p.channels; c++) {
+                    let px = img[ib + (c * p.height + top + p1) * p.width + left + p2];
+                    acc += px * vec4<f32>(w[n0 * len + i], w[n1 * len + i], w[n2 * len + i], w[n3 * len + i]);
+                    i++;
+                }
+            }
         }
         v = acc;
     }
-    x0[idx] = v + pos[t * p.dim + n];
+    let out = (image * p.tokens + t) * p.dim;
+    let pb = t * p.dim;
+    for (var j = 0u; j < 4u; j++) {
+        if (n0 + j < p.dim) {
+            x0[out + n0 + j] = v[j] + pos[pb + n0 + j];
+        }
+    }
 }

@@ -326,8 +326,8 @@ pub fn attention_step(
         },
         params: vec![u(tokens), u(heads), u(dim_head), u(nz), 0, 0, scale, 0],
         bindings: vec![qkv, out],
-        // Each invocation owns 4 queries of one (lane, head); 64 invocations per workgroup.
-        groups: (nz * heads * tokens.div_ceil(4)).div_ceil(64) as u64,
+        // Each invocation owns 4 queries of one (lane, head); 32 invocations per workgroup.
+        groups: (nz * heads * tokens.div_ceil(4)).div_ceil(32) as u64,
         flops: 4.0 * nz as f64 * t * t * i,
         bytes: 4.0 * nz as f64 * 4.0 * t * i,
     }
@@ -358,7 +358,8 @@ pub fn patch_embed_step(c: &Config, images: usize) -> Step {
             Buf::Pos,
             Buf::X0,
         ],
-        groups: (images * t * d).div_ceil(64) as u64,
+        // One invocation per token and 4 outputs; 64 invocations per workgroup.
+        groups: (images * t * d.div_ceil(4)).div_ceil(64) as u64,
         flops: 2.0 * (images * c.num_patches() * c.patch_len() * d) as f64,
         bytes: 4.0 * (images * (c.image_len() + t * d) + d * c.patch_len()) as f64,
     }
