@@ -4,6 +4,7 @@
 
 mod classify;
 mod platform;
+mod profile;
 pub mod state;
 
 /// The page's query string (web).
@@ -28,6 +29,7 @@ use worker::{Job, Worker};
 enum Tab {
     Latency,
     Speedup,
+    Profile,
     Live,
     Adapter,
     Classify,
@@ -99,6 +101,7 @@ impl App {
             hints: Hints::default(),
             tab: match launch.tab.as_deref() {
                 Some("speedup") => Tab::Speedup,
+                Some("profile") => Tab::Profile,
                 Some("live") => Tab::Live,
                 Some("adapter") => Tab::Adapter,
                 Some("classify") => Tab::Classify,
@@ -296,6 +299,12 @@ impl App {
                 ui.checkbox(&mut self.form.serial, "serial");
                 ui.checkbox(&mut self.form.parallel, "parallel");
             });
+            ui.end_row();
+            ui.label("");
+            ui.checkbox(&mut self.form.profile, "per-op profile")
+                .on_hover_text(
+                    "after the sweep, time every op at the deepest depth (Per-op profile tab)",
+                );
             ui.end_row();
             ui.label("warm-up runs");
             ui.add(egui::DragValue::new(&mut self.form.warmup).range(0..=100));
@@ -780,6 +789,7 @@ impl eframe::App for App {
                 ui.separator();
                 ui.selectable_value(&mut self.tab, Tab::Latency, "Latency");
                 ui.selectable_value(&mut self.tab, Tab::Speedup, "Speedup & dispatches");
+                ui.selectable_value(&mut self.tab, Tab::Profile, "Per-op profile");
                 ui.selectable_value(&mut self.tab, Tab::Live, "Live");
                 ui.selectable_value(&mut self.tab, Tab::Adapter, "Adapter & correctness");
                 ui.selectable_value(&mut self.tab, Tab::Classify, "Classify");
@@ -829,6 +839,10 @@ impl eframe::App for App {
             match self.tab {
                 Tab::Latency => self.latency_plot(ui, &points),
                 Tab::Speedup => self.speedup_plots(ui, &points),
+                Tab::Profile => {
+                    let report = self.worker.shared.lock().expect("worker state").sweep.report.clone();
+                    profile::profile_view(ui, report.as_ref(), running);
+                }
                 Tab::Live => self.live_tab(ui),
                 Tab::Adapter => self.adapter_tab(ui),
                 Tab::Classify | Tab::Accuracy => match &self.trained {
@@ -846,10 +860,9 @@ impl eframe::App for App {
             let s = self.worker.shared.lock().expect("worker state");
             (s.classify.busy, s.accuracy.running)
         };
-        // A running sweep asks for frames itself, between its points: in the browser the
-        // page's drawing shares the GPU queue with the runs being timed.
-        let sweep_redraws = running && cfg!(not(target_arch = "wasm32"));
-        if sweep_redraws || self.live_on || classifying || scoring {
+        // A running sweep asks for frames itself, between its points: drawing competes with
+        // the runs being timed (see `worker::Ctx::update_quietly`).
+        if self.live_on || classifying || scoring {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
     }

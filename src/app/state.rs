@@ -17,6 +17,8 @@ pub struct Form {
     pub batch: usize,
     pub warmup: usize,
     pub samples: usize,
+    /// Also time every op at the deepest depth after the sweep.
+    pub profile: bool,
 }
 
 impl Form {
@@ -32,6 +34,7 @@ impl Form {
             batch: 1,
             warmup: 2,
             samples: 5,
+            profile: false,
         })
     }
 
@@ -53,7 +56,7 @@ impl Form {
             warmup: self.warmup,
             samples: self.samples,
             seed: 0,
-            profile: false,
+            profile: self.profile,
         };
         s.validate()?;
         Ok(s)
@@ -77,8 +80,8 @@ pub struct Launch {
 }
 
 /// Views a launch can open.
-pub const TABS: [&str; 6] = [
-    "latency", "speedup", "live", "adapter", "classify", "accuracy",
+pub const TABS: [&str; 7] = [
+    "latency", "speedup", "profile", "live", "adapter", "classify", "accuracy",
 ];
 
 const SIZE_KEYS: [&str; 11] = [
@@ -184,6 +187,7 @@ impl Launch {
                 "depths" => f.depths = value.clone(),
                 "samples" => f.samples = num()?,
                 "warmup" => f.warmup = num()?,
+                "profile" => f.profile = truthy(value),
                 "modes" => {
                     let modes: Vec<Mode> = value
                         .split(',')
@@ -238,7 +242,7 @@ impl Launch {
                 }
                 other => {
                     return Err(Error::Usage(format!(
-                        "unknown parameter '{other}': allowed are preset, depths, samples, warmup, modes, pool, {}, autorun, tab, live, results, exit",
+                        "unknown parameter '{other}': allowed are preset, depths, samples, warmup, modes, profile, pool, {}, autorun, tab, live, results, exit",
                         SIZE_KEYS.join(", ")
                     )));
                 }
@@ -346,6 +350,13 @@ mod tests {
             (false, true, 96, 2)
         );
         assert!(!l.autorun);
+        assert!(!f.settings().unwrap().profile);
+        let l = Launch::parse(&query_pairs(
+            "?preset=mnist&depths=1,2&profile=1&tab=profile",
+        ))
+        .unwrap();
+        assert!(l.form.unwrap().settings().unwrap().profile);
+        assert_eq!(l.tab.as_deref(), Some("profile"));
         assert_eq!(Launch::parse(&[]).unwrap(), Launch::default());
     }
 

@@ -152,14 +152,30 @@ impl Ctx {
         self.repaint.request_repaint();
     }
 
-    /// Progress inside a measurement. In the browser the page draws on the same GPU queue
-    /// as the runs it times, so it is not asked to draw until the point ends; natively the
-    /// window draws on its own and shows every step.
+    /// Progress inside a measurement, shown at the next redraw without asking for one: the
+    /// window's drawing competes with the runs being timed (in the browser on the very same
+    /// GPU queue, on a CPU adapter for the same cores), so a sweep redraws between points.
     fn update_quietly(&self, f: impl FnOnce(&mut Shared)) {
         f(&mut self.shared.lock().expect("worker state lock"));
-        if cfg!(not(target_arch = "wasm32")) {
-            self.repaint.request_repaint();
+    }
+
+    /// Between points: shows the new state and, natively, waits (at most 300 ms: a hidden
+    /// window draws nothing) until the window has drawn it, so that drawing is over before
+    /// the next point is timed. In the browser `bench::settle` does the waiting.
+    fn update_and_redraw(&self, f: impl FnOnce(&mut Shared)) {
+        let drawn = self.repaint.cumulative_frame_nr();
+        self.update(f);
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let t = std::time::Instant::now();
+            while self.repaint.cumulative_frame_nr() < drawn + 2
+                && t.elapsed() < std::time::Duration::from_millis(300)
+            {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
         }
+        #[cfg(target_arch = "wasm32")]
+        let _ = drawn;
     }
 }
 
@@ -193,7 +209,7 @@ async fn run_sweep(gpu: &Gpu, ctx: &Ctx, settings: Settings, weights: &Weights) 
         weights,
         &ctx.cancel,
         |p| ctx.update_quietly(|s| s.sweep.progress = Some(*p)),
-        |p| ctx.update(|s| s.sweep.points.push(p.clone())),
+        |p| ctx.update_and_redraw(|s| s.sweep.points.push(p.clone())),
     )
     .await;
     ctx.update(|s| {

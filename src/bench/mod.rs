@@ -297,9 +297,10 @@ pub async fn sweep_weights(
     Ok(report)
 }
 
-/// Before a point: in the browser, lets the page draw the frame it asked for (the UI asks
+/// Before a point: in the browser, lets the page draw the frame it asked for (the app asks
 /// between points, not during them) and then waits until the shared queue is idle, so the
-/// page's drawing does not land inside the timed runs. Natively the UI draws on its own.
+/// page's drawing does not land inside the timed runs. Natively a window draws through its
+/// own device; waiting for this engine's queue is all there is to do.
 pub async fn settle(engine: &Engine) -> Result<(), Error> {
     #[cfg(target_arch = "wasm32")]
     {
