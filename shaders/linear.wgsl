@@ -1,12 +1,14 @@
 // linear: y[z] = act(x[z] W[z]^T + b[z]) + r[z] for every z = (image, branch) in one dispatch.
-// x [rows, k], W [n, k] (PyTorch layout), y and r [rows, n]. Each invocation computes an
-// 8 x 16 block of outputs in registers, reading x and W as `Vec`s along k, so every load
-// serves 8 or 16 outputs. The block is written out variable by variable, not as arrays
-// indexed in loops: drivers that do not unroll loops (SwiftShader) keep such arrays in
-// memory. 64 invocations take 64 consecutive blocks (row-major), so only the last
-// workgroup of each z has idle lanes. Bias, exact GELU and the residual add are fused into
-// the epilogue, switched by `p.epilogue` bits at run time (not overrides: one compiled
-// pipeline serves every linear of the model, which keeps the cold start short).
+// x [rows, k], W [n, k] (PyTorch layout), y and r [rows, n]. Each invocation computes a
+// 9 x 16 block of outputs in registers, reading x and W as `Vec`s along k, so every load
+// serves 9 or 16 outputs (9 rows: the 65 tokens of the cifar preset fill 8 blocks, the 17 of
+// mnist 2). The block is written out variable by variable, not as arrays indexed in loops:
+// drivers that do not unroll loops (SwiftShader) keep such arrays in memory; that part of
+// this file is written by tools/gen_linear.py. 64 invocations take 64 consecutive blocks
+// (row-major), so only the last workgroup of each z has idle lanes. Bias, exact GELU and
+// the residual add are fused into the epilogue, switched by `p.epilogue` bits at run time
+// (not overrides: one compiled pipeline serves every linear of the model, which keeps the
+// cold start short).
 
 // Load width. As written: vec4 loads and stores, used when k, n and every row start of
 // x, W, b, r and y are multiples of 4; the engine swaps the lines between the markers for
@@ -69,6 +71,12 @@ fn epilogue(acc: vec4<f32>, row: u32, col: u32, bb: u32, rb: u32, yb: u32) {
     store4(yb + row * p.n + col, v, min(4u, p.n - col));
 }
 
+// ---- below: written by tools/gen_linear.py (edit the script, not this part) ----
+
+// Rows and columns of one invocation's block of y.
+const BLOCK_ROWS: u32 = 9u;
+const BLOCK_COLS: u32 = 16u;
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
@@ -83,8 +91,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     }
     let branch = z % p.branches;
     let image = z / p.branches;
-    let row0 = (block / p.blocks_n) * 8u;
-    let col0 = (block % p.blocks_n) * 16u;
+    let row0 = (block / p.blocks_n) * BLOCK_ROWS;
+    let col0 = (block % p.blocks_n) * BLOCK_COLS;
 
     // Rows and columns past the edge read a valid row and are never written.
     let xb = p.x_off + branch * p.x_bs + image * p.x_ns;
@@ -99,6 +107,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     let xo5 = (xb + min(row0 + 5u, last_row) * p.k) / WIDTH;
     let xo6 = (xb + min(row0 + 6u, last_row) * p.k) / WIDTH;
     let xo7 = (xb + min(row0 + 7u, last_row) * p.k) / WIDTH;
+    let xo8 = (xb + min(row0 + 8u, last_row) * p.k) / WIDTH;
     let wo0 = (wb + min(col0 + 0u, last_col) * p.k) / WIDTH;
     let wo1 = (wb + min(col0 + 1u, last_col) * p.k) / WIDTH;
     let wo2 = (wb + min(col0 + 2u, last_col) * p.k) / WIDTH;
@@ -148,6 +157,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     var a7_1 = vec4<f32>(0.0);
     var a7_2 = vec4<f32>(0.0);
     var a7_3 = vec4<f32>(0.0);
+    var a8_0 = vec4<f32>(0.0);
+    var a8_1 = vec4<f32>(0.0);
+    var a8_2 = vec4<f32>(0.0);
+    var a8_3 = vec4<f32>(0.0);
     for (var i = 0u; i < p.k / WIDTH; i++) {
         let w0 = w[wo0 + i];
         let w1 = w[wo1 + i];
@@ -205,6 +218,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         a7_1 += vec4<f32>(vdot(x7, w4), vdot(x7, w5), vdot(x7, w6), vdot(x7, w7));
         a7_2 += vec4<f32>(vdot(x7, w8), vdot(x7, w9), vdot(x7, w10), vdot(x7, w11));
         a7_3 += vec4<f32>(vdot(x7, w12), vdot(x7, w13), vdot(x7, w14), vdot(x7, w15));
+        let x8 = x[xo8 + i];
+        a8_0 += vec4<f32>(vdot(x8, w0), vdot(x8, w1), vdot(x8, w2), vdot(x8, w3));
+        a8_1 += vec4<f32>(vdot(x8, w4), vdot(x8, w5), vdot(x8, w6), vdot(x8, w7));
+        a8_2 += vec4<f32>(vdot(x8, w8), vdot(x8, w9), vdot(x8, w10), vdot(x8, w11));
+        a8_3 += vec4<f32>(vdot(x8, w12), vdot(x8, w13), vdot(x8, w14), vdot(x8, w15));
     }
 
     let bb = p.b_off + branch * p.b_bs;
@@ -242,4 +260,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     epilogue(a7_1, row0 + 7u, col0 + 4u, bb, rb, yb);
     epilogue(a7_2, row0 + 7u, col0 + 8u, bb, rb, yb);
     epilogue(a7_3, row0 + 7u, col0 + 12u, bb, rb, yb);
+    epilogue(a8_0, row0 + 8u, col0, bb, rb, yb);
+    epilogue(a8_1, row0 + 8u, col0 + 4u, bb, rb, yb);
+    epilogue(a8_2, row0 + 8u, col0 + 8u, bb, rb, yb);
+    epilogue(a8_3, row0 + 8u, col0 + 12u, bb, rb, yb);
 }

@@ -52,3 +52,28 @@ fn the_engine_uses_every_file_in_shaders() {
     known.sort();
     assert_eq!(files, known);
 }
+
+#[test]
+fn the_linear_kernel_is_what_its_generator_writes_with_the_planned_block() {
+    let src = shader_source("linear", Width::Vec4).unwrap();
+    let (rows, cols) = paraformer::engine::plan::LINEAR_BLOCK;
+    assert!(
+        src.contains(&format!("const BLOCK_ROWS: u32 = {rows}u;")),
+        "rows"
+    );
+    assert!(
+        src.contains(&format!("const BLOCK_COLS: u32 = {cols}u;")),
+        "cols"
+    );
+    let out = std::process::Command::new("python3")
+        .args(["tools/gen_linear.py", "--check"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("python3 runs tools/gen_linear.py");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -206,6 +206,10 @@ fn u(v: usize) -> u32 {
     u32::try_from(v).expect("sizes are bounded by the adapter limits checked before planning")
 }
 
+/// Rows and columns of y one invocation of the linear kernel computes (its `BLOCK_ROWS`,
+/// `BLOCK_COLS`, written by tools/gen_linear.py).
+pub const LINEAR_BLOCK: (usize, usize) = (9, 16);
+
 /// `y = act(x W^T + b) + r` with x [rows, k], W [n, k], y [rows, n] for every lane.
 #[allow(clippy::too_many_arguments)]
 pub fn linear_step(
@@ -219,9 +223,10 @@ pub fn linear_step(
     gelu: bool,
     lanes: Lanes,
 ) -> Step {
-    // Each invocation computes an 8 x 16 block of y (8 rows, 16 columns); 64 invocations per workgroup.
-    let blocks_n = n.div_ceil(16);
-    let blocks = blocks_n * rows.div_ceil(8);
+    // Each invocation computes one block of y; 64 invocations per workgroup.
+    let (block_rows, block_cols) = LINEAR_BLOCK;
+    let blocks_n = n.div_ceil(block_cols);
+    let blocks = blocks_n * rows.div_ceil(block_rows);
     // Absent operands bind the (read-only) weight buffer; the kernel never reads them.
     let bo = b.unwrap_or(w);
     // The kernel's epilogue bits: 1 bias, 2 GELU, 4 residual.

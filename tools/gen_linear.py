@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Writes the unrolled part of shaders/linear.wgsl: everything below its marker line.
+
+The linear kernel keeps an R x C block of outputs per invocation in named vec4 variables
+(drivers that do not unroll loops keep loop-indexed arrays in memory), so its main function
+is long and regular. Edit this script and rerun it instead of editing that part by hand:
+
+    python3 tools/gen_linear.py           # rewrite the file
+    python3 tools/gen_linear.py --check   # exit 1 if the file differs from what it would write
+
+The part above the marker (comments, helpers, bindings) is kept as it is. The block size
+must match `LINEAR_BLOCK` in src/engine/plan.rs (tests/shaders.rs checks both).
+"""
+import pathlib
+import sys
+
+R, C = 9, 16  # rows and columns of one invocation's block (C a multiple of 4): LINEAR_BLOCK
+MARKER = "// ---- below: written by tools/gen_linear.py (edit the script, not this part) ----\n"
+
+path = pathlib.Path(__file__).resolve().parent.parent / "shaders" / "linear.wgsl"
+src = path.read_text()
+if MARKER not in src:
+    sys.exit(f"{path}: marker line not found")
+head = src[: src.index(MARKER) + len(MARKER)]
+
+o = []
+o.append(f"""
+// Rows and columns of one invocation's block of y.
+const BLOCK_ROWS: u32 = {R}u;
+const BLOCK_COLS: u32 = {C}u;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {{
+    // The grid may be folded over x, y and z when it exceeds a dimension's limit.
+    let g = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+    let groups_per_z = (p.blocks + 63u) / 64u;
+    let z = g / groups_per_z;
+    let block = (g % groups_per_z) * 64u + lid;
+    if (z >= p.nz || block >= p.blocks) {{
+        return;
+    }}
+    let branch = z % p.branches;
+    let image = z / p.branches;
+    let row0 = (block / p.blocks_n) * BLOCK_ROWS;
+    let col0 = (block % p.blocks_n) * BLOCK_COLS;
+
+    // Rows and columns past the edge read a valid row and are never written.
+    let xb = p.x_off + branch * p.x_bs + image * p.x_ns;
+    let wb = p.w_off + branch * p.w_bs;
+    let last_row = p.rows - 1u;
+    let last_col = p.n - 1u;
+""")
+for r in range(R):
+    o.append(f"    let xo{r} = (xb + min(row0 + {r}u, last_row) * p.k) / WIDTH;\n")
+for c in range(C):
+    o.append(f"    let wo{c} = (wb + min(col0 + {c}u, last_col) * p.k) / WIDTH;\n")
+o.append("    // a<r>_<g> holds columns 4g..4g+3 of row r.\n")
+for r in range(R):
+    for g in range(C // 4):
+        o.append(f"    var a{r}_{g} = vec4<f32>(0.0);\n")
+o.append("    for (var i = 0u; i < p.k / WIDTH; i++) {\n")
+for c in range(C):
+    o.append(f"        let w{c} = w[wo{c} + i];\n")
+for r in range(R):
+    o.append(f"        let x{r} = x[xo{r} + i];\n")
+    for g in range(C // 4):
+        dots = ", ".join(f"vdot(x{r}, w{4 * g + j})" for j in range(4))
+        o.append(f"        a{r}_{g} += vec4<f32>({dots});\n")
+o.append("""    }
+
+    let bb = p.b_off + branch * p.b_bs;
+    let rb = p.r_off + branch * p.r_bs + image * p.r_ns;
+    let yb = p.y_off + branch * p.y_bs + image * p.y_ns;
+""")
+for r in range(R):
+    for g in range(C // 4):
+        col = "col0" if g == 0 else f"col0 + {4 * g}u"
+        o.append(f"    epilogue(a{r}_{g}, row0 + {r}u, {col}, bb, rb, yb);\n")
+o.append("}\n")
+
+text = head + "".join(o)
+if "--check" in sys.argv[1:]:
+    if text != src:
+        sys.exit(f"{path} is not what tools/gen_linear.py writes: rerun it")
+    print(f"{path} is up to date")
+else:
+    path.write_text(text)
+    print(f"wrote {path} ({R} x {C} blocks)")
