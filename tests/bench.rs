@@ -47,6 +47,7 @@ fn short_sweep_has_every_field_and_sane_statistics() {
         if r.context.adapter.timestamps { 2 } else { 1 }
     );
     assert!(r.engine_create_ms > 0.0 && r.device_bytes > 0);
+    assert!([16, 64].contains(&r.linear_group), "{}", r.linear_group);
     assert!(0 < r.weight_bytes && r.weight_bytes < r.needed_bytes);
     assert!(
         r.needed_bytes <= r.device_bytes,

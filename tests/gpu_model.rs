@@ -51,6 +51,7 @@ fn batches_mean_pooling_and_folded_grids_match_cpu() {
     let folded = EngineOptions {
         batch: 3,
         max_grid_dim: Some(10),
+        ..Default::default()
     };
     check("mnist", 4, 2, folded, Pool::Mean);
     check(
@@ -59,10 +60,23 @@ fn batches_mean_pooling_and_folded_grids_match_cpu() {
         1,
         EngineOptions {
             batch: 2,
-            max_grid_dim: None,
+            ..Default::default()
         },
         Pool::Cls,
     );
+}
+
+#[test]
+fn every_linear_workgroup_size_matches_cpu() {
+    // The adapter picks one (`kernels::linear_group`); the others must be right too.
+    for group in [64, 16, 8, 1] {
+        let options = EngineOptions {
+            linear_group: Some(group),
+            ..Default::default()
+        };
+        check("cifar", 3, 1, options, Pool::Cls);
+        check("mnist", 2, 2, options, Pool::Mean);
+    }
 }
 
 #[test]

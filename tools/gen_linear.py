@@ -29,15 +29,20 @@ o.append(f"""
 const BLOCK_ROWS: u32 = {R}u;
 const BLOCK_COLS: u32 = {C}u;
 
-@compute @workgroup_size(64)
+// Invocations per workgroup, set by the engine for the adapter (`linear_group` in
+// src/engine/kernels.rs): few on CPU drivers, so that a small dispatch still splits evenly
+// over the CPU's threads; 64 on GPUs.
+override GROUP: u32 = 64u;
+
+@compute @workgroup_size(GROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {{
     // The grid may be folded over x, y and z when it exceeds a dimension's limit.
     let g = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
-    let groups_per_z = (p.blocks + 63u) / 64u;
+    let groups_per_z = (p.blocks + GROUP - 1u) / GROUP;
     let z = g / groups_per_z;
-    let block = (g % groups_per_z) * 64u + lid;
+    let block = (g % groups_per_z) * GROUP + lid;
     if (z >= p.nz || block >= p.blocks) {{
         return;
     }}

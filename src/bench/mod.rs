@@ -197,7 +197,7 @@ pub async fn sweep_weights(
     let t0 = Instant::now();
     let options = EngineOptions {
         batch: settings.batch,
-        max_grid_dim: None,
+        ..Default::default()
     };
     let mut engine = Engine::new(gpu, weights, options).await?;
     let engine_create_ms = ms(t0);
@@ -225,6 +225,7 @@ pub async fn sweep_weights(
             clocks,
             settings: settings.clone(),
         },
+        linear_group: engine.linear_group(),
         engine_create_ms,
         device_bytes: memory.held_bytes,
         weight_bytes: memory.weight_bytes,

@@ -62,6 +62,10 @@ pub struct ModeProfile {
 pub struct Report {
     pub schema: String,
     pub context: Context,
+    /// Invocations per workgroup of the linear kernel (picked for the adapter; 0 in files
+    /// from older versions).
+    #[serde(default)]
+    pub linear_group: u32,
     /// Engine creation: pipelines compiled, weights of the deepest model uploaded, buffers allocated.
     pub engine_create_ms: f64,
     /// Device bytes the engine holds (weights, activations, readback).
@@ -212,6 +216,12 @@ impl Report {
             "engine creation (pipelines, weights for the deepest model): {:.1} ms\n",
             self.engine_create_ms
         ));
+        if self.linear_group > 0 {
+            out.push_str(&format!(
+                "linear kernel: 9 x 16 outputs per invocation, {} invocations per workgroup\n",
+                self.linear_group
+            ));
+        }
         if self.needed_bytes > 0 {
             let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
             out.push_str(&format!(

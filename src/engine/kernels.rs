@@ -35,6 +35,20 @@ impl Width {
     }
 }
 
+/// Invocations per workgroup of the linear kernel on an adapter (`backend` and
+/// `device_type` as `AdapterSummary` spells them): 16 on native CPU drivers, so that a small
+/// dispatch still splits evenly over the CPU's threads (lavapipe, interleaved runs of
+/// `examples/linear_group`: mnist L=24 at 0.84x and cifar L=12 at 0.94-0.98x the latency of
+/// 64); 64 elsewhere, GPUs and browsers alike (SwiftShader in Chromium ran cifar L=4 in 74-77
+/// ms with 16, 63 ms with 64).
+pub fn linear_group(backend: &str, device_type: &str) -> u32 {
+    if device_type == "Cpu" && backend != "BrowserWebGpu" {
+        16
+    } else {
+        64
+    }
+}
+
 /// The scalar replacement of each op's width block: the same names as the file's vec4 block.
 fn scalar_block(op: &str) -> &'static str {
     match op {
@@ -94,6 +108,8 @@ pub enum Kernel {
     /// `linear`; bias, GELU and residual are switched by a parameter, not by overrides.
     Linear {
         width: Width,
+        /// Invocations per workgroup (`linear_group`).
+        group: u32,
     },
     /// `attention` specialised to the head dimension.
     Attention {
@@ -126,6 +142,7 @@ impl Kernel {
     fn constants(self) -> Vec<(&'static str, f64)> {
         match self {
             Kernel::Attention { dim_head, .. } => vec![("DH", f64::from(dim_head))],
+            Kernel::Linear { group, .. } => vec![("GROUP", f64::from(group))],
             _ => Vec::new(),
         }
     }

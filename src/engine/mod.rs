@@ -26,6 +26,9 @@ pub struct EngineOptions {
     /// Largest workgroup count per grid dimension to use; `None` takes the device limit.
     /// Tests lower it to exercise grid folding.
     pub max_grid_dim: Option<u32>,
+    /// Invocations per workgroup of the linear kernel; `None` picks it for the adapter
+    /// (`kernels::linear_group`). Tests set both values.
+    pub linear_group: Option<u32>,
 }
 
 impl Default for EngineOptions {
@@ -33,6 +36,7 @@ impl Default for EngineOptions {
         EngineOptions {
             batch: 1,
             max_grid_dim: None,
+            linear_group: None,
         }
     }
 }
@@ -87,6 +91,7 @@ pub struct Engine {
     config: Config,
     options: EngineOptions,
     max_grid_dim: u32,
+    linear_group: u32,
     kernels: kernels::Pipelines,
     buffers: HashMap<Buf, wgpu::Buffer>,
     logits_readback: wgpu::Buffer,
@@ -181,12 +186,24 @@ impl Engine {
             .max_grid_dim
             .unwrap_or(limits.max_compute_workgroups_per_dimension)
             .min(limits.max_compute_workgroups_per_dimension);
+        let linear_group = options
+            .linear_group
+            .unwrap_or_else(|| {
+                kernels::linear_group(&gpu.summary.backend, &gpu.summary.device_type)
+            })
+            .clamp(
+                1,
+                limits
+                    .max_compute_invocations_per_workgroup
+                    .min(limits.max_compute_workgroup_size_x),
+            );
         Ok(Engine {
             kernels: kernels::Pipelines::default(),
             gpu: gpu.clone(),
             config: c,
             options,
             max_grid_dim,
+            linear_group,
             buffers,
             logits_readback,
             timer,
@@ -196,6 +213,11 @@ impl Engine {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Invocations per workgroup of the linear kernel on this engine.
+    pub fn linear_group(&self) -> u32 {
+        self.linear_group
     }
 
     pub fn gpu(&self) -> &Gpu {
@@ -226,7 +248,7 @@ impl Engine {
             .map(|&b| len(b))
             .sum();
         // Parallel mode with every branch is the largest live set of either mode.
-        let steps = plan::plan(c, batch, Mode::Parallel, c.branches);
+        let steps = plan::plan(c, batch, Mode::Parallel, c.branches, self.linear_group);
         let live = plan::peak_live_activations(&steps, len);
         Memory {
             held_bytes: self.device_bytes(),
@@ -252,7 +274,13 @@ impl Engine {
             return Ok(p.stats);
         }
         self.gpu.check()?;
-        let steps = plan::plan(&self.config, self.options.batch, mode, branches);
+        let steps = plan::plan(
+            &self.config,
+            self.options.batch,
+            mode,
+            branches,
+            self.linear_group,
+        );
         let stats = ModeStats {
             blocks: branches * self.config.depth,
             flops: self.options.batch as f64 * self.config.flops(branches * self.config.depth),

@@ -222,8 +222,9 @@ pub fn linear_step(
     (rows, n, k): (usize, usize, usize),
     gelu: bool,
     lanes: Lanes,
+    group: u32,
 ) -> Step {
-    // Each invocation computes one block of y; 64 invocations per workgroup.
+    // Each invocation computes one block of y; `group` invocations per workgroup.
     let (block_rows, block_cols) = LINEAR_BLOCK;
     let blocks_n = n.div_ceil(block_cols);
     let blocks = blocks_n * rows.div_ceil(block_rows);
@@ -246,6 +247,7 @@ pub fn linear_step(
     Step {
         label,
         kernel: Kernel::Linear {
+            group,
             // Vec4 needs k, n and every row start (offsets and strides) on 4-float boundaries.
             width: Width::fitting(&[
                 k,
@@ -267,7 +269,7 @@ pub fn linear_step(
         },
         params: params.map(u).to_vec(),
         bindings: vec![x.buf, w.buf, bo.buf, ro.buf, y.buf],
-        groups: (blocks.div_ceil(64) * lanes.nz()) as u64,
+        groups: (blocks.div_ceil(group as usize) * lanes.nz()) as u64,
         flops: 2.0 * nz * (rows * n * k) as f64,
         bytes: 4.0 * (nz * (rows * k + n * k) as f64 + out),
     }
@@ -406,6 +408,8 @@ pub fn branch_sum_step(
 struct Planner<'a> {
     c: &'a Config,
     lanes: Lanes,
+    /// Invocations per workgroup of the linear kernel.
+    group: u32,
     steps: Vec<Step>,
 }
 
@@ -444,6 +448,7 @@ impl Planner<'_> {
             self.act(Buf::Att, t, i),
             self.act(Buf::G, t, m),
         );
+        let group = self.group;
         let w = |buf, size| slot.weight(buf, size);
         self.steps.extend([
             layer_norm_step(
@@ -465,6 +470,7 @@ impl Planner<'_> {
                 (t, 3 * i, d),
                 false,
                 lanes,
+                group,
             ),
             attention_step(Buf::Qkv, Buf::Att, (t, c.heads, c.dim_head), lanes.nz()),
             linear_step(
@@ -477,6 +483,7 @@ impl Planner<'_> {
                 (t, d, i),
                 false,
                 lanes,
+                group,
             ),
             layer_norm_step(
                 "layer_norm b",
@@ -497,6 +504,7 @@ impl Planner<'_> {
                 (t, m, d),
                 true,
                 lanes,
+                group,
             ),
             linear_step(
                 "linear mlp2 +residual",
@@ -508,6 +516,7 @@ impl Planner<'_> {
                 (t, d, m),
                 false,
                 lanes,
+                group,
             ),
         ]);
     }
@@ -515,7 +524,8 @@ impl Planner<'_> {
 
 /// The dispatches of one inference on `batch` images using branches `0..branches`
 /// (all of them in parallel mode; in serial mode their `branches * d` blocks in a chain).
-pub fn plan(c: &Config, batch: usize, mode: Mode, branches: usize) -> Vec<Step> {
+/// `group`: invocations per workgroup of the linear kernel (`kernels::linear_group`).
+pub fn plan(c: &Config, batch: usize, mode: Mode, branches: usize, group: u32) -> Vec<Step> {
     let lanes = Lanes {
         images: batch,
         branches: match mode {
@@ -526,6 +536,7 @@ pub fn plan(c: &Config, batch: usize, mode: Mode, branches: usize) -> Vec<Step> 
     let mut p = Planner {
         c,
         lanes,
+        group,
         steps: vec![patch_embed_step(c, batch)],
     };
     let (t, d) = (c.tokens(), c.dim);
@@ -566,6 +577,7 @@ pub fn plan(c: &Config, batch: usize, mode: Mode, branches: usize) -> Vec<Step> 
             (batch, c.num_classes, d),
             false,
             one,
+            group,
         ),
     ]);
     p.steps
@@ -644,7 +656,7 @@ mod tests {
         for d in 1..=3 {
             let counts: Vec<usize> = [1, 2, 8, 24]
                 .iter()
-                .map(|&k| plan(&cfg(k, d), 1, Mode::Parallel, k).len())
+                .map(|&k| plan(&cfg(k, d), 1, Mode::Parallel, k, 64).len())
                 .collect();
             assert!(counts.iter().all(|&n| n == 7 * d + 4), "{counts:?}");
         }
@@ -653,11 +665,11 @@ mod tests {
     #[test]
     fn serial_dispatches_grow_with_depth_and_chain() {
         for k in [1, 3, 12] {
-            let steps = plan(&cfg(k, 2), 2, Mode::Serial, k);
+            let steps = plan(&cfg(k, 2), 2, Mode::Serial, k, 64);
             assert_eq!(steps.len(), 7 * 2 * k + 4);
             assert_eq!(critical_path(&steps), steps.len());
         }
-        let par = plan(&cfg(12, 2), 1, Mode::Parallel, 12);
+        let par = plan(&cfg(12, 2), 1, Mode::Parallel, 12, 64);
         assert_eq!(critical_path(&par), 7 * 2 + 4);
     }
 
@@ -665,7 +677,7 @@ mod tests {
     fn peak_live_counts_values_still_needed_not_buffers() {
         let c = cfg(4, 1);
         let len = |b: Buf| b.len(&c, 1);
-        let steps = plan(&c, 1, Mode::Parallel, 4);
+        let steps = plan(&c, 1, Mode::Parallel, 4, 64);
         let peak = peak_live_activations(&steps, len);
         // The MLP of a block needs v, g and h'' at once; the attention needs u, qkv and att.
         let mlp = len(Buf::V) + len(Buf::G) + len(Buf::H);
@@ -678,7 +690,7 @@ mod tests {
             .sum();
         assert!(peak < all);
         // A chain of single blocks needs no more than all branches at once.
-        let serial = plan(&c, 1, Mode::Serial, 4);
+        let serial = plan(&c, 1, Mode::Serial, 4, 64);
         assert!(peak_live_activations(&serial, len) <= peak);
     }
 
