@@ -412,7 +412,13 @@ impl Engine {
             let ts: Vec<u64> = bytemuck::pod_collect_to_vec(&data[1]);
             ts[1].saturating_sub(ts[0]) as f64 * t.period_ns
         });
-        let logits = bytemuck::pod_collect_to_vec(&data[0]);
+        let padded: Vec<f32> = bytemuck::pod_collect_to_vec(&data[0]);
+        let classes = self.config.num_classes;
+        let logits = padded
+            .chunks(plan::padded_classes(&self.config))
+            .flat_map(|row| &row[..classes])
+            .copied()
+            .collect();
         Ok(RunOutput { logits, gpu_ns })
     }
 
@@ -524,8 +530,14 @@ impl ErrorScopes {
 
 /// Weight buffer contents: each kind of block tensor concatenated over all blocks.
 fn weight_data(w: &Weights) -> HashMap<Buf, Vec<f32>> {
+    let c = &w.config;
     let cat = |f: fn(&crate::model::BlockWeights) -> &Vec<f32>| -> Vec<f32> {
         w.blocks.iter().flat_map(|b| f(b).iter().copied()).collect()
+    };
+    let padded = |v: &[f32], len: usize| -> Vec<f32> {
+        let mut v = v.to_vec();
+        v.resize(len, 0.0);
+        v
     };
     HashMap::from([
         (Buf::PatchW, w.patch_w.clone()),
@@ -545,8 +557,9 @@ fn weight_data(w: &Weights) -> HashMap<Buf, Vec<f32>> {
         (Buf::B2, cat(|b| &b.b2)),
         (Buf::HeadLnW, w.head_ln_w.clone()),
         (Buf::HeadLnB, w.head_ln_b.clone()),
-        (Buf::HeadW, w.head_w.clone()),
-        (Buf::HeadB, w.head_b.clone()),
+        // Zero rows pad the head to `plan::padded_classes`.
+        (Buf::HeadW, padded(&w.head_w, Buf::HeadW.len(c, 1))),
+        (Buf::HeadB, padded(&w.head_b, Buf::HeadB.len(c, 1))),
     ])
 }
 

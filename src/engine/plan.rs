@@ -94,15 +94,15 @@ impl Buf {
             Buf::Wo => l * d * i,
             Buf::W1 | Buf::W2 => l * m * d,
             Buf::B1 => l * m,
-            Buf::HeadW => c.num_classes * d,
-            Buf::HeadB => c.num_classes,
+            Buf::HeadW => padded_classes(c) * d,
+            Buf::HeadB => padded_classes(c),
             Buf::X0 => b * t * d,
             Buf::H | Buf::U | Buf::V => b * k * t * d,
             Buf::Qkv => b * k * t * 3 * i,
             Buf::Att => b * k * t * i,
             Buf::G => b * k * t * m,
             Buf::Pooled | Buf::PooledN => b * d,
-            Buf::Logits => b * c.num_classes,
+            Buf::Logits => b * padded_classes(c),
         }
     }
 
@@ -204,6 +204,13 @@ impl BlockSlot {
 
 fn u(v: usize) -> u32 {
     u32::try_from(v).expect("sizes are bounded by the adapter limits checked before planning")
+}
+
+/// Classes as the device holds them (head weights, bias and logits): padded with zeros to a
+/// multiple of 4, so that the head runs the vec4 variant of the linear kernel like the
+/// blocks (one compiled pipeline fewer, which is a large part of a cold start on lavapipe).
+pub fn padded_classes(c: &Config) -> usize {
+    c.num_classes.next_multiple_of(4)
 }
 
 /// Rows and columns of y one invocation of the linear kernel computes (its `BLOCK_ROWS`,
@@ -574,7 +581,7 @@ pub fn plan(c: &Config, batch: usize, mode: Mode, branches: usize, group: u32) -
             Some(whole(Buf::HeadB)),
             None,
             whole(Buf::Logits),
-            (batch, c.num_classes, d),
+            (batch, padded_classes(c), d),
             false,
             one,
             group,
