@@ -9,6 +9,8 @@ mod cli;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
+    #[cfg(target_os = "linux")]
+    quiet_headless_vulkan();
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let result = match raw.first().map(String::as_str) {
         None => run_app(&[]),
@@ -22,6 +24,20 @@ fn main() {
             eprintln!("\n{}", cli::USAGE);
         }
         std::process::exit(2);
+    }
+}
+
+/// On Linux without a login session (a server, a container, CI), Mesa's device-select
+/// Vulkan layer looks for a Wayland compositor and prints "error: XDG_RUNTIME_DIR is invalid
+/// or not set" twice, which reads like one of our errors. Its job, putting the display's GPU
+/// first, means nothing there (wgpu picks the adapter itself), so the layer is switched off
+/// unless the user steers it (`MESA_VK_DEVICE_SELECT`) or has decided (`NODEVICE_SELECT`).
+#[cfg(target_os = "linux")]
+fn quiet_headless_vulkan() {
+    let set = |key: &str| std::env::var_os(key).is_some();
+    if !set("XDG_RUNTIME_DIR") && !set("NODEVICE_SELECT") && !set("MESA_VK_DEVICE_SELECT") {
+        // SAFETY: the first thing main does, before any other thread exists.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
     }
 }
 

@@ -50,6 +50,22 @@ fn default_model_runs_on_gpu_and_cpu_alike() {
     assert_close("cli gpu vs cpu", &logits(&gpu), &logits(&cpu), 1e-3);
 }
 
+/// A good run says nothing on stderr, also without a login session (no XDG_RUNTIME_DIR),
+/// where Mesa's device-select layer would print errors about Wayland.
+#[test]
+fn a_good_run_prints_nothing_on_stderr_without_a_session() {
+    let out = Command::new(env!("CARGO_BIN_EXE_paraformer"))
+        .args(["infer", "--branches", "2"])
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("NODEVICE_SELECT")
+        .env_remove("MESA_VK_DEVICE_SELECT")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr, "", "a good run printed on stderr");
+}
+
 #[test]
 fn fixture_checkpoint_and_input_give_the_expected_logits() {
     let expected: serde_json::Value =
