@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{FilledArea, Legend, Line, Plot, PlotPoints, Points};
 use paraformer::data::{TestSet, argmax};
 use paraformer::input::normalise_pixel;
 use paraformer::model::{Mode, Weights};
@@ -329,10 +329,11 @@ impl Classify {
              trained so that every prefix is a classifier), computed by the GPU engine, next to \
              the latency of one image with those k branches in parallel mode.",
         );
-        let (running, done, total, rows, error) = {
+        let (running, done, total, timing, rows, error) = {
             let s = worker.shared.lock().expect("worker state");
             let a = &s.accuracy;
-            (a.running, a.done, a.total, a.rows.clone(), a.error.clone())
+            let rows = a.rows.clone();
+            (a.running, a.done, a.total, a.timing, rows, a.error.clone())
         };
         ui.horizontal(|ui| {
             ui.label("test images");
@@ -353,7 +354,13 @@ impl Classify {
             {
                 worker.cancel_sweep();
             }
-            if running {
+            if let Some((round, rounds)) = timing {
+                ui.add(
+                    egui::ProgressBar::new(round as f32 / rounds.max(1) as f32)
+                        .desired_width(240.0)
+                        .text(format!("timing one image: round {round}/{rounds}")),
+                );
+            } else if running {
                 ui.add(
                     egui::ProgressBar::new(done as f32 / total.max(1) as f32)
                         .desired_width(240.0)
@@ -373,10 +380,14 @@ impl Classify {
             .iter()
             .map(|(&k, &a)| [k as f64, a * 100.0])
             .collect();
-        let latency: Vec<[f64; 2]> = rows
+        let timed: Vec<(f64, &paraformer::bench::Stats)> = rows
             .iter()
-            .map(|r| [r.branches as f64, r.latency_ms])
+            .filter_map(|r| Some((r.branches as f64, r.latency.as_ref()?)))
             .collect();
+        let xs: Vec<f64> = timed.iter().map(|t| t.0).collect();
+        let lo: Vec<f64> = timed.iter().map(|t| t.1.p10_ms).collect();
+        let hi: Vec<f64> = timed.iter().map(|t| t.1.p90_ms).collect();
+        let median: Vec<[f64; 2]> = timed.iter().map(|t| [t.0, t.1.median_ms]).collect();
         // Room below the plots for the table (one line per k).
         let height = ((ui.available_height() - 40.0 - 18.0 * set.accuracy.len().max(8) as f32)
             / 2.0)
@@ -402,20 +413,39 @@ impl Classify {
             .legend(Legend::default())
             .x_axis_label("branches k")
             .y_axis_label("ms, one image")
+            .include_y(0.0)
             .show(ui, |plot| {
-                plot.line(Line::new(
-                    "median latency, parallel (wall clock)",
-                    PlotPoints::from(latency),
-                ));
+                let color = egui::Color32::from_rgb(100, 150, 250);
+                plot.add(
+                    FilledArea::new("p10-p90", &xs, &lo, &hi)
+                        .fill_color(color.gamma_multiply(0.25))
+                        .allow_hover(false),
+                );
+                plot.line(
+                    Line::new(
+                        "median latency, parallel (wall clock)",
+                        PlotPoints::from(median.clone()),
+                    )
+                    .color(color),
+                );
+                plot.points(Points::new("median", PlotPoints::from(median)).color(color));
             });
         for r in &rows {
+            let latency = r.latency.as_ref().map_or_else(
+                || "latency not timed yet".to_string(),
+                |l| {
+                    format!(
+                        "{:.2} ms (p10..p90 {:.2}..{:.2}, {} runs)",
+                        l.median_ms, l.p10_ms, l.p90_ms, l.n
+                    )
+                },
+            );
             ui.monospace(format!(
-                "k = {}: {}/{} = {:.2}%, {:.2} ms",
+                "k = {}: {}/{} = {:.2}%, {latency}",
                 r.branches,
                 r.correct,
                 r.total,
                 r.accuracy * 100.0,
-                r.latency_ms
             ));
         }
     }

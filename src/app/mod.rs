@@ -858,10 +858,13 @@ impl eframe::App for App {
         });
         let (classifying, scoring) = {
             let s = self.worker.shared.lock().expect("worker state");
-            (s.classify.busy, s.accuracy.running)
+            (
+                s.classify.busy,
+                s.accuracy.running && s.accuracy.timing.is_none(),
+            )
         };
-        // A running sweep asks for frames itself, between its points: drawing competes with
-        // the runs being timed (see `worker::Ctx::update_quietly`).
+        // A running sweep, and the accuracy view's latency rounds, ask for frames themselves,
+        // between timed runs: drawing competes with them (see `worker::Ctx::update_quietly`).
         if self.live_on || classifying || scoring {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
