@@ -12,6 +12,8 @@ pub mod state;
 pub fn platform_query() -> String {
     platform::url_query()
 }
+#[cfg(not(target_arch = "wasm32"))]
+mod window;
 mod worker;
 
 use std::sync::{Arc, Mutex};
@@ -39,6 +41,9 @@ enum Tab {
 pub struct App {
     form: Form,
     worker: Worker,
+    /// The window's renderer, marked in every frame so the worker knows when drawing ends.
+    #[cfg(not(target_arch = "wasm32"))]
+    renderer: Option<worker::Renderer>,
     /// A loaded checkpoint, used while the form's source is its file name.
     checkpoint: Option<(String, Arc<Weights>)>,
     /// Seeded weights cached for the config they were made for.
@@ -86,6 +91,15 @@ impl App {
                 None
             }
         };
+        #[cfg(not(target_arch = "wasm32"))]
+        let renderer = cc
+            .wgpu_render_state
+            .as_ref()
+            .map(|r| worker::Renderer::new(r.device.clone()));
+        #[cfg(not(target_arch = "wasm32"))]
+        let worker = Worker::new(cc.egui_ctx.clone(), renderer.clone());
+        #[cfg(target_arch = "wasm32")]
+        let worker = Worker::new(cc.egui_ctx.clone(), None);
         let (branches, images) = trained
             .as_ref()
             .map_or((1, 1), |(w, s)| (w.config.branches, s.len()));
@@ -93,7 +107,9 @@ impl App {
             trained,
             close_at: None,
             classify: classify::Classify::new(branches, images),
-            worker: Worker::new(cc.egui_ctx.clone()),
+            worker,
+            #[cfg(not(target_arch = "wasm32"))]
+            renderer,
             live_depth: form.config.depth,
             form,
             checkpoint: None,
@@ -769,6 +785,10 @@ impl App {
 impl eframe::App for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(r) = &self.renderer {
+            r.mark(&ctx);
+        }
         self.take_files(&ctx);
         self.autorun_and_publish(&ctx);
         let (gpu_error, progress, running, sweep_error, points, has_gpu_clock) = {
@@ -856,17 +876,8 @@ impl eframe::App for App {
                 },
             }
         });
-        let (classifying, scoring) = {
-            let s = self.worker.shared.lock().expect("worker state");
-            (
-                s.classify.busy,
-                s.accuracy.running && s.accuracy.timing.is_none(),
-            )
-        };
-        // A running sweep, and the accuracy view's latency rounds, ask for frames themselves,
-        // between timed runs: drawing competes with them (see `worker::Ctx::update_quietly`).
-        if self.live_on || classifying || scoring {
-            ctx.request_repaint_after(std::time::Duration::from_millis(100));
-        }
+        // No frames on a timer: the worker asks for one whenever its state changes, and a
+        // sweep, the live loop, Classify and the accuracy rounds wait for the window's drawing
+        // to finish before they time a run (see `worker::Ctx::wait_for_window`).
     }
 }

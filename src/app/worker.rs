@@ -12,6 +12,12 @@ use paraformer::engine::{AdapterSummary, Engine, EngineOptions, Gpu};
 use paraformer::model::{Mode, Weights, seeded_image};
 use paraformer::reference;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub use super::window::Renderer;
+/// In the browser the page's drawing shares the engine's queue: nothing to hold.
+#[cfg(target_arch = "wasm32")]
+pub struct Renderer;
+
 /// Work the UI asks for.
 pub enum Job {
     Sweep {
@@ -115,6 +121,9 @@ pub struct Worker {
     live: Arc<LiveControl>,
     #[cfg(not(target_arch = "wasm32"))]
     tx: std::sync::mpsc::Sender<Job>,
+    /// Joined when the worker is dropped (see `Drop`).
+    #[cfg(not(target_arch = "wasm32"))]
+    thread: Option<std::thread::JoinHandle<()>>,
     #[cfg(target_arch = "wasm32")]
     ctx: egui::Context,
     #[cfg(target_arch = "wasm32")]
@@ -147,6 +156,9 @@ struct Ctx {
     live_generation: Arc<AtomicU64>,
     live: Arc<LiveControl>,
     repaint: egui::Context,
+    /// The window's renderer (natively), whose drawing must be over before a timed run.
+    #[cfg(not(target_arch = "wasm32"))]
+    renderer: Option<Renderer>,
 }
 
 impl Ctx {
@@ -162,32 +174,50 @@ impl Ctx {
         f(&mut self.shared.lock().expect("worker state lock"));
     }
 
-    /// Between points: shows the new state and, natively, waits until the window has drawn
-    /// it and then stayed idle for 40 ms (a frame counts as soon as its layout is done; its
-    /// painting, several ms on a CPU adapter, comes after), so that drawing is over before
-    /// the next run is timed; at most 300 ms, as a hidden window draws nothing. In the
-    /// browser `bench::settle` does the waiting.
+    /// Between timed runs: shows the new state and waits until the window has drawn it, so
+    /// that no drawing overlaps the next timed run. In the browser `bench::settle` does the
+    /// waiting (the page draws on the same GPU queue).
     fn update_and_redraw(&self, f: impl FnOnce(&mut Shared)) {
-        let drawn = self.repaint.cumulative_frame_nr();
+        let drawn = self.drawn();
         self.update(f);
         #[cfg(not(target_arch = "wasm32"))]
-        {
-            use std::time::{Duration, Instant};
-            let start = Instant::now();
-            let (mut last, mut since) = (drawn, start);
-            while start.elapsed() < Duration::from_millis(300) {
-                std::thread::sleep(Duration::from_millis(2));
-                let now = self.repaint.cumulative_frame_nr();
-                if now != last {
-                    (last, since) = (now, Instant::now());
-                }
-                if last > drawn && since.elapsed() >= Duration::from_millis(40) {
-                    break;
-                }
-            }
-        }
+        self.wait_for_window(drawn);
         #[cfg(target_arch = "wasm32")]
         let _ = drawn;
+    }
+
+    /// Frames drawn so far (painted, when the window's renderer is known).
+    fn drawn(&self) -> u64 {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(r) = &self.renderer {
+            return r.painted();
+        }
+        self.repaint.cumulative_frame_nr()
+    }
+
+    /// Waits (natively) until a frame after `drawn` is done, see
+    /// [`Renderer::wait_until_drawn`] (at most 1 s: a hidden window draws nothing). Without
+    /// a known renderer (tests), until a frame's layout is done and no other has followed for
+    /// 40 ms, at most 300 ms.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn wait_for_window(&self, drawn: u64) {
+        use std::time::{Duration, Instant};
+        if let Some(r) = &self.renderer {
+            return r.wait_until_drawn(drawn, Duration::from_secs(1));
+        }
+        let patience = Duration::from_millis(300);
+        let start = Instant::now();
+        let (mut last, mut since) = (drawn, start);
+        while start.elapsed() < patience {
+            std::thread::sleep(Duration::from_millis(2));
+            let now = self.repaint.cumulative_frame_nr();
+            if now != last {
+                (last, since) = (now, Instant::now());
+            }
+            if last > drawn && since.elapsed() >= Duration::from_millis(40) {
+                break;
+            }
+        }
     }
 }
 
@@ -245,7 +275,8 @@ async fn live_step(engine: &mut Engine, ctx: &Ctx, image: &[f32]) -> Result<(), 
     let t = web_time::Instant::now();
     let out = engine.run(mode, branches, image).await?;
     let ms = t.elapsed().as_secs_f64() * 1e3;
-    ctx.update(|s| {
+    // Drawn before the next step is timed.
+    ctx.update_and_redraw(|s| {
         let l = &mut s.live;
         l.recent_ms.push(ms);
         if l.recent_ms.len() > LIVE_WINDOW {
@@ -311,6 +342,11 @@ async fn run_classify(
             engine.run(mode, k, image).await?;
         }
         engine.prepare(mode, k)?;
+        // The frame that sent this job may still be drawing.
+        #[cfg(not(target_arch = "wasm32"))]
+        ctx.wait_for_window(ctx.drawn().saturating_sub(1));
+        #[cfg(target_arch = "wasm32")]
+        bench::settle(&engine).await?;
         let t = web_time::Instant::now();
         let logits = engine.run(mode, k, image).await?.logits;
         let ms = t.elapsed().as_secs_f64() * 1e3;
@@ -447,8 +483,29 @@ async fn yield_now() {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
+/// Stops the running job and waits for the worker thread to end, so that its GPU objects
+/// (and its share of the window's device) are released before the process exits: a thread
+/// still inside the Vulkan driver while the process tears down can abort it.
+#[cfg(not(target_arch = "wasm32"))]
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+        self.stop_live();
+        // Dropping the only sender ends the worker's wait for jobs.
+        drop(std::mem::replace(
+            &mut self.tx,
+            std::sync::mpsc::channel().0,
+        ));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 impl Worker {
-    pub fn new(repaint: egui::Context) -> Worker {
+    /// `renderer`: the window's, if any (natively the worker waits for its drawing to end
+    /// before timing a run; in the browser the page's queue is the engine's).
+    pub fn new(repaint: egui::Context, renderer: Option<Renderer>) -> Worker {
         let shared = Arc::new(Mutex::new(Shared::default()));
         let cancel = Arc::new(AtomicBool::new(false));
         let live_generation = Arc::new(AtomicU64::new(0));
@@ -462,8 +519,9 @@ impl Worker {
                 live_generation: live_generation.clone(),
                 live: live.clone(),
                 repaint,
+                renderer,
             };
-            std::thread::Builder::new()
+            let thread = std::thread::Builder::new()
                 .name("gpu worker".into())
                 .spawn(move || native_loop(ctx, rx))
                 .expect("spawn the GPU worker thread");
@@ -473,10 +531,12 @@ impl Worker {
                 live_generation,
                 live,
                 tx,
+                thread: Some(thread),
             }
         }
         #[cfg(target_arch = "wasm32")]
         {
+            let _ = renderer;
             let worker = Worker {
                 shared,
                 cancel,
@@ -697,6 +757,44 @@ fn native_loop(ctx: Ctx, rx: std::sync::mpsc::Receiver<Job>) {
 mod tests {
     use super::*;
 
+    /// Dropping the worker (the window closing) cancels a running sweep and waits for the
+    /// thread: afterwards the sweep has ended early, with the points measured so far.
+    #[test]
+    fn dropping_the_worker_stops_a_sweep_and_joins_its_thread() {
+        let mut settings = Settings::new("mnist").unwrap();
+        settings.depths = (1..=24).collect();
+        settings.samples = 200;
+        let weights = Arc::new(bench::seeded_weights(&settings));
+        let worker = Worker::new(egui::Context::default(), None);
+        let shared = worker.shared.clone();
+        worker.submit(Job::Sweep { settings, weights });
+        let start = std::time::Instant::now();
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let s = shared.lock().unwrap();
+            if let Some(e) = &s.gpu_error {
+                panic!("no GPU for the test: {e}");
+            }
+            if !s.sweep.points.is_empty() {
+                break;
+            }
+            assert!(start.elapsed().as_secs() < 300, "no point measured");
+        }
+        drop(worker);
+        let s = shared.lock().unwrap();
+        assert!(
+            !s.sweep.running,
+            "the sweep still runs after the worker is gone"
+        );
+        let report = s
+            .sweep
+            .report
+            .as_ref()
+            .expect("the sweep ended with a report");
+        assert!(!report.complete);
+        assert!(report.points.len() < 48, "cancelled before the end");
+    }
+
     /// The accuracy view's job on the GPU: every prefix scored as the training tool scored
     /// it on the same images, then every prefix timed in rounds.
     #[test]
@@ -704,7 +802,7 @@ mod tests {
         let weights = Arc::new(crate::assets::trained_mnist().unwrap());
         let set = Arc::new(crate::assets::mnist_test_set().unwrap());
         let images = 60;
-        let worker = Worker::new(egui::Context::default());
+        let worker = Worker::new(egui::Context::default(), None);
         worker.submit(Job::Accuracy {
             weights: weights.clone(),
             set: set.clone(),
