@@ -437,8 +437,8 @@ impl App {
     fn latency_plot(&self, ui: &mut egui::Ui, points: &[Point]) {
         let gpu = self.gpu_clock;
         let colors = [
-            (Mode::Serial, egui::Color32::from_rgb(230, 120, 50)),
-            (Mode::Parallel, egui::Color32::from_rgb(60, 140, 230)),
+            (Mode::Serial, mode_color(Mode::Serial)),
+            (Mode::Parallel, mode_color(Mode::Parallel)),
         ];
         let hover: Vec<(String, Vec<Point>)> = Mode::ALL
             .iter()
@@ -522,13 +522,23 @@ impl App {
             .y_axis_label("speedup (x)")
             .show(ui, |plot| {
                 let s = state::speedup(points, self.gpu_clock);
-                plot.line(Line::new("serial / parallel", PlotPoints::from(s.clone())).width(2.0));
-                plot.points(Points::new("serial / parallel", PlotPoints::from(s)).radius(3.5));
+                let color = egui::Color32::from_rgb(200, 90, 160);
+                plot.line(
+                    Line::new("serial / parallel", PlotPoints::from(s.clone()))
+                        .color(color)
+                        .width(2.0),
+                );
+                plot.points(
+                    Points::new("serial / parallel", PlotPoints::from(s))
+                        .color(color)
+                        .radius(3.5),
+                );
                 plot.line(
                     Line::new(
                         "1x",
                         PlotPoints::from(vec![[0.0, 1.0], [self.max_depth(points), 1.0]]),
                     )
+                    .color(egui::Color32::GRAY)
                     .style(egui_plot::LineStyle::dotted_dense()),
                 );
             });
@@ -540,8 +550,17 @@ impl App {
             .show(ui, |plot| {
                 for mode in Mode::ALL {
                     let s = state::critical_paths(points, mode);
-                    plot.line(Line::new(mode.name(), PlotPoints::from(s.clone())).width(2.0));
-                    plot.points(Points::new(mode.name(), PlotPoints::from(s)).radius(3.5));
+                    let color = mode_color(mode);
+                    plot.line(
+                        Line::new(mode.name(), PlotPoints::from(s.clone()))
+                            .color(color)
+                            .width(2.0),
+                    );
+                    plot.points(
+                        Points::new(mode.name(), PlotPoints::from(s))
+                            .color(color)
+                            .radius(3.5),
+                    );
                 }
             });
     }
@@ -879,5 +898,13 @@ impl eframe::App for App {
         // No frames on a timer: the worker asks for one whenever its state changes, and a
         // sweep, the live loop, Classify and the accuracy rounds wait for the window's drawing
         // to finish before they time a run (see `worker::Ctx::wait_for_window`).
+    }
+}
+
+/// One colour per mode in every plot.
+fn mode_color(mode: Mode) -> egui::Color32 {
+    match mode {
+        Mode::Serial => egui::Color32::from_rgb(230, 120, 50),
+        Mode::Parallel => egui::Color32::from_rgb(60, 140, 230),
     }
 }
