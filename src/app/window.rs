@@ -69,22 +69,33 @@ impl Renderer {
     /// the timed runs, with 150 ms the app's p90/median ratio matched `paraformer bench`
     /// (1.05 - 1.06 against 1.08, mnist L = 1..12; 1.5 - 2.0 before).
     pub fn wait_until_drawn(&self, since: u64, patience: Duration) {
-        let start = Instant::now();
-        let (mut last, mut at) = (since, start);
-        while start.elapsed() < patience {
-            std::thread::sleep(Duration::from_millis(2));
-            let now = self.painted();
-            if now != last {
-                (last, at) = (now, Instant::now());
-            }
-            if last > since && at.elapsed() >= Duration::from_millis(150) {
-                break;
-            }
-        }
+        wait_until_quiet(
+            || self.painted(),
+            since,
+            Duration::from_millis(150),
+            patience,
+        );
         // Errors here belong to the window's device; the engine checks its own.
         let _ = self.device.poll(wgpu::PollType::Wait {
             submission_index: None,
             timeout: Some(Duration::from_secs(2)),
         });
+    }
+}
+
+/// Waits until `count()` has gone past `since` and then stayed the same for `quiet`, or
+/// `patience` has passed.
+pub fn wait_until_quiet(count: impl Fn() -> u64, since: u64, quiet: Duration, patience: Duration) {
+    let start = Instant::now();
+    let (mut last, mut at) = (since, start);
+    while start.elapsed() < patience {
+        std::thread::sleep(Duration::from_millis(2));
+        let now = count();
+        if now != last {
+            (last, at) = (now, Instant::now());
+        }
+        if last > since && at.elapsed() >= quiet {
+            break;
+        }
     }
 }

@@ -201,22 +201,15 @@ impl Ctx {
     /// 40 ms, at most 300 ms.
     #[cfg(not(target_arch = "wasm32"))]
     fn wait_for_window(&self, drawn: u64) {
-        use std::time::{Duration, Instant};
-        if let Some(r) = &self.renderer {
-            return r.wait_until_drawn(drawn, Duration::from_secs(1));
-        }
-        let patience = Duration::from_millis(300);
-        let start = Instant::now();
-        let (mut last, mut since) = (drawn, start);
-        while start.elapsed() < patience {
-            std::thread::sleep(Duration::from_millis(2));
-            let now = self.repaint.cumulative_frame_nr();
-            if now != last {
-                (last, since) = (now, Instant::now());
-            }
-            if last > drawn && since.elapsed() >= Duration::from_millis(40) {
-                break;
-            }
+        use std::time::Duration;
+        match &self.renderer {
+            Some(r) => r.wait_until_drawn(drawn, Duration::from_secs(1)),
+            None => super::window::wait_until_quiet(
+                || self.repaint.cumulative_frame_nr(),
+                drawn,
+                Duration::from_millis(40),
+                Duration::from_millis(300),
+            ),
         }
     }
 }
