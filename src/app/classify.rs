@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use egui_plot::{FilledArea, Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 use paraformer::data::{TestSet, argmax};
 use paraformer::input::normalise_pixel;
 use paraformer::model::{Mode, Weights};
@@ -380,14 +380,13 @@ impl Classify {
             .iter()
             .map(|(&k, &a)| [k as f64, a * 100.0])
             .collect();
-        let timed: Vec<(f64, &paraformer::bench::Stats)> = rows
+        let latency: Vec<[f64; 4]> = rows
             .iter()
-            .filter_map(|r| Some((r.branches as f64, r.latency.as_ref()?)))
+            .filter_map(|r| {
+                let l = r.latency.as_ref()?;
+                Some([r.branches as f64, l.median_ms, l.p10_ms, l.p90_ms])
+            })
             .collect();
-        let xs: Vec<f64> = timed.iter().map(|t| t.0).collect();
-        let lo: Vec<f64> = timed.iter().map(|t| t.1.p10_ms).collect();
-        let hi: Vec<f64> = timed.iter().map(|t| t.1.p90_ms).collect();
-        let median: Vec<[f64; 2]> = timed.iter().map(|t| [t.0, t.1.median_ms]).collect();
         // Room below the plots for the table (one line per k).
         let height = ((ui.available_height() - 40.0 - 18.0 * set.accuracy.len().max(8) as f32)
             / 2.0)
@@ -415,20 +414,12 @@ impl Classify {
             .y_axis_label("ms, one image")
             .include_y(0.0)
             .show(ui, |plot| {
-                let color = egui::Color32::from_rgb(100, 150, 250);
-                plot.add(
-                    FilledArea::new("p10-p90", &xs, &lo, &hi)
-                        .fill_color(color.gamma_multiply(0.25))
-                        .allow_hover(false),
+                super::median_with_band(
+                    plot,
+                    "median latency, parallel (wall clock)",
+                    &latency,
+                    super::mode_color(Mode::Parallel),
                 );
-                plot.line(
-                    Line::new(
-                        "median latency, parallel (wall clock)",
-                        PlotPoints::from(median.clone()),
-                    )
-                    .color(color),
-                );
-                plot.points(Points::new("median", PlotPoints::from(median)).color(color));
             });
         for r in &rows {
             let latency = r.latency.as_ref().map_or_else(

@@ -436,10 +436,6 @@ impl App {
 
     fn latency_plot(&self, ui: &mut egui::Ui, points: &[Point]) {
         let gpu = self.gpu_clock;
-        let colors = [
-            (Mode::Serial, mode_color(Mode::Serial)),
-            (Mode::Parallel, mode_color(Mode::Parallel)),
-        ];
         let hover: Vec<(String, Vec<Point>)> = Mode::ALL
             .iter()
             .map(|m| {
@@ -468,40 +464,19 @@ impl App {
                 None
             })
             .show(ui, |plot| {
-                for (mode, color) in colors {
+                for mode in Mode::ALL {
                     let s = state::series(points, mode, gpu);
-                    if s.is_empty() {
-                        continue;
-                    }
-                    let xs: Vec<f64> = s.iter().map(|v| v[0]).collect();
-                    let lo: Vec<f64> = s.iter().map(|v| v[2]).collect();
-                    let hi: Vec<f64> = s.iter().map(|v| v[3]).collect();
-                    plot.add(
-                        FilledArea::new(format!("{} p10-p90", mode.name()), &xs, &lo, &hi)
-                            .fill_color(color.gamma_multiply(0.25))
-                            .allow_hover(false),
-                    );
-                    let med: Vec<[f64; 2]> = s.iter().map(|v| [v[0], v[1]]).collect();
-                    plot.line(
-                        Line::new(mode.name(), PlotPoints::from(med.clone()))
-                            .color(color)
-                            .width(2.0),
-                    );
-                    plot.points(
-                        Points::new(mode.name(), PlotPoints::from(med))
-                            .color(color)
-                            .radius(3.5),
-                    );
+                    median_with_band(plot, mode.name(), &s, mode_color(mode));
                 }
                 for r in &self.overlays {
-                    for (mode, color) in colors {
+                    for mode in Mode::ALL {
                         let s = state::series(&r.points, mode, gpu);
                         let med: Vec<[f64; 2]> = s.iter().map(|v| [v[0], v[1]]).collect();
                         if !med.is_empty() {
                             let name = format!("{} — {}", mode.name(), state::report_label(r));
                             plot.line(
                                 Line::new(name, PlotPoints::from(med))
-                                    .color(color.gamma_multiply(0.6))
+                                    .color(mode_color(mode).gamma_multiply(0.6))
                                     .style(egui_plot::LineStyle::dashed_loose()),
                             );
                         }
@@ -522,16 +497,11 @@ impl App {
             .y_axis_label("speedup (x)")
             .show(ui, |plot| {
                 let s = state::speedup(points, self.gpu_clock);
-                let color = egui::Color32::from_rgb(200, 90, 160);
-                plot.line(
-                    Line::new("serial / parallel", PlotPoints::from(s.clone()))
-                        .color(color)
-                        .width(2.0),
-                );
-                plot.points(
-                    Points::new("serial / parallel", PlotPoints::from(s))
-                        .color(color)
-                        .radius(3.5),
+                line_and_points(
+                    plot,
+                    "serial / parallel",
+                    s,
+                    egui::Color32::from_rgb(200, 90, 160),
                 );
                 plot.line(
                     Line::new(
@@ -550,17 +520,7 @@ impl App {
             .show(ui, |plot| {
                 for mode in Mode::ALL {
                     let s = state::critical_paths(points, mode);
-                    let color = mode_color(mode);
-                    plot.line(
-                        Line::new(mode.name(), PlotPoints::from(s.clone()))
-                            .color(color)
-                            .width(2.0),
-                    );
-                    plot.points(
-                        Points::new(mode.name(), PlotPoints::from(s))
-                            .color(color)
-                            .radius(3.5),
-                    );
+                    line_and_points(plot, mode.name(), s, mode_color(mode));
                 }
             });
     }
@@ -907,4 +867,49 @@ fn mode_color(mode: Mode) -> egui::Color32 {
         Mode::Serial => egui::Color32::from_rgb(230, 120, 50),
         Mode::Parallel => egui::Color32::from_rgb(60, 140, 230),
     }
+}
+
+/// A series as a line with a dot at every point, in one colour.
+fn line_and_points(
+    plot: &mut egui_plot::PlotUi<'_>,
+    name: &str,
+    points: Vec<[f64; 2]>,
+    color: egui::Color32,
+) {
+    plot.line(
+        Line::new(name, PlotPoints::from(points.clone()))
+            .color(color)
+            .width(2.0),
+    );
+    plot.points(
+        Points::new(name, PlotPoints::from(points))
+            .color(color)
+            .radius(3.5),
+    );
+}
+
+/// Medians as a line with dots over their p10-p90 band; `rows` are [x, median, p10, p90].
+fn median_with_band(
+    plot: &mut egui_plot::PlotUi<'_>,
+    name: &str,
+    rows: &[[f64; 4]],
+    color: egui::Color32,
+) {
+    if rows.is_empty() {
+        return;
+    }
+    let xs: Vec<f64> = rows.iter().map(|v| v[0]).collect();
+    let lo: Vec<f64> = rows.iter().map(|v| v[2]).collect();
+    let hi: Vec<f64> = rows.iter().map(|v| v[3]).collect();
+    plot.add(
+        FilledArea::new(format!("{name} p10-p90"), &xs, &lo, &hi)
+            .fill_color(color.gamma_multiply(0.25))
+            .allow_hover(false),
+    );
+    line_and_points(
+        plot,
+        name,
+        rows.iter().map(|v| [v[0], v[1]]).collect(),
+        color,
+    );
 }
