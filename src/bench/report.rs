@@ -217,8 +217,9 @@ impl Report {
             self.engine_create_ms
         ));
         if self.linear_group > 0 {
+            let (rows, cols) = crate::engine::plan::LINEAR_BLOCK;
             out.push_str(&format!(
-                "linear kernel: 9 x 16 outputs per invocation, {} invocations per workgroup\n",
+                "linear kernel: {rows} x {cols} outputs per invocation, {} invocations per workgroup\n",
                 self.linear_group
             ));
         }
