@@ -7,18 +7,25 @@
 // four queries. Written out variable by variable, not as loop-indexed arrays, which drivers
 // without loop unrolling (SwiftShader) would keep in memory.
 
-// width-begin
+// Load width: vec4 loads when the head dimension is a multiple of 4, scalar ones (define
+// SCALAR) otherwise (src/engine/ops/attention.rs).
+// #if SCALAR
+alias Vec = f32;
+const WIDTH: u32 = 1u;
+fn vdot(a: Vec, b: Vec) -> f32 { return a * b; }
+// #else
 alias Vec = vec4<f32>;
 const WIDTH: u32 = 4u;
 fn vdot(a: Vec, b: Vec) -> f32 { return dot(a, b); }
-// width-end
+// #endif
 
 // The head dimension, fixed per pipeline so the loops over it have a constant trip count.
 override DH: u32 = 64u;
 
+// `Params` in src/engine/ops/attention.rs; tests/shaders.rs checks that both agree.
 struct Params {
     tokens: u32, heads: u32, dim_head: u32, nz: u32,
-    qkv_off: u32, out_off: u32, scale: f32, _pad0: u32,
+    scale: f32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -28,13 +35,15 @@ struct Params {
 // Finite "minus infinity": inf arithmetic is not portable in WGSL.
 const NEG: f32 = -3.0e38;
 
-// 32 invocations per workgroup: a single (image, branch) of the cifar preset still spreads
-// over two workgroups (two CPU threads on a CPU driver), and a 32-wide GPU warp is full.
-@compute @workgroup_size(32)
+// Invocations per workgroup, set by the engine (32: one (image, branch) of the cifar preset
+// spreads over two workgroups, so two threads of a CPU driver, and fills a 32-wide warp).
+override GROUP: u32 = 32u;
+
+@compute @workgroup_size(GROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-    let item = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * 32u + lid;
+    let item = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * GROUP + lid;
     let tq = (p.tokens + 3u) / 4u;
     let zh = item / tq;
     if (zh >= p.nz * p.heads) {
@@ -47,8 +56,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     let nv = DH / WIDTH;
     let inner = p.heads * nv;
     let stride = 3u * inner;
-    let base = p.qkv_off / WIDTH + z * p.tokens * stride + head * nv;
-    let obase = p.out_off / WIDTH + z * p.tokens * inner + head * nv;
+    let base = z * p.tokens * stride + head * nv;
+    let obase = z * p.tokens * inner + head * nv;
     // Queries past the end read the last one and are never written.
     let qa0 = base + min(q0 + 0u, last) * stride;
     let qa1 = base + min(q0 + 1u, last) * stride;

@@ -1,6 +1,7 @@
 // branch_sum: pooled[image, n] = sum over branches k of pool(y[image, k, :, n]), where pool
 // takes the class token (t = 0) or the mean over tokens. Serial mode passes one "branch".
 
+// `Params` in src/engine/ops/branch_sum.rs; tests/shaders.rs checks that both agree.
 struct Params {
     tokens: u32, dim: u32, branches: u32, images: u32,
     mean_pool: u32, _pad0: u32, _pad1: u32, _pad2: u32,
@@ -10,11 +11,14 @@ struct Params {
 @group(0) @binding(1) var<storage, read> y: array<f32>;
 @group(0) @binding(2) var<storage, read_write> pooled: array<f32>;
 
-@compute @workgroup_size(64)
+// Invocations per workgroup, set by the engine.
+override GROUP: u32 = 64u;
+
+@compute @workgroup_size(GROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-    let idx = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * 64u + lid;
+    let idx = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * GROUP + lid;
     if (idx >= p.images * p.dim) {
         return;
     }

@@ -3,21 +3,28 @@
 // row, three passes over it (mean, centred variance, output: the centred form is the
 // accurate one), reading `Vec`s along the row.
 
-// Load width. As written: vec4 loads and stores, used when cols and every row start of x,
-// y and gamma/beta are multiples of 4; the engine swaps the lines between the markers for
-// the scalar variant otherwise (src/engine/kernels.rs, `Width`).
-// width-begin
+// Load width: vec4 loads and stores when cols and every row start of x, y and gamma/beta
+// are multiples of 4, scalar ones (define SCALAR) otherwise (src/engine/ops/layer_norm.rs).
+// #if SCALAR
+alias Vec = f32;
+const WIDTH: u32 = 1u;
+fn vsum(a: Vec) -> f32 { return a; }
+// #else
 alias Vec = vec4<f32>;
 const WIDTH: u32 = 4u;
 fn vsum(a: Vec) -> f32 { return a.x + a.y + a.z + a.w; }
-// width-end
+// #endif
 
+// `Params` in src/engine/ops/layer_norm.rs; tests/shaders.rs checks that both agree.
 struct Params {
     rows: u32, cols: u32, nz: u32, branches: u32,
-    x_off: u32, x_bs: u32, x_ns: u32, _pad0: u32,
-    y_off: u32, y_bs: u32, y_ns: u32, _pad1: u32,
-    g_off: u32, g_bs: u32, _pad2: u32, _pad3: u32,
+    x_off: u32, x_bs: u32, x_ns: u32,
+    y_off: u32, y_bs: u32, y_ns: u32,
+    g_off: u32, g_bs: u32,
 }
+
+// Invocations per workgroup, set by the engine.
+override GROUP: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<Vec>;
@@ -25,11 +32,11 @@ struct Params {
 @group(0) @binding(3) var<storage, read> beta: array<Vec>;
 @group(0) @binding(4) var<storage, read_write> y: array<Vec>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(GROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-    let item = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * 64u + lid;
+    let item = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * GROUP + lid;
     let z = item / p.rows;
     if (z >= p.nz) {
         return;

@@ -10,32 +10,41 @@
 // (not overrides: one compiled pipeline serves every linear of the model, which keeps the
 // cold start short).
 
-// Load width. As written: vec4 loads and stores, used when k, n and every row start of
-// x, W, b, r and y are multiples of 4; the engine swaps the lines between the markers for
-// the scalar variant otherwise (src/engine/kernels.rs, `Width`).
-// width-begin
+// Load width: vec4 loads and stores when k, n and every row start of x, W, b, r and y are
+// multiples of 4, scalar ones (define SCALAR) otherwise (src/engine/ops/linear.rs).
+// Four consecutive values of bias, res or y at float index i; `count` says how many of the
+// four are inside the row.
+// #if SCALAR
+alias Vec = f32;
+const WIDTH: u32 = 1u;
+fn vdot(a: Vec, b: Vec) -> f32 { return a * b; }
+fn bias4(i: u32) -> vec4<f32> { return vec4<f32>(bias[i], bias[i + 1u], bias[i + 2u], bias[i + 3u]); }
+fn res4(i: u32) -> vec4<f32> { return vec4<f32>(res[i], res[i + 1u], res[i + 2u], res[i + 3u]); }
+fn store4(i: u32, v: vec4<f32>, count: u32) { for (var c = 0u; c < count; c++) { y[i + c] = v[c]; } }
+// #else
 alias Vec = vec4<f32>;
 const WIDTH: u32 = 4u;
 fn vdot(a: Vec, b: Vec) -> f32 { return dot(a, b); }
-// Four consecutive values of bias, res or y at float index i (a multiple of 4 here);
-// `count` says how many of the four are inside the row (all four here).
 fn bias4(i: u32) -> vec4<f32> { return bias[i / 4u]; }
 fn res4(i: u32) -> vec4<f32> { return res[i / 4u]; }
 fn store4(i: u32, v: vec4<f32>, count: u32) { y[i / 4u] = v; }
-// width-end
+// #endif
 
+// The bits of `p.epilogue` (`EPILOGUE` in src/engine/ops/linear.rs; tests/shaders.rs checks both).
 const BIAS: u32 = 1u;
 const GELU: u32 = 2u;
 const RESIDUAL: u32 = 4u;
 
+// `Params` in src/engine/ops/linear.rs; tests/shaders.rs checks that both agree.
 struct Params {
     rows: u32, n: u32, k: u32, nz: u32,
     branches: u32, blocks_n: u32, blocks: u32, epilogue: u32,
     // Offsets and strides in f32 elements; `_bs` per branch, `_ns` per image.
-    x_off: u32, x_bs: u32, x_ns: u32, _pad1: u32,
+    x_off: u32, x_bs: u32, x_ns: u32,
     w_off: u32, w_bs: u32, b_off: u32, b_bs: u32,
-    r_off: u32, r_bs: u32, r_ns: u32, _pad2: u32,
-    y_off: u32, y_bs: u32, y_ns: u32, _pad3: u32,
+    r_off: u32, r_bs: u32, r_ns: u32,
+    y_off: u32, y_bs: u32, y_ns: u32,
+    _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -77,9 +86,8 @@ fn epilogue(acc: vec4<f32>, row: u32, col: u32, bb: u32, rb: u32, yb: u32) {
 const BLOCK_ROWS: u32 = 9u;
 const BLOCK_COLS: u32 = 16u;
 
-// Invocations per workgroup, set by the engine for the adapter (`linear_group` in
-// src/engine/kernels.rs): few on CPU drivers, so that a small dispatch still splits evenly
-// over the CPU's threads; 64 on GPUs.
+// Invocations per workgroup, set by the engine for the adapter (`Variant::for_adapter` in
+// src/engine/ops/linear.rs).
 override GROUP: u32 = 64u;
 
 @compute @workgroup_size(GROUP)

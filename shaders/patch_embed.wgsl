@@ -3,6 +3,7 @@
 // One invocation per token and 4 consecutive outputs: each image value it loads serves 4
 // outputs, and the patch is walked by nested loops (no integer division per element).
 
+// `Params` in src/engine/ops/patch_embed.rs; tests/shaders.rs checks that both agree.
 struct Params {
     tokens: u32, dim: u32, psize: u32, channels: u32,
     height: u32, width: u32, grid_w: u32, images: u32,
@@ -16,11 +17,14 @@ struct Params {
 @group(0) @binding(5) var<storage, read> pos: array<f32>;
 @group(0) @binding(6) var<storage, read_write> x0: array<f32>;
 
-@compute @workgroup_size(64)
+// Invocations per workgroup, set by the engine.
+override GROUP: u32 = 64u;
+
+@compute @workgroup_size(GROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-    let idx = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * 64u + lid;
+    let idx = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * GROUP + lid;
     let groups = (p.dim + 3u) / 4u;
     let image = idx / (p.tokens * groups);
     if (image >= p.images) {

@@ -10,7 +10,10 @@ pub mod data;
 pub mod engine;
 pub mod input;
 pub mod model;
+#[cfg(feature = "gpu")]
+pub mod platform;
 pub mod reference;
+pub mod stats;
 
 /// Every failure a user can cause or meet, with a message that says what is wrong and what is allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,12 +8,17 @@ mod common;
 use std::collections::{HashMap, HashSet};
 
 use common::{assert_close, gpu};
-use paraformer::engine::plan::{self, Buf, Lanes, Operand};
+use paraformer::engine::ops::attention::Attention;
+use paraformer::engine::ops::branch_sum::BranchSum;
+use paraformer::engine::ops::layer_norm::LayerNorm;
+use paraformer::engine::ops::linear::{Linear, Variant};
+use paraformer::engine::ops::patch_embed;
 use paraformer::engine::probe::run_step;
+use paraformer::engine::step::{Buf, Lanes, Operand, Step};
 use paraformer::model::{Config, Pool, Rng, Weights};
 use paraformer::reference;
 
-fn run(step: &plan::Step, data: &HashMap<Buf, Vec<f32>>, max_grid: Option<u32>) -> Vec<f32> {
+fn run(step: &Step, data: &HashMap<Buf, Vec<f32>>, max_grid: Option<u32>) -> Vec<f32> {
     pollster::block_on(run_step(gpu(), step, data, max_grid)).expect("kernel runs")
 }
 
@@ -95,18 +100,17 @@ fn linear_matches_cpu_with_every_epilogue() {
                 (Buf::V, rng.fill(nz * rows * n, 1.0)),
                 (Buf::G, vec![f32::NAN; nz * rows * n]),
             ]);
-            let step = plan::linear_step(
-                "test",
+            let linear = Linear {
                 x,
                 w,
-                bias.then_some(b),
-                residual.then_some(r),
+                bias: bias.then_some(b),
+                residual: residual.then_some(r),
                 y,
-                (rows, n, k),
+                shape: (rows, n, k),
                 gelu,
-                lanes,
-                [64, 16, 8][(case + vi) % 3],
-            );
+            };
+            let group = [64, 16, 8][(case + vi) % 3];
+            let step = linear.step("test", lanes, Variant { group }).unwrap();
             widths.insert(step.kernel.width());
             let mut want = Vec::new();
             for img in 0..lanes.images {
@@ -177,15 +181,14 @@ fn layer_norm_matches_cpu() {
             (Buf::LnAB, rng.fill(gsize, 1.0)),
             (Buf::U, vec![0.0; nz * rows * cols]),
         ]);
-        let step = plan::layer_norm_step(
-            "test",
-            act(Buf::H, lanes, rows, cols),
+        let norm = LayerNorm {
+            x: act(Buf::H, lanes, rows, cols),
             gamma,
-            Buf::LnAB,
-            act(Buf::U, lanes, rows, cols),
-            (rows, cols),
-            lanes,
-        );
+            beta: Buf::LnAB,
+            y: act(Buf::U, lanes, rows, cols),
+            shape: (rows, cols),
+        };
+        let step = norm.step("test", lanes).unwrap();
         widths.insert(step.kernel.width());
         let mut want = Vec::new();
         for z in 0..nz {
@@ -228,7 +231,14 @@ fn attention_matches_cpu() {
             (Buf::Qkv, rng.fill(nz * tokens * 3 * i, 2.0)),
             (Buf::Att, vec![0.0; nz * tokens * i]),
         ]);
-        let step = plan::attention_step(Buf::Qkv, Buf::Att, (tokens, heads, dim_head), nz);
+        let step = Attention {
+            qkv: Buf::Qkv,
+            out: Buf::Att,
+            shape: (tokens, heads, dim_head),
+            nz,
+        }
+        .step()
+        .unwrap();
         widths.insert(step.kernel.width());
         let want: Vec<f32> = data[&Buf::Qkv]
             .chunks_exact(tokens * 3 * i)
@@ -279,7 +289,7 @@ fn patch_embed_matches_cpu() {
             (Buf::Pos, weights.pos.clone()),
             (Buf::X0, vec![0.0; images * c.tokens() * dim]),
         ]);
-        let step = plan::patch_embed_step(&c, images);
+        let step = patch_embed::step(&c, images).unwrap();
         let want: Vec<f32> = pixels
             .chunks_exact(c.image_len())
             .flat_map(|img| reference::patch_embed(&c, img, &weights))
@@ -312,7 +322,13 @@ fn branch_sum_matches_cpu_for_both_pools() {
             };
             let y = rng.fill(2 * branches * tokens * dim, 2.0);
             let data = HashMap::from([(Buf::H, y.clone()), (Buf::Pooled, vec![0.0; 2 * dim])]);
-            let step = plan::branch_sum_step(Buf::H, Buf::Pooled, (tokens, dim), lanes, pool);
+            let sum = BranchSum {
+                y: Buf::H,
+                out: Buf::Pooled,
+                shape: (tokens, dim),
+                pool,
+            };
+            let step = sum.step(lanes).unwrap();
             let want: Vec<f32> = y
                 .chunks_exact(branches * tokens * dim)
                 .flat_map(|img| {

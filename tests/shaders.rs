@@ -1,21 +1,31 @@
-//! Every WGSL file under shaders/ parses and validates with naga, and the engine compiles
-//! exactly those files.
+//! Every WGSL file under shaders/ parses and validates with naga in every variant the
+//! engine compiles, its `struct Params` is the Rust `Params` of its op, and the engine
+//! compiles exactly those files.
 
-use paraformer::engine::{SHADERS, Width, shader_source};
+use paraformer::engine::ops::linear;
+use paraformer::engine::{SHADERS, shader_source};
+
+fn parse(name: &str, defines: &[&str]) -> (naga::Module, String) {
+    let src = shader_source(name, defines).unwrap();
+    let module = naga::front::wgsl::parse_str(&src)
+        .unwrap_or_else(|e| panic!("{name}.wgsl {defines:?}: {}", e.emit_to_string(&src)));
+    (module, src)
+}
 
 #[test]
-fn every_shader_validates_with_naga_in_both_load_widths() {
-    for (name, _) in SHADERS {
-        for width in [Width::Vec4, Width::Scalar] {
-            let src = shader_source(name, width).unwrap();
-            let module = naga::front::wgsl::parse_str(&src)
-                .unwrap_or_else(|e| panic!("{name}.wgsl {width:?}: {}", e.emit_to_string(&src)));
+fn every_shader_validates_with_naga_in_every_variant() {
+    for shader in SHADERS {
+        assert!(!shader.variants.is_empty(), "{}", shader.op);
+        for defines in shader.variants {
+            let (module, src) = parse(shader.op, defines);
             naga::valid::Validator::new(
                 naga::valid::ValidationFlags::all(),
                 naga::valid::Capabilities::default(),
             )
             .validate(&module)
-            .unwrap_or_else(|e| panic!("{name}.wgsl {width:?}: {}", e.emit_to_string(&src)));
+            .unwrap_or_else(|e| {
+                panic!("{}.wgsl {defines:?}: {}", shader.op, e.emit_to_string(&src))
+            });
         }
     }
 }
@@ -23,20 +33,99 @@ fn every_shader_validates_with_naga_in_both_load_widths() {
 #[test]
 fn the_scalar_variant_swaps_only_the_marked_lines() {
     for name in ["linear", "attention", "layer_norm"] {
-        let vec4 = shader_source(name, Width::Vec4).unwrap();
-        let scalar = shader_source(name, Width::Scalar).unwrap();
+        let vec4 = shader_source(name, &[]).unwrap();
+        let scalar = shader_source(name, &["SCALAR"]).unwrap();
         assert!(vec4.contains("alias Vec = vec4<f32>;"), "{name}");
         assert!(scalar.contains("alias Vec = f32;"), "{name}");
         assert!(
             !scalar.contains("alias Vec = vec4<f32>;"),
             "{name}: {scalar}"
         );
+        // Outside the `#if SCALAR` block the two are the same, line for line.
+        let file = paraformer::engine::SHADERS
+            .iter()
+            .find(|s| s.op == name)
+            .unwrap()
+            .source;
+        let (before, rest) = file.split_once("// #if SCALAR\n").unwrap();
+        let (_, after) = rest.split_once("// #endif\n").unwrap();
+        let skip = before.lines().count();
+        let tail = after.lines().count();
         let outside = |s: &str| {
-            let (a, rest) = s.split_once("// width-begin").unwrap();
-            let (_, b) = rest.split_once("// width-end").unwrap();
-            format!("{a}{b}")
+            let lines: Vec<&str> = s.lines().collect();
+            let end = lines.len() - tail;
+            format!("{}\n{}", lines[..skip].join("\n"), lines[end..].join("\n"))
         };
         assert_eq!(outside(&vec4), outside(&scalar), "{name}");
+        assert_eq!(vec4.lines().count(), file.lines().count(), "{name}");
+    }
+}
+
+/// The members of the shader's `struct Params` (name, scalar type, offset) and its size.
+fn wgsl_params(module: &naga::Module) -> (Vec<(String, &'static str, usize)>, usize) {
+    let (_, ty) = module
+        .types
+        .iter()
+        .find(|(_, t)| t.name.as_deref() == Some("Params"))
+        .expect("the shader declares struct Params");
+    let naga::TypeInner::Struct { members, span } = &ty.inner else {
+        panic!("Params is not a struct");
+    };
+    let fields = members
+        .iter()
+        .map(|m| {
+            let ty = match module.types[m.ty].inner {
+                naga::TypeInner::Scalar(s) => match (s.kind, s.width) {
+                    (naga::ScalarKind::Uint, 4) => "u32",
+                    (naga::ScalarKind::Float, 4) => "f32",
+                    (naga::ScalarKind::Sint, 4) => "i32",
+                    other => panic!("unexpected scalar {other:?}"),
+                },
+                ref other => panic!("Params member of type {other:?}: only 32-bit scalars"),
+            };
+            let name = m.name.clone().expect("members are named");
+            (name, ty, m.offset as usize)
+        })
+        .collect();
+    (fields, *span as usize)
+}
+
+#[test]
+fn every_shaders_params_is_its_ops_rust_params() {
+    for shader in SHADERS {
+        for defines in shader.variants {
+            let (module, _) = parse(shader.op, defines);
+            let (fields, size) = wgsl_params(&module);
+            let rust: Vec<(String, &str, usize)> = shader
+                .params
+                .iter()
+                .map(|f| (f.name.to_string(), f.ty, f.offset))
+                .collect();
+            assert_eq!(fields, rust, "{}.wgsl {defines:?}: members", shader.op);
+            assert_eq!(
+                size, shader.params_size,
+                "{}.wgsl {defines:?}: size",
+                shader.op
+            );
+        }
+    }
+}
+
+#[test]
+fn the_linear_epilogue_bits_are_the_shaders_constants() {
+    let (module, _) = parse("linear", &[]);
+    for (name, bits) in linear::EPILOGUE {
+        let (_, c) = module
+            .constants
+            .iter()
+            .find(|(_, c)| c.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("linear.wgsl has no const {name}"));
+        let value = &module.global_expressions[c.init];
+        assert_eq!(
+            *value,
+            naga::Expression::Literal(naga::Literal::U32(bits)),
+            "{name}"
+        );
     }
 }
 
@@ -48,15 +137,15 @@ fn the_engine_uses_every_file_in_shaders() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     files.sort();
-    let mut known: Vec<String> = SHADERS.iter().map(|(n, _)| format!("{n}.wgsl")).collect();
+    let mut known: Vec<String> = SHADERS.iter().map(|s| format!("{}.wgsl", s.op)).collect();
     known.sort();
     assert_eq!(files, known);
 }
 
 #[test]
 fn the_linear_kernel_is_what_its_generator_writes_with_the_planned_block() {
-    let src = shader_source("linear", Width::Vec4).unwrap();
-    let (rows, cols) = paraformer::engine::plan::LINEAR_BLOCK;
+    let src = shader_source("linear", &[]).unwrap();
+    let (rows, cols) = linear::BLOCK;
     assert!(
         src.contains(&format!("const BLOCK_ROWS: u32 = {rows}u;")),
         "rows"

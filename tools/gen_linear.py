@@ -9,12 +9,12 @@ is long and regular. Edit this script and rerun it instead of editing that part 
     python3 tools/gen_linear.py --check   # exit 1 if the file differs from what it would write
 
 The part above the marker (comments, helpers, bindings) is kept as it is. The block size
-must match `LINEAR_BLOCK` in src/engine/plan.rs (tests/shaders.rs checks both).
+must match `BLOCK` in src/engine/ops/linear.rs (tests/shaders.rs checks both).
 """
 import pathlib
 import sys
 
-R, C = 9, 16  # rows and columns of one invocation's block (C a multiple of 4): LINEAR_BLOCK
+R, C = 9, 16  # rows and columns of one invocation's block (C a multiple of 4): linear::BLOCK
 MARKER = "// ---- below: written by tools/gen_linear.py (edit the script, not this part) ----\n"
 
 path = pathlib.Path(__file__).resolve().parent.parent / "shaders" / "linear.wgsl"
@@ -29,9 +29,8 @@ o.append(f"""
 const BLOCK_ROWS: u32 = {R}u;
 const BLOCK_COLS: u32 = {C}u;
 
-// Invocations per workgroup, set by the engine for the adapter (`linear_group` in
-// src/engine/kernels.rs): few on CPU drivers, so that a small dispatch still splits evenly
-// over the CPU's threads; 64 on GPUs.
+// Invocations per workgroup, set by the engine for the adapter (`Variant::for_adapter` in
+// src/engine/ops/linear.rs).
 override GROUP: u32 = 64u;
 
 @compute @workgroup_size(GROUP)

@@ -6,10 +6,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use paraformer::Error;
-use paraformer::bench::{self, Point, Progress, Report, Settings, Stats};
+use paraformer::bench::{self, Outcome, Point, Progress, Report, Settings, Stats};
 use paraformer::data::{self, TestSet};
 use paraformer::engine::{AdapterSummary, Engine, EngineOptions, Gpu};
 use paraformer::model::{Mode, Weights, seeded_image};
+use paraformer::platform::browser_pause;
 use paraformer::reference;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -175,7 +176,7 @@ impl Ctx {
     }
 
     /// Between timed runs: shows the new state and waits until the window has drawn it, so
-    /// that no drawing overlaps the next timed run. In the browser `bench::settle` does the
+    /// that no drawing overlaps the next timed run. In the browser `Engine::settle` does the
     /// waiting (the page draws on the same GPU queue).
     fn update_and_redraw(&self, f: impl FnOnce(&mut Shared)) {
         let drawn = self.drawn();
@@ -251,7 +252,7 @@ async fn run_sweep(gpu: &Gpu, ctx: &Ctx, settings: Settings, weights: &Weights) 
         s.sweep.running = false;
         match result {
             Ok(r) => {
-                s.sweep.error = r.error.clone();
+                s.sweep.error = r.outcome().error();
                 s.sweep.report = Some(r);
             }
             Err(e) => s.sweep.error = Some(e.to_string()),
@@ -264,7 +265,7 @@ async fn live_step(engine: &mut Engine, ctx: &Ctx, image: &[f32]) -> Result<(), 
     let branches = branches.min(engine.config().branches);
     let stats = engine.prepare(mode, branches)?;
     // The previous step's repaint draws first (in the browser on this very queue).
-    bench::settle(engine).await?;
+    engine.settle().await?;
     let t = web_time::Instant::now();
     let out = engine.run(mode, branches, image).await?;
     let ms = t.elapsed().as_secs_f64() * 1e3;
@@ -339,7 +340,7 @@ async fn run_classify(
         #[cfg(not(target_arch = "wasm32"))]
         ctx.wait_for_window(ctx.drawn().saturating_sub(1));
         #[cfg(target_arch = "wasm32")]
-        bench::settle(&engine).await?;
+        engine.settle().await?;
         let t = web_time::Instant::now();
         let logits = engine.run(mode, k, image).await?.logits;
         let ms = t.elapsed().as_secs_f64() * 1e3;
@@ -383,7 +384,6 @@ async fn run_accuracy(gpu: &Gpu, ctx: &Ctx, weights: &Weights, set: &TestSet, im
             ..Default::default()
         };
         let mut engine = Engine::new(gpu, weights, options).await?;
-        let cancelled = || Err(Error::Io("cancelled".into()));
         for k in 1..=branches {
             let base = (k - 1) * n;
             let logits = bench::accuracy::logits(&mut engine, &subset, Mode::Parallel, k, |done| {
@@ -392,7 +392,7 @@ async fn run_accuracy(gpu: &Gpu, ctx: &Ctx, weights: &Weights, set: &TestSet, im
             })
             .await?;
             let Some(logits) = logits else {
-                return cancelled();
+                return Ok(Outcome::Cancelled);
             };
             let score = data::score(&logits, weights.config.num_classes, &subset.labels);
             let row = AccuracyRow {
@@ -403,7 +403,7 @@ async fn run_accuracy(gpu: &Gpu, ctx: &Ctx, weights: &Weights, set: &TestSet, im
                 latency: None,
             };
             ctx.update(|s| s.accuracy.rows.push(row));
-            yield_now().await;
+            browser_pause(0).await;
         }
         drop(engine);
         // Latency of one image for every k, timed in rounds over k so that a slow spell of
@@ -423,9 +423,9 @@ async fn run_accuracy(gpu: &Gpu, ctx: &Ctx, weights: &Weights, set: &TestSet, im
                     row.latency = st;
                 }
             });
-            bench::settle(&single).await?;
+            single.settle().await?;
             if ctx.cancel.load(Ordering::Relaxed) {
-                return cancelled();
+                return Ok(Outcome::Cancelled);
             }
             for (k, times) in (1..=branches).zip(samples.iter_mut()) {
                 let t = web_time::Instant::now();
@@ -438,15 +438,16 @@ async fn run_accuracy(gpu: &Gpu, ctx: &Ctx, weights: &Weights, set: &TestSet, im
                 row.latency = Stats::of(times);
             }
         });
-        Ok(())
+        Ok::<_, Error>(Outcome::Complete)
     }
     .await;
     ctx.update(|s| {
         s.accuracy.running = false;
         s.accuracy.timing = None;
-        if let Err(e) = result {
-            s.accuracy.error = Some(e.to_string());
-        }
+        s.accuracy.error = match result {
+            Ok(outcome) => outcome.error(),
+            Err(e) => Some(e.to_string()),
+        };
     });
 }
 
@@ -458,22 +459,9 @@ async fn reference_logits(w: &Weights, image: &[f32]) -> Vec<f32> {
     let mut outputs = Vec::with_capacity(c.branches);
     for k in 0..c.branches {
         outputs.push(reference::branch(w, &x0, k));
-        yield_now().await;
+        browser_pause(0).await;
     }
     reference::head(c, &reference::branch_sum(c, &outputs), w)
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-async fn yield_now() {}
-
-#[cfg(target_arch = "wasm32")]
-async fn yield_now() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// Stops the running job and waits for the worker thread to end, so that its GPU objects
@@ -661,7 +649,7 @@ impl Worker {
                         if let Err(e) = live_step(&mut engine, &ctx, &image).await {
                             return ctx.update(|s| s.live.error = Some(e.to_string()));
                         }
-                        yield_now().await;
+                        browser_pause(0).await;
                     }
                 }
             }

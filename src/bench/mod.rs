@@ -5,15 +5,14 @@
 
 pub mod accuracy;
 mod report;
-mod stats;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
-pub use report::{Context, GPU_CLOCK, ModeProfile, Point, Report, SCHEMA, WALL_CLOCK};
-pub use stats::{Stats, quantile};
+pub use crate::stats::{Stats, quantile};
+pub use report::{Context, GPU_CLOCK, ModeProfile, Outcome, Point, Report, SCHEMA, WALL_CLOCK};
 
 use crate::Error;
 use crate::engine::{Engine, EngineOptions, Gpu};
@@ -201,7 +200,7 @@ pub async fn sweep_weights(
     };
     let mut engine = Engine::new(gpu, weights, options).await?;
     let engine_create_ms = ms(t0);
-    let memory = engine.memory();
+    let memory = engine.memory()?;
     let images: Vec<f32> = (0..settings.batch)
         .flat_map(|i| seeded_image(c, settings.seed + 1 + i as u64))
         .collect();
@@ -264,11 +263,11 @@ pub async fn sweep_weights(
                     report.points.push(point);
                 }
                 Ok(None) => {
-                    report.error = Some("cancelled".into());
+                    report.set_outcome(Outcome::Cancelled);
                     return Ok(report);
                 }
                 Err(e) => {
-                    report.error = Some(e.to_string());
+                    report.set_outcome(Outcome::Failed(e.to_string()));
                     return Ok(report);
                 }
             }
@@ -288,31 +287,14 @@ pub async fn sweep_weights(
                     profile,
                 }),
                 Err(e) => {
-                    report.error = Some(e.to_string());
+                    report.set_outcome(Outcome::Failed(e.to_string()));
                     return Ok(report);
                 }
             }
         }
     }
-    report.complete = true;
+    report.set_outcome(Outcome::Complete);
     Ok(report)
-}
-
-/// Before a point: in the browser, lets the page draw the frame it asked for (the app asks
-/// between points, not during them) and then waits until the shared queue is idle, so the
-/// page's drawing does not land inside the timed runs. Natively a window draws through its
-/// own device; waiting for this engine's queue is all there is to do.
-pub async fn settle(engine: &Engine) -> Result<(), Error> {
-    #[cfg(target_arch = "wasm32")]
-    {
-        let promise = js_sys::Promise::new(&mut |resolve, _| {
-            if let Some(w) = web_sys::window() {
-                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 50);
-            }
-        });
-        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-    }
-    engine.wait_idle().await
 }
 
 fn ms(since: Instant) -> f64 {
@@ -332,7 +314,7 @@ async fn measure(
     on_progress: &mut impl FnMut(&Progress),
 ) -> Result<Option<Point>, Error> {
     let branches = depth / settings.config.depth;
-    settle(engine).await?;
+    engine.settle().await?;
     let t = Instant::now();
     let stats = engine.prepare(mode, branches)?;
     engine.run(mode, branches, images).await?;

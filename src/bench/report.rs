@@ -4,11 +4,34 @@
 use serde::{Deserialize, Serialize};
 
 use super::Settings;
-use super::stats::Stats;
 use crate::engine::{AdapterSummary, Profile};
 use crate::model::Mode;
+use crate::stats::Stats;
 
 pub const SCHEMA: &str = "paraformer-bench/1";
+
+/// How a sweep ended. The JSON keeps it as `complete` and `error` (`"cancelled"` for a
+/// cancelled sweep), as the schema has always had it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Complete,
+    Cancelled,
+    Failed(String),
+}
+
+/// `error` of a cancelled sweep.
+const CANCELLED: &str = "cancelled";
+
+impl Outcome {
+    /// What the report's `error` says: nothing for a complete run.
+    pub fn error(&self) -> Option<String> {
+        match self {
+            Outcome::Complete => None,
+            Outcome::Cancelled => Some(CANCELLED.to_string()),
+            Outcome::Failed(e) => Some(e.clone()),
+        }
+    }
+}
 
 /// How each clock measures one inference.
 pub const WALL_CLOCK: &str =
@@ -90,6 +113,19 @@ impl Report {
         self.points
             .iter()
             .find(|p| p.mode == mode && p.depth == depth)
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        match (self.complete, &self.error) {
+            (true, _) => Outcome::Complete,
+            (false, Some(e)) if e != CANCELLED => Outcome::Failed(e.clone()),
+            (false, _) => Outcome::Cancelled,
+        }
+    }
+
+    pub fn set_outcome(&mut self, outcome: Outcome) {
+        self.complete = outcome == Outcome::Complete;
+        self.error = outcome.error();
     }
 
     pub fn to_json(&self) -> String {
@@ -217,7 +253,7 @@ impl Report {
             self.engine_create_ms
         ));
         if self.linear_group > 0 {
-            let (rows, cols) = crate::engine::plan::LINEAR_BLOCK;
+            let (rows, cols) = crate::engine::ops::linear::BLOCK;
             out.push_str(&format!(
                 "linear kernel: {rows} x {cols} outputs per invocation, {} invocations per workgroup\n",
                 self.linear_group
@@ -291,11 +327,8 @@ impl Report {
             out.push_str(&format!("\n{} mode, L = {}: ", p.mode.name(), p.depth));
             out.push_str(&p.profile.table());
         }
-        if !self.complete {
-            out.push_str(&format!(
-                "\nINCOMPLETE: {}\n",
-                self.error.as_deref().unwrap_or("cancelled")
-            ));
+        if let Some(e) = self.outcome().error() {
+            out.push_str(&format!("\nINCOMPLETE: {e}\n"));
         }
         out
     }

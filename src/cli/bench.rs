@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use paraformer::Error;
-use paraformer::bench::{self, Progress, Settings};
+use paraformer::bench::{self, Outcome, Progress, Settings};
 use paraformer::engine::Gpu;
 use paraformer::model::{Mode, Pool};
 
@@ -154,14 +154,11 @@ pub fn run(args: &Args) -> Result<(), Error> {
             .map_err(|e| Error::Io(format!("cannot write '{path}': {e}")))?;
         eprintln!("wrote {path}");
     }
-    match (&report.complete, &report.error) {
-        (true, _) => Ok(()),
-        (false, Some(e)) if e == "cancelled" => {
-            Err(Error::Io("sweep cancelled; partial results written".into()))
-        }
-        (false, e) => Err(Error::Gpu(format!(
-            "sweep stopped early: {}; partial results written",
-            e.as_deref().unwrap_or("unknown")
+    match report.outcome() {
+        Outcome::Complete => Ok(()),
+        Outcome::Cancelled => Err(Error::Io("sweep cancelled; partial results written".into())),
+        Outcome::Failed(e) => Err(Error::Gpu(format!(
+            "sweep stopped early: {e}; partial results written"
         ))),
     }
 }

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use super::kernels::{Kernel, Kernels};
+use super::kernels::Kernels;
+use super::step::Kernel;
 use crate::Error;
 
 /// What a user needs to know about the adapter a figure was measured on.
@@ -167,7 +168,7 @@ impl Gpu {
     }
 
     /// The compute pipeline of `kernel`, compiled on first use on this device.
-    pub(crate) fn pipeline(&self, kernel: Kernel) -> wgpu::ComputePipeline {
+    pub(crate) fn pipeline(&self, kernel: &Kernel) -> wgpu::ComputePipeline {
         self.kernels
             .lock()
             .unwrap_or_else(|p| p.into_inner())

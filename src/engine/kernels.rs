@@ -1,202 +1,118 @@
-//! The WGSL kernels (one file per op under `shaders/`) and their compute pipelines,
-//! built once per (op, override constants) and cached.
+//! The registry of ops and their shaders, the `// #if` preprocessor that makes a variant's
+//! source, and the compiled pipelines of one device, cached by `Kernel`.
 
 use std::collections::HashMap;
 
-/// Every shader by op name: what the naga test validates and the engine compiles.
-pub const SHADERS: [(&str, &str); 5] = [
-    (
-        "patch_embed",
-        include_str!("../../shaders/patch_embed.wgsl"),
-    ),
-    ("layer_norm", include_str!("../../shaders/layer_norm.wgsl")),
-    ("linear", include_str!("../../shaders/linear.wgsl")),
-    ("attention", include_str!("../../shaders/attention.wgsl")),
-    ("branch_sum", include_str!("../../shaders/branch_sum.wgsl")),
+use super::ops::{self, Shader};
+use super::step::Kernel;
+
+/// Every op's shader: what the naga test validates and the engine compiles.
+pub const SHADERS: [Shader; 5] = [
+    ops::patch_embed::SHADER,
+    ops::layer_norm::SHADER,
+    ops::linear::SHADER,
+    ops::attention::SHADER,
+    ops::branch_sum::SHADER,
 ];
 
-/// How wide the loads of a kernel's main operands are. `Vec4` is each file as written;
-/// `Scalar` replaces the lines between `// width-begin` and `// width-end` (the `Vec` alias,
-/// `WIDTH`, `vdot` and the linear's `bias4`, `res4`, `store4`), for shapes whose rows do not start on a 4-float boundary.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Width {
-    Scalar,
-    Vec4,
+pub fn shader(op: &str) -> Option<&'static Shader> {
+    SHADERS.iter().find(|s| s.op == op)
 }
 
-impl Width {
-    /// `Vec4` when every one of `values` (sizes and offsets in floats) is a multiple of 4.
-    pub fn fitting(values: &[usize]) -> Width {
-        if values.iter().all(|v| v % 4 == 0) {
-            Width::Vec4
-        } else {
-            Width::Scalar
-        }
-    }
+/// The WGSL of `op` compiled with `defines`: of each `// #if NAME` ... `// #else` ...
+/// `// #endif` block it keeps the part NAME selects (blocks nest). Dropped lines become
+/// empty lines, so that a compiler's line numbers are the file's. None for an unknown op.
+pub fn source(op: &str, defines: &[&str]) -> Option<String> {
+    Some(preprocess(shader(op)?.source, defines))
 }
 
-/// Invocations per workgroup of the linear kernel on an adapter (`backend` and
-/// `device_type` as `AdapterSummary` spells them): 16 on native CPU drivers, so that a small
-/// dispatch still splits evenly over the CPU's threads (lavapipe, interleaved runs of
-/// `examples/linear_group`: mnist L=24 at 0.84x and cifar L=12 at 0.94-0.98x the latency of
-/// 64); 64 elsewhere, GPUs and browsers alike (SwiftShader in Chromium ran cifar L=4 in 74-77
-/// ms with 16, 63 ms with 64).
-pub fn linear_group(backend: &str, device_type: &str) -> u32 {
-    if device_type == "Cpu" && backend != "BrowserWebGpu" {
-        16
-    } else {
-        64
+fn preprocess(src: &str, defines: &[&str]) -> String {
+    // One entry per open block: whether its current branch is kept.
+    let mut open: Vec<bool> = Vec::new();
+    let mut out = String::with_capacity(src.len());
+    for line in src.lines() {
+        let directive = line.trim_start().strip_prefix("// #");
+        let outer = open.iter().all(|&k| k);
+        match directive.map(|d| d.split_once(' ').unwrap_or((d, ""))) {
+            Some(("if", name)) => open.push(defines.contains(&name.trim())),
+            Some(("else", _)) => {
+                if let Some(k) = open.last_mut() {
+                    *k = !*k;
+                }
+            }
+            Some(("endif", _)) => {
+                open.pop();
+            }
+            _ if outer => out.push_str(line),
+            _ => {}
+        }
+        out.push('\n');
     }
-}
-
-/// The scalar replacement of each op's width block: the same names as the file's vec4 block.
-fn scalar_block(op: &str) -> &'static str {
-    match op {
-        "linear" => {
-            "alias Vec = f32;
-const WIDTH: u32 = 1u;
-fn vdot(a: Vec, b: Vec) -> f32 { return a * b; }
-fn bias4(i: u32) -> vec4<f32> { return vec4<f32>(bias[i], bias[i + 1u], bias[i + 2u], bias[i + 3u]); }
-fn res4(i: u32) -> vec4<f32> { return vec4<f32>(res[i], res[i + 1u], res[i + 2u], res[i + 3u]); }
-fn store4(i: u32, v: vec4<f32>, count: u32) { for (var c = 0u; c < count; c++) { y[i + c] = v[c]; } }
-"
-        }
-        "layer_norm" => {
-            "alias Vec = f32;
-const WIDTH: u32 = 1u;
-fn vsum(a: Vec) -> f32 { return a; }
-"
-        }
-        _ => {
-            "alias Vec = f32;
-const WIDTH: u32 = 1u;
-fn vdot(a: Vec, b: Vec) -> f32 { return a * b; }
-"
-        }
-    }
-}
-
-/// The WGSL source of `op` for a load width: the file itself, or its scalar variant.
-/// Files without width markers are the same for both widths.
-pub fn source(op: &str, width: Width) -> Option<String> {
-    let src = SHADERS.iter().find(|(name, _)| *name == op)?.1;
-    if width == Width::Vec4 {
-        return Some(src.to_string());
-    }
-    const BEGIN: &str = "// width-begin\n";
-    const END: &str = "// width-end\n";
-    Some(match (src.find(BEGIN), src.find(END)) {
-        (Some(b), Some(e)) if b < e => {
-            format!(
-                "{}{}{}",
-                &src[..b + BEGIN.len()],
-                scalar_block(op),
-                &src[e..]
-            )
-        }
-        _ => src.to_string(),
-    })
-}
-
-/// An op with its override constants: the key of a pipeline.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kernel {
-    PatchEmbed,
-    LayerNorm {
-        width: Width,
-    },
-    /// `linear`; bias, GELU and residual are switched by a parameter, not by overrides.
-    Linear {
-        width: Width,
-        /// Invocations per workgroup (`linear_group`).
-        group: u32,
-    },
-    /// `attention` specialised to the head dimension.
-    Attention {
-        dim_head: u32,
-        width: Width,
-    },
-    BranchSum,
-}
-
-impl Kernel {
-    pub fn op(self) -> &'static str {
-        match self {
-            Kernel::PatchEmbed => "patch_embed",
-            Kernel::LayerNorm { .. } => "layer_norm",
-            Kernel::Linear { .. } => "linear",
-            Kernel::Attention { .. } => "attention",
-            Kernel::BranchSum => "branch_sum",
-        }
-    }
-
-    pub fn width(self) -> Width {
-        match self {
-            Kernel::Linear { width, .. }
-            | Kernel::Attention { width, .. }
-            | Kernel::LayerNorm { width } => width,
-            _ => Width::Vec4,
-        }
-    }
-
-    fn constants(self) -> Vec<(&'static str, f64)> {
-        match self {
-            Kernel::Attention { dim_head, .. } => vec![("DH", f64::from(dim_head))],
-            Kernel::Linear { group, .. } => vec![("GROUP", f64::from(group))],
-            _ => Vec::new(),
-        }
-    }
+    out
 }
 
 /// Shader modules and pipelines of one device, compiled on first use and shared by every
 /// engine on it: rebuilding a model (a new config, a checkpoint) compiles nothing again.
 #[derive(Debug, Default)]
 pub struct Kernels {
-    modules: HashMap<(&'static str, Width), wgpu::ShaderModule>,
+    modules: HashMap<(&'static str, &'static [&'static str]), wgpu::ShaderModule>,
     pipelines: HashMap<Kernel, wgpu::ComputePipeline>,
 }
 
 impl Kernels {
-    pub fn pipeline(&mut self, device: &wgpu::Device, kernel: Kernel) -> wgpu::ComputePipeline {
-        let op = kernel.op();
-        let width = kernel.width();
-        let module = self.modules.entry((op, width)).or_insert_with(|| {
-            let src = source(op, width).expect("every kernel has a shader");
-            device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(op),
-                source: wgpu::ShaderSource::Wgsl(src.into()),
-            })
-        });
-        self.pipelines
-            .entry(kernel)
+    pub fn pipeline(&mut self, device: &wgpu::Device, kernel: &Kernel) -> wgpu::ComputePipeline {
+        if let Some(p) = self.pipelines.get(kernel) {
+            return p.clone();
+        }
+        let module = self
+            .modules
+            .entry((kernel.op, kernel.defines))
             .or_insert_with(|| {
-                let constants = kernel.constants();
-                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(op),
-                    layout: None,
-                    module,
-                    entry_point: Some("main"),
-                    compilation_options: wgpu::PipelineCompilationOptions {
-                        constants: &constants,
-                        zero_initialize_workgroup_memory: false,
-                    },
-                    cache: None,
+                let src = source(kernel.op, kernel.defines).expect("every kernel has a shader");
+                device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(kernel.op),
+                    source: wgpu::ShaderSource::Wgsl(src.into()),
                 })
-            })
-            .clone()
+            });
+        let constants: Vec<(&str, f64)> = kernel
+            .constants
+            .iter()
+            .map(|&(name, v)| (name, f64::from(v)))
+            .collect();
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(kernel.op),
+            layout: None,
+            module,
+            entry_point: Some("main"),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &constants,
+                zero_initialize_workgroup_memory: false,
+            },
+            cache: None,
+        });
+        self.pipelines.insert(kernel.clone(), pipeline.clone());
+        pipeline
     }
 }
 
-/// The pipelines one engine uses: handles to the device's shared ones.
-#[derive(Default)]
-pub struct Pipelines(HashMap<Kernel, wgpu::ComputePipeline>);
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Pipelines {
-    pub fn insert(&mut self, kernel: Kernel, pipeline: wgpu::ComputePipeline) {
-        self.0.insert(kernel, pipeline);
-    }
-
-    pub fn get(&self, kernel: Kernel) -> &wgpu::ComputePipeline {
-        &self.0[&kernel]
+    #[test]
+    fn blocks_keep_the_selected_part_and_the_line_count() {
+        let src =
+            "a\n// #if X\nb\n// #if Y\nc\n// #else\nd\n// #endif\n// #else\ne\n// #endif\nf\n";
+        let kept = |d: &[&str]| -> Vec<String> {
+            preprocess(src, d)
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(kept(&[]), ["a", "e", "f"]);
+        assert_eq!(kept(&["X"]), ["a", "b", "d", "f"]);
+        assert_eq!(kept(&["X", "Y"]), ["a", "b", "c", "f"]);
+        assert_eq!(preprocess(src, &["X"]).lines().count(), src.lines().count());
     }
 }

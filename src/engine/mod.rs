@@ -1,19 +1,30 @@
 //! The GPU engine: weights uploaded once, activation buffers sized for the widest run and
-//! reused, a cached plan (bind groups and parameters) per (mode, branches), and one compute
+//! reused, a prepared plan (one `Dispatch` per step) per (mode, branches), and one compute
 //! pass per inference. Works natively and in the browser: nothing here blocks on wasm.
+//!
+//! Layers, lowest first: `step` (the plan's vocabulary), `ops` (one file per shader),
+//! `plan` (the planner), then the engine: `kernels` (registry and pipeline cache),
+//! `encode` (dispatches, passes, timestamps), `gpu_io`, `device`, this file, `profile`.
 
 mod device;
+mod encode;
+mod gpu_io;
 mod kernels;
+pub mod ops;
 pub mod plan;
 pub mod probe;
 mod profile;
+pub mod step;
 
 use std::collections::HashMap;
 
 pub use device::{AdapterSummary, Gpu, Resources};
-pub use kernels::{Kernel, SHADERS, Width, source as shader_source};
-use plan::{Buf, Step};
+use encode::{Dispatch, Stamps, Timestamps};
+use gpu_io::{ErrorScopes, read_back, upload, weight_data};
+pub use kernels::{SHADERS, source as shader_source};
+use ops::linear;
 pub use profile::{OpTiming, Profile};
+use step::{Buf, Step};
 
 use crate::Error;
 use crate::model::{Config, Mode, Weights};
@@ -27,7 +38,7 @@ pub struct EngineOptions {
     /// Tests lower it to exercise grid folding.
     pub max_grid_dim: Option<u32>,
     /// Invocations per workgroup of the linear kernel; `None` picks it for the adapter
-    /// (`kernels::linear_group`). Tests set both values.
+    /// (`ops::linear::Variant::for_adapter`). Tests set both values.
     pub linear_group: Option<u32>,
 }
 
@@ -74,16 +85,9 @@ pub struct RunOutput {
 
 struct Plan {
     steps: Vec<Step>,
-    dispatches: Vec<(Kernel, wgpu::BindGroup, [u32; 3])>,
+    dispatches: Vec<Dispatch>,
     stats: ModeStats,
     _params: wgpu::Buffer,
-}
-
-struct Timer {
-    queries: wgpu::QuerySet,
-    resolve: wgpu::Buffer,
-    readback: wgpu::Buffer,
-    period_ns: f64,
 }
 
 pub struct Engine {
@@ -91,11 +95,11 @@ pub struct Engine {
     config: Config,
     options: EngineOptions,
     max_grid_dim: u32,
-    linear_group: u32,
-    kernels: kernels::Pipelines,
+    linear: linear::Variant,
     buffers: HashMap<Buf, wgpu::Buffer>,
     logits_readback: wgpu::Buffer,
-    timer: Option<Timer>,
+    /// Start and end of each run's pass, when the device has timestamp queries.
+    timer: Option<Timestamps>,
     plans: HashMap<(Mode, usize), Plan>,
 }
 
@@ -161,35 +165,20 @@ impl Engine {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let timer = gpu.summary.timestamps.then(|| Timer {
-            queries: device.create_query_set(&wgpu::QuerySetDescriptor {
-                label: Some("pass timestamps"),
-                ty: wgpu::QueryType::Timestamp,
-                count: 2,
-            }),
-            resolve: device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("timestamp resolve"),
-                size: 16,
-                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            }),
-            readback: device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("timestamp readback"),
-                size: 16,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            }),
-            period_ns: gpu.queue.get_timestamp_period() as f64,
-        });
+        let timer = gpu
+            .summary
+            .timestamps
+            .then(|| Timestamps::new(gpu, "pass timestamps", 2));
         scopes.pop(gpu, "uploading the model").await?;
         let max_grid_dim = options
             .max_grid_dim
             .unwrap_or(limits.max_compute_workgroups_per_dimension)
             .min(limits.max_compute_workgroups_per_dimension);
-        let linear_group = options
+        let adapter = &gpu.summary;
+        let group = options
             .linear_group
             .unwrap_or_else(|| {
-                kernels::linear_group(&gpu.summary.backend, &gpu.summary.device_type)
+                linear::Variant::for_adapter(&adapter.backend, &adapter.device_type).group
             })
             .clamp(
                 1,
@@ -198,12 +187,11 @@ impl Engine {
                     .min(limits.max_compute_workgroup_size_x),
             );
         Ok(Engine {
-            kernels: kernels::Pipelines::default(),
             gpu: gpu.clone(),
             config: c,
             options,
             max_grid_dim,
-            linear_group,
+            linear: linear::Variant { group },
             buffers,
             logits_readback,
             timer,
@@ -217,7 +205,7 @@ impl Engine {
 
     /// Invocations per workgroup of the linear kernel on this engine.
     pub fn linear_group(&self) -> u32 {
-        self.linear_group
+        self.linear.group
     }
 
     pub fn gpu(&self) -> &Gpu {
@@ -239,7 +227,7 @@ impl Engine {
     }
 
     /// Device memory held against what the model needs in principle.
-    pub fn memory(&self) -> Memory {
+    pub fn memory(&self) -> Result<Memory, Error> {
         let (c, batch) = (&self.config, self.options.batch);
         let len = |b: Buf| b.len(c, batch);
         let weights: usize = Buf::ALL
@@ -248,13 +236,13 @@ impl Engine {
             .map(|&b| len(b))
             .sum();
         // Parallel mode with every branch is the largest live set of either mode.
-        let steps = plan::plan(c, batch, Mode::Parallel, c.branches, self.linear_group);
+        let steps = plan::plan(c, batch, Mode::Parallel, c.branches, self.linear)?;
         let live = plan::peak_live_activations(&steps, len);
-        Memory {
+        Ok(Memory {
             held_bytes: self.device_bytes(),
             weight_bytes: 4 * weights as u64,
             needed_bytes: 4 * (weights + live) as u64,
-        }
+        })
     }
 
     fn check_branches(&self, branches: usize) -> Result<(), Error> {
@@ -279,8 +267,8 @@ impl Engine {
             self.options.batch,
             mode,
             branches,
-            self.linear_group,
-        );
+            self.linear,
+        )?;
         let stats = ModeStats {
             blocks: branches * self.config.depth,
             flops: self.options.batch as f64 * self.config.flops(branches * self.config.depth),
@@ -293,18 +281,17 @@ impl Engine {
     }
 
     fn build_plan(&mut self, steps: Vec<Step>, stats: ModeStats) -> Result<Plan, Error> {
-        let device = &self.gpu.device;
-        let align = device.limits().min_uniform_buffer_offset_alignment as usize;
+        // Every step's parameters in one uniform buffer, each at an aligned offset.
+        let align = self.gpu.device.limits().min_uniform_buffer_offset_alignment as usize;
         let slot = steps
             .iter()
-            .map(|s| 4 * s.params.len())
+            .map(|s| s.params.len())
             .max()
             .unwrap_or(4)
             .next_multiple_of(align);
         let mut bytes = vec![0u8; slot * steps.len()];
         for (i, s) in steps.iter().enumerate() {
-            let p: &[u8] = bytemuck::cast_slice(&s.params);
-            bytes[i * slot..i * slot + p.len()].copy_from_slice(p);
+            bytes[i * slot..i * slot + s.params.len()].copy_from_slice(&s.params);
         }
         let params = upload(
             &self.gpu,
@@ -312,39 +299,24 @@ impl Engine {
             &bytes,
             wgpu::BufferUsages::UNIFORM,
         );
-        let mut dispatches = Vec::with_capacity(steps.len());
-        for (i, s) in steps.iter().enumerate() {
-            let grid = plan::fold_grid(s.groups, self.max_grid_dim).ok_or_else(|| {
-                Error::Gpu(format!(
-                    "op {} needs {} workgroups, more than {}^3 that fit the grid: use fewer branches or a smaller batch",
-                    s.kernel.op(),
-                    s.groups,
-                    self.max_grid_dim
-                ))
-            })?;
-            let pipeline = self.gpu.pipeline(s.kernel);
-            let mut entries = vec![wgpu::BindGroupEntry {
-                binding: 0,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+        let dispatches = steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let binding = wgpu::BufferBinding {
                     buffer: &params,
                     offset: (i * slot) as u64,
-                    size: wgpu::BufferSize::new(4 * s.params.len() as u64),
-                }),
-            }];
-            for (n, buf) in s.bindings.iter().enumerate() {
-                entries.push(wgpu::BindGroupEntry {
-                    binding: n as u32 + 1,
-                    resource: self.buffers[buf].as_entire_binding(),
-                });
-            }
-            let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(s.kernel.op()),
-                layout: &pipeline.get_bind_group_layout(0),
-                entries: &entries,
-            });
-            self.kernels.insert(s.kernel, pipeline);
-            dispatches.push((s.kernel, group, grid));
-        }
+                    size: wgpu::BufferSize::new(s.params.len() as u64),
+                };
+                Dispatch::new(
+                    &self.gpu,
+                    s,
+                    binding,
+                    |b| &self.buffers[&b],
+                    self.max_grid_dim,
+                )
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         Ok(Plan {
             steps,
             dispatches,
@@ -367,6 +339,15 @@ impl Engine {
             .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
         rx.await
             .map_err(|_| Error::Gpu("the device was lost while waiting for it".into()))
+    }
+
+    /// Before a timed run: in the browser, lets the page draw the frame it asked for (the app
+    /// asks between timed runs, not during them), then waits until the shared queue is idle,
+    /// so that the page's drawing does not land inside the timing. Natively a window draws
+    /// through its own device; waiting for this engine's queue is all there is to do.
+    pub async fn settle(&self) -> Result<(), Error> {
+        crate::platform::browser_pause(50).await;
+        self.wait_idle().await
     }
 
     /// Runs one inference on `images` ([batch, C, H, W], normalised) with branches
@@ -400,22 +381,16 @@ impl Engine {
         let queue = &self.gpu.queue;
         queue.write_buffer(&self.buffers[&Buf::Image], 0, bytemuck::cast_slice(images));
         self.submit(mode, branches);
-        let logits_bytes = self.logits_readback.size();
-        let mut reads = vec![(&self.logits_readback, logits_bytes)];
-        if let Some(t) = &self.timer {
-            reads.push((&t.readback, 16));
-        }
+        let mut reads = vec![(&self.logits_readback, self.logits_readback.size())];
+        reads.extend(self.timer.as_ref().map(Timestamps::readback));
         let data = read_back(&self.gpu.device, &reads).await;
         scopes.pop(&self.gpu, "running the model").await?;
         let data = data.map_err(|e| self.gpu.check().err().unwrap_or(e))?;
-        let gpu_ns = self.timer.as_ref().map(|t| {
-            let ts: Vec<u64> = bytemuck::pod_collect_to_vec(&data[1]);
-            ts[1].saturating_sub(ts[0]) as f64 * t.period_ns
-        });
+        let gpu_ns = self.timer.as_ref().map(|t| t.intervals_ns(&data[1])[0]);
         let padded: Vec<f32> = bytemuck::pod_collect_to_vec(&data[0]);
         let classes = self.config.num_classes;
         let logits = padded
-            .chunks(plan::padded_classes(&self.config))
+            .chunks(step::padded_classes(&self.config))
             .flat_map(|row| &row[..classes])
             .copied()
             .collect();
@@ -424,33 +399,18 @@ impl Engine {
 
     fn submit(&self, mode: Mode, branches: usize) {
         let plan = &self.plans[&(mode, branches)];
-        let device = &self.gpu.device;
-        let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some(mode.name()),
-        });
-        {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        let mut enc = self
+            .gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some(mode.name()),
-                timestamp_writes: self
-                    .timer
-                    .as_ref()
-                    .map(|t| wgpu::ComputePassTimestampWrites {
-                        query_set: &t.queries,
-                        beginning_of_pass_write_index: Some(0),
-                        end_of_pass_write_index: Some(1),
-                    }),
             });
-            for (kernel, group, [x, y, z]) in &plan.dispatches {
-                pass.set_pipeline(self.kernels.get(*kernel));
-                pass.set_bind_group(0, group, &[]);
-                pass.dispatch_workgroups(*x, *y, *z);
-            }
-        }
+        let stamps = self.timer.as_ref().map_or(Stamps::None, Stamps::Pass);
+        encode::encode(&mut enc, mode.name(), &plan.dispatches, stamps);
         let logits = &self.buffers[&Buf::Logits];
         enc.copy_buffer_to_buffer(logits, 0, &self.logits_readback, 0, logits.size());
         if let Some(t) = &self.timer {
-            enc.resolve_query_set(&t.queries, 0..2, &t.resolve, 0);
-            enc.copy_buffer_to_buffer(&t.resolve, 0, &t.readback, 0, 16);
+            t.resolve(&mut enc);
         }
         self.gpu.queue.submit([enc.finish()]);
     }
@@ -459,142 +419,4 @@ impl Engine {
     pub fn stats(&mut self, mode: Mode, branches: usize) -> Result<ModeStats, Error> {
         self.prepare(mode, branches)
     }
-}
-
-/// A buffer holding `contents`, written through the queue: unlike a buffer mapped at
-/// creation this cannot panic when the device is lost (the error surfaces in the scopes).
-pub(crate) fn upload(
-    gpu: &Gpu,
-    label: &str,
-    contents: &[u8],
-    usage: wgpu::BufferUsages,
-) -> wgpu::Buffer {
-    let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some(label),
-        size: (contents.len() as u64).next_multiple_of(4).max(4),
-        usage: usage | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    let whole = contents.len() - contents.len() % 4;
-    gpu.queue.write_buffer(&buffer, 0, &contents[..whole]);
-    if whole < contents.len() {
-        let mut tail = [0u8; 4];
-        tail[..contents.len() - whole].copy_from_slice(&contents[whole..]);
-        gpu.queue.write_buffer(&buffer, whole as u64, &tail);
-    }
-    buffer
-}
-
-/// Error scopes around GPU work: out-of-memory, validation and internal errors become an
-/// `Error` naming what was being done, instead of an uncaptured error.
-struct ErrorScopes([wgpu::ErrorScopeGuard; 3]);
-
-impl ErrorScopes {
-    fn push(device: &wgpu::Device) -> ErrorScopes {
-        ErrorScopes([
-            device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
-            device.push_error_scope(wgpu::ErrorFilter::Validation),
-            device.push_error_scope(wgpu::ErrorFilter::Internal),
-        ])
-    }
-
-    /// Pops all three (innermost first); a lost device is reported as such.
-    async fn pop(self, gpu: &Gpu, doing: &str) -> Result<(), Error> {
-        let [oom, validation, internal] = self.0;
-        let mut first = None;
-        for (what, scope) in [
-            ("an internal error", internal),
-            ("a validation error", validation),
-            ("out of memory", oom),
-        ] {
-            if let Some(e) = scope.pop().await
-                && first.is_none()
-            {
-                first = Some((what, e));
-            }
-        }
-        if first.is_some() {
-            gpu.notice_loss();
-        }
-        gpu.check()?;
-        match first {
-            None => Ok(()),
-            Some(("out of memory", e)) => Err(Error::Gpu(format!(
-                "the GPU ran out of memory while {doing}: {e}; use fewer blocks, a smaller batch \
-                 or smaller sizes (results measured before are kept)"
-            ))),
-            Some((what, e)) => Err(Error::Gpu(format!("{what} while {doing}: {e}"))),
-        }
-    }
-}
-
-/// Weight buffer contents: each kind of block tensor concatenated over all blocks.
-fn weight_data(w: &Weights) -> HashMap<Buf, Vec<f32>> {
-    let c = &w.config;
-    let cat = |f: fn(&crate::model::BlockWeights) -> &Vec<f32>| -> Vec<f32> {
-        w.blocks.iter().flat_map(|b| f(b).iter().copied()).collect()
-    };
-    let padded = |v: &[f32], len: usize| -> Vec<f32> {
-        let mut v = v.to_vec();
-        v.resize(len, 0.0);
-        v
-    };
-    HashMap::from([
-        (Buf::PatchW, w.patch_w.clone()),
-        (Buf::PatchB, w.patch_b.clone()),
-        (Buf::Cls, w.cls.clone()),
-        (Buf::Pos, w.pos.clone()),
-        (Buf::LnAW, cat(|b| &b.ln_a_w)),
-        (Buf::LnAB, cat(|b| &b.ln_a_b)),
-        (Buf::Wqkv, cat(|b| &b.wqkv)),
-        (Buf::Wo, cat(|b| &b.wo)),
-        (Buf::Bo, cat(|b| &b.bo)),
-        (Buf::LnBW, cat(|b| &b.ln_b_w)),
-        (Buf::LnBB, cat(|b| &b.ln_b_b)),
-        (Buf::W1, cat(|b| &b.w1)),
-        (Buf::B1, cat(|b| &b.b1)),
-        (Buf::W2, cat(|b| &b.w2)),
-        (Buf::B2, cat(|b| &b.b2)),
-        (Buf::HeadLnW, w.head_ln_w.clone()),
-        (Buf::HeadLnB, w.head_ln_b.clone()),
-        // Zero rows pad the head to `plan::padded_classes`.
-        (Buf::HeadW, padded(&w.head_w, Buf::HeadW.len(c, 1))),
-        (Buf::HeadB, padded(&w.head_b, Buf::HeadB.len(c, 1))),
-    ])
-}
-
-/// Maps the buffers for reading and copies their first `len` bytes out. Natively it waits
-/// on the device; in the browser it awaits the mapping promise.
-async fn read_back(
-    device: &wgpu::Device,
-    buffers: &[(&wgpu::Buffer, u64)],
-) -> Result<Vec<Vec<u8>>, Error> {
-    let mut pending = Vec::with_capacity(buffers.len());
-    for (buf, len) in buffers {
-        let (tx, rx) = futures_channel::oneshot::channel();
-        buf.slice(..*len).map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        pending.push(rx);
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
-    #[cfg(target_arch = "wasm32")]
-    let _ = device;
-    let mut out = Vec::with_capacity(buffers.len());
-    for ((buf, len), rx) in buffers.iter().zip(pending) {
-        rx.await
-            .map_err(|_| Error::Gpu("the device was lost before the results were read".into()))?
-            .map_err(|e| Error::Gpu(format!("reading results back failed: {e}")))?;
-        let view = buf
-            .slice(..*len)
-            .get_mapped_range()
-            .map_err(|e| Error::Gpu(format!("reading results back failed: {e}")))?;
-        out.push(view.to_vec());
-        drop(view);
-        buf.unmap();
-    }
-    Ok(out)
 }

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use super::plan::{Buf, Step, fold_grid};
+use super::encode::{self, Dispatch, Stamps};
+use super::step::{Buf, Step};
 use super::{Gpu, read_back, upload};
 use crate::Error;
 
@@ -33,32 +34,17 @@ pub async fn run_step(
     let params = upload(
         gpu,
         "probe parameters",
-        bytemuck::cast_slice(&step.params),
+        &step.params,
         wgpu::BufferUsages::UNIFORM,
     );
-    let pipeline = gpu.pipeline(step.kernel);
-    let mut entries = vec![wgpu::BindGroupEntry {
-        binding: 0,
-        resource: params.as_entire_binding(),
-    }];
-    for (n, buf) in step.bindings.iter().enumerate() {
-        entries.push(wgpu::BindGroupEntry {
-            binding: n as u32 + 1,
-            resource: buffers[buf].as_entire_binding(),
-        });
-    }
-    let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("probe"),
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &entries,
-    });
     let max = max_grid_dim.unwrap_or(device.limits().max_compute_workgroups_per_dimension);
-    let [x, y, z] = fold_grid(step.groups, max).ok_or_else(|| {
-        Error::Gpu(format!(
-            "{} workgroups do not fit a grid of {max}^3",
-            step.groups
-        ))
-    })?;
+    let dispatch = Dispatch::new(
+        gpu,
+        step,
+        params.as_entire_buffer_binding(),
+        |b| &buffers[&b],
+        max,
+    )?;
     let out = &buffers[&step.writes()];
     let readback = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("probe readback"),
@@ -67,12 +53,7 @@ pub async fn run_step(
         mapped_at_creation: false,
     });
     let mut enc = device.create_command_encoder(&Default::default());
-    {
-        let mut pass = enc.begin_compute_pass(&Default::default());
-        pass.set_pipeline(&pipeline);
-        pass.set_bind_group(0, &group, &[]);
-        pass.dispatch_workgroups(x, y, z);
-    }
+    encode::encode(&mut enc, step.label, &[dispatch], Stamps::None);
     enc.copy_buffer_to_buffer(out, 0, &readback, 0, out.size());
     gpu.queue.submit([enc.finish()]);
     let bytes = read_back(device, &[(&readback, out.size())]).await?;

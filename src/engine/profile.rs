@@ -4,9 +4,11 @@
 
 use web_time::Instant;
 
+use super::encode::{self, Stamps, Timestamps};
 use super::{Engine, read_back};
 use crate::Error;
 use crate::model::Mode;
+use crate::stats::median;
 
 /// One op label aggregated over an inference.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -87,7 +89,7 @@ impl Engine {
                 None => {
                     ops.push(OpTiming {
                         label: step.label.to_string(),
-                        op: step.kernel.op().to_string(),
+                        op: step.kernel.op.to_string(),
                         count: 0,
                         ms: 0.0,
                         share: 0.0,
@@ -118,6 +120,8 @@ impl Engine {
         })
     }
 
+    /// Per dispatch, the median over `runs` normal runs of the time between the
+    /// timestamps before and after it, in ms.
     async fn time_inside_pass(
         &mut self,
         mode: Mode,
@@ -126,51 +130,24 @@ impl Engine {
     ) -> Result<Vec<f64>, Error> {
         let plan = &self.plans[&(mode, branches)];
         let n = plan.dispatches.len();
-        let device = &self.gpu.device;
-        let queries = device.create_query_set(&wgpu::QuerySetDescriptor {
-            label: Some("per-op timestamps"),
-            ty: wgpu::QueryType::Timestamp,
-            count: n as u32 + 1,
-        });
-        let size = 8 * (n as u64 + 1);
-        let resolve = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("per-op resolve"),
-            size,
-            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let readback = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("per-op readback"),
-            size,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let period = self.gpu.queue.get_timestamp_period() as f64;
+        let stamps = Timestamps::new(&self.gpu, "per-op timestamps", n as u32 + 1);
         let mut samples = vec![Vec::with_capacity(runs); n];
         for _ in 0..runs {
-            let mut enc = device.create_command_encoder(&Default::default());
-            {
-                let mut pass = enc.begin_compute_pass(&Default::default());
-                pass.write_timestamp(&queries, 0);
-                for (i, (kernel, group, [x, y, z])) in plan.dispatches.iter().enumerate() {
-                    pass.set_pipeline(self.kernels.get(*kernel));
-                    pass.set_bind_group(0, group, &[]);
-                    pass.dispatch_workgroups(*x, *y, *z);
-                    pass.write_timestamp(&queries, i as u32 + 1);
-                }
-            }
-            enc.resolve_query_set(&queries, 0..n as u32 + 1, &resolve, 0);
-            enc.copy_buffer_to_buffer(&resolve, 0, &readback, 0, size);
+            let mut enc = self.gpu.device.create_command_encoder(&Default::default());
+            let each = Stamps::EachDispatch(&stamps);
+            encode::encode(&mut enc, mode.name(), &plan.dispatches, each);
+            stamps.resolve(&mut enc);
             self.gpu.queue.submit([enc.finish()]);
-            let bytes = read_back(device, &[(&readback, size)]).await?;
-            let ts: Vec<u64> = bytemuck::pod_collect_to_vec(&bytes[0]);
-            for (i, s) in samples.iter_mut().enumerate() {
-                s.push(ts[i + 1].saturating_sub(ts[i]) as f64 * period / 1e6);
+            let bytes = read_back(&self.gpu.device, &[stamps.readback()]).await?;
+            for (s, ns) in samples.iter_mut().zip(stamps.intervals_ns(&bytes[0])) {
+                s.push(ns / 1e6);
             }
         }
-        Ok(samples.iter_mut().map(|s| median(s)).collect())
+        Ok(samples.iter().map(|s| median(s)).collect())
     }
 
+    /// Per dispatch, the median over `runs` of it run alone in its own pass, in ms: by the
+    /// pass's timestamps when there are any, else by the wall clock from submit to completion.
     async fn time_alone(
         &mut self,
         mode: Mode,
@@ -181,57 +158,30 @@ impl Engine {
         let device = &self.gpu.device;
         let logits = &self.buffers[&super::Buf::Logits];
         let mut out = Vec::with_capacity(plan.dispatches.len());
-        for (kernel, group, [x, y, z]) in &plan.dispatches {
+        for (step, dispatch) in plan.steps.iter().zip(&plan.dispatches) {
             let mut s = Vec::with_capacity(runs);
             for _ in 0..runs {
                 let mut enc = device.create_command_encoder(&Default::default());
-                {
-                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: Some(kernel.op()),
-                        timestamp_writes: self.timer.as_ref().map(|t| {
-                            wgpu::ComputePassTimestampWrites {
-                                query_set: &t.queries,
-                                beginning_of_pass_write_index: Some(0),
-                                end_of_pass_write_index: Some(1),
-                            }
-                        }),
-                    });
-                    pass.set_pipeline(self.kernels.get(*kernel));
-                    pass.set_bind_group(0, group, &[]);
-                    pass.dispatch_workgroups(*x, *y, *z);
-                }
+                let stamps = self.timer.as_ref().map_or(Stamps::None, Stamps::Pass);
+                encode::encode(&mut enc, step.label, std::slice::from_ref(dispatch), stamps);
                 // A small copy gives the wall clock a completion point on every platform.
                 enc.copy_buffer_to_buffer(logits, 0, &self.logits_readback, 0, logits.size());
                 let mut reads = vec![(&self.logits_readback, logits.size())];
                 if let Some(t) = &self.timer {
-                    enc.resolve_query_set(&t.queries, 0..2, &t.resolve, 0);
-                    enc.copy_buffer_to_buffer(&t.resolve, 0, &t.readback, 0, 16);
-                    reads.push((&t.readback, 16));
+                    t.resolve(&mut enc);
+                    reads.push(t.readback());
                 }
                 let start = Instant::now();
                 self.gpu.queue.submit([enc.finish()]);
                 let data = read_back(device, &reads).await?;
                 let wall = start.elapsed().as_secs_f64() * 1e3;
                 s.push(match &self.timer {
-                    Some(t) => {
-                        let ts: Vec<u64> = bytemuck::pod_collect_to_vec(&data[1]);
-                        ts[1].saturating_sub(ts[0]) as f64 * t.period_ns / 1e6
-                    }
+                    Some(t) => t.intervals_ns(&data[1])[0] / 1e6,
                     None => wall,
                 });
             }
-            out.push(median(&mut s));
+            out.push(median(&s));
         }
         Ok(out)
-    }
-}
-
-fn median(s: &mut [f64]) -> f64 {
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
     }
 }

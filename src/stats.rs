@@ -1,4 +1,4 @@
-//! Summary statistics of latency samples.
+//! Summary statistics of latency samples: the one quantile every figure is computed with.
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +21,13 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
     let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+/// The median of unsorted values (the mean of the middle two for an even count).
+pub fn median(values: &[f64]) -> f64 {
+    let mut s = values.to_vec();
+    s.sort_by(f64::total_cmp);
+    quantile(&s, 0.5)
 }
 
 impl Stats {
@@ -61,5 +68,6 @@ mod tests {
         assert_eq!((one.p10_ms, one.median_ms, one.p90_ms), (7.0, 7.0, 7.0));
         assert!(Stats::of(&[]).is_none());
         assert_eq!(quantile(&[0.0, 10.0], 0.25), 2.5);
+        assert_eq!(median(&[3.0, 1.0, 2.0, 10.0]), 2.5);
     }
 }

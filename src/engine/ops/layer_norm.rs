@@ -1,0 +1,79 @@
+//! `layer_norm`: each `cols`-wide row of x normalised (mean and centred variance, eps
+//! 1e-5) and scaled by gamma and beta, for every row of every lane in one dispatch.
+//! One invocation per row.
+
+use super::{params, shader};
+use crate::Error;
+use crate::engine::step::{Buf, Kernel, Lanes, Operand, Step, Width, nonzero, u32_of};
+
+params! {
+    pub struct Params {
+        rows: u32,
+        cols: u32,
+        nz: u32,
+        branches: u32,
+        /// Offsets and strides in f32 elements: `_bs` per branch, `_ns` per image.
+        x_off: u32,
+        x_bs: u32,
+        x_ns: u32,
+        y_off: u32,
+        y_bs: u32,
+        y_ns: u32,
+        /// gamma and beta share offset and branch stride.
+        g_off: u32,
+        g_bs: u32,
+    }
+}
+
+shader!("layer_norm", [&[], &["SCALAR"]]);
+
+/// Invocations per workgroup (the shader's `GROUP` override).
+const GROUP: u32 = 64;
+
+#[derive(Clone, Copy, Debug)]
+pub struct LayerNorm {
+    pub x: Operand,
+    pub gamma: Operand,
+    /// At gamma's offsets.
+    pub beta: Buf,
+    pub y: Operand,
+    /// (rows, cols)
+    pub shape: (usize, usize),
+}
+
+impl LayerNorm {
+    pub fn step(&self, label: &'static str, lanes: Lanes) -> Result<Step, Error> {
+        let (rows, cols) = self.shape;
+        nonzero("layer_norm", &[("rows", rows), ("cols", cols)])?;
+        let (x, y, g) = (self.x, self.y, self.gamma);
+        let f = |what, value| u32_of("layer_norm", what, value);
+        let params = Params {
+            rows: f("rows", rows)?,
+            cols: f("cols", cols)?,
+            nz: f("lanes", lanes.nz())?,
+            branches: f("branches", lanes.branches)?,
+            x_off: f("x offset", x.off)?,
+            x_bs: f("x branch stride", x.branch_stride)?,
+            x_ns: f("x image stride", x.image_stride)?,
+            y_off: f("y offset", y.off)?,
+            y_bs: f("y branch stride", y.branch_stride)?,
+            y_ns: f("y image stride", y.image_stride)?,
+            g_off: f("gamma offset", g.off)?,
+            g_bs: f("gamma branch stride", g.branch_stride)?,
+        };
+        let mut starts = vec![cols];
+        starts.extend(x.starts());
+        starts.extend(y.starts());
+        starts.extend([g.off, g.branch_stride]);
+        Ok(Step {
+            label,
+            kernel: Kernel::new("layer_norm", Width::fitting(&starts).defines())
+                .with("GROUP", GROUP),
+            params: params.bytes(),
+            bindings: vec![x.buf, g.buf, self.beta, y.buf],
+            groups: (rows * lanes.nz()).div_ceil(GROUP as usize) as u64,
+            flops: 0.0,
+            bytes: 4.0 * (3 * rows * cols * lanes.nz()) as f64,
+        })
+    }
+}

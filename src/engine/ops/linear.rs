@@ -1,0 +1,154 @@
+//! `linear`: y = act(x W^T + b) + r for every (image, branch) lane in one dispatch, with
+//! x [rows, k], W [n, k] (PyTorch layout), y and r [rows, n]. Bias, GELU and the residual
+//! are bits of `Params::epilogue`, not variants: one pipeline serves every linear of a
+//! model, which keeps the cold start short.
+
+use super::{params, shader};
+use crate::Error;
+use crate::engine::step::{Kernel, Lanes, Operand, Step, Width, nonzero, u32_of};
+
+params! {
+    pub struct Params {
+        rows: u32,
+        n: u32,
+        k: u32,
+        nz: u32,
+        branches: u32,
+        blocks_n: u32,
+        blocks: u32,
+        epilogue: u32,
+        /// Offsets and strides in f32 elements: `_bs` per branch, `_ns` per image.
+        x_off: u32,
+        x_bs: u32,
+        x_ns: u32,
+        w_off: u32,
+        w_bs: u32,
+        b_off: u32,
+        b_bs: u32,
+        r_off: u32,
+        r_bs: u32,
+        r_ns: u32,
+        y_off: u32,
+        y_bs: u32,
+        y_ns: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+    }
+}
+
+shader!("linear", [&[], &["SCALAR"]]);
+
+/// Rows and columns of y one invocation computes (the shader's `BLOCK_ROWS`, `BLOCK_COLS`,
+/// written by tools/gen_linear.py).
+pub const BLOCK: (usize, usize) = (9, 16);
+
+/// The bits of `Params::epilogue`, named as the shader's constants.
+pub const EPILOGUE: [(&str, u32); 3] = [("BIAS", BIAS), ("GELU", GELU), ("RESIDUAL", RESIDUAL)];
+const BIAS: u32 = 1;
+const GELU: u32 = 2;
+const RESIDUAL: u32 = 4;
+
+/// How the kernel is compiled, beyond what the operands decide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Variant {
+    /// Invocations per workgroup (the `GROUP` override).
+    pub group: u32,
+}
+
+impl Variant {
+    /// The workgroup size for an adapter (`backend` and `device_type` as `AdapterSummary`
+    /// spells them): 16 on native CPU drivers, so that a small dispatch still splits over
+    /// the CPU's threads, 64 elsewhere (GPUs and browsers). README, Performance, has the
+    /// measurements behind both.
+    pub fn for_adapter(backend: &str, device_type: &str) -> Variant {
+        let group = if device_type == "Cpu" && backend != "BrowserWebGpu" {
+            16
+        } else {
+            64
+        };
+        Variant { group }
+    }
+}
+
+/// One linear: its operands and shape.
+#[derive(Clone, Copy, Debug)]
+pub struct Linear {
+    pub x: Operand,
+    pub w: Operand,
+    pub bias: Option<Operand>,
+    pub residual: Option<Operand>,
+    pub y: Operand,
+    /// (rows, n, k)
+    pub shape: (usize, usize, usize),
+    pub gelu: bool,
+}
+
+impl Linear {
+    pub fn step(&self, label: &'static str, lanes: Lanes, v: Variant) -> Result<Step, Error> {
+        let (rows, n, k) = self.shape;
+        nonzero(
+            "linear",
+            &[
+                ("rows", rows),
+                ("n", n),
+                ("k", k),
+                ("group", v.group as usize),
+            ],
+        )?;
+        let (block_rows, block_cols) = BLOCK;
+        let blocks_n = n.div_ceil(block_cols);
+        let blocks = blocks_n * rows.div_ceil(block_rows);
+        // Absent operands bind the (read-only) weight buffer; the kernel never reads them.
+        let b = self.bias.unwrap_or(self.w);
+        let r = self.residual.unwrap_or(self.w);
+        let (x, w, y) = (self.x, self.w, self.y);
+        let epilogue = if self.bias.is_some() { BIAS } else { 0 }
+            | if self.gelu { GELU } else { 0 }
+            | if self.residual.is_some() { RESIDUAL } else { 0 };
+        let f = |what, value| u32_of("linear", what, value);
+        let params = Params {
+            rows: f("rows", rows)?,
+            n: f("n", n)?,
+            k: f("k", k)?,
+            nz: f("lanes", lanes.nz())?,
+            branches: f("branches", lanes.branches)?,
+            blocks_n: f("column blocks", blocks_n)?,
+            blocks: f("blocks", blocks)?,
+            epilogue,
+            x_off: f("x offset", x.off)?,
+            x_bs: f("x branch stride", x.branch_stride)?,
+            x_ns: f("x image stride", x.image_stride)?,
+            w_off: f("w offset", w.off)?,
+            w_bs: f("w branch stride", w.branch_stride)?,
+            b_off: f("bias offset", b.off)?,
+            b_bs: f("bias branch stride", b.branch_stride)?,
+            r_off: f("residual offset", r.off)?,
+            r_bs: f("residual branch stride", r.branch_stride)?,
+            r_ns: f("residual image stride", r.image_stride)?,
+            y_off: f("y offset", y.off)?,
+            y_bs: f("y branch stride", y.branch_stride)?,
+            y_ns: f("y image stride", y.image_stride)?,
+            ..Params::default()
+        };
+        // Vec4 needs k, n and every row start (offsets and strides) on 4-float boundaries.
+        let mut starts = vec![k, n];
+        for o in [x, w, y] {
+            starts.extend(o.starts());
+        }
+        starts.extend([b.off, b.branch_stride]);
+        starts.extend(r.starts());
+        let width = Width::fitting(&starts);
+        let nz = lanes.nz() as f64;
+        let out = nz * (rows * n) as f64 * if self.residual.is_some() { 2.0 } else { 1.0 };
+        Ok(Step {
+            label,
+            kernel: Kernel::new("linear", width.defines()).with("GROUP", v.group),
+            params: params.bytes(),
+            bindings: vec![x.buf, w.buf, b.buf, r.buf, y.buf],
+            groups: (blocks.div_ceil(v.group as usize) * lanes.nz()) as u64,
+            flops: 2.0 * nz * (rows * n * k) as f64,
+            bytes: 4.0 * (nz * (rows * k + n * k) as f64 + out),
+        })
+    }
+}
