@@ -155,7 +155,6 @@ pub fn publish_results(json: &str, path: Option<&str>) -> Result<(), String> {
     }
 }
 
-/// Tells the page about a failure too (`window.paraformerError`), so automation sees it.
 /// Puts a status message into the page's live region (`#messages`), where screen readers and
 /// automation read what the canvas shows. Natively the window shows it; nothing else to do.
 pub fn announce(message: &str) {
@@ -170,6 +169,8 @@ pub fn announce(message: &str) {
     let _ = message;
 }
 
+/// Announces a failure and tells the page about it too (`window.paraformerError`), so
+/// automation sees it.
 pub fn publish_error(message: &str) {
     announce(message);
     #[cfg(target_arch = "wasm32")]

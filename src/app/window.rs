@@ -1,7 +1,6 @@
-//! Knowing when the window has finished drawing (natively). On a CPU adapter (lavapipe)
-//! painting a frame of plots rasterises on the same cores as the engine's runs, for up to
-//! hundreds of ms after egui counts the frame; timed runs that overlapped it came out
-//! 1.7 - 2x slower at the p90 than `paraformer bench`. So the worker waits for it.
+//! Knowing when the window has finished drawing (natively). On a CPU adapter painting a
+//! frame rasterises on the same cores as the engine's runs, well after egui counts the
+//! frame, so a timed run must not start before the painting is over: the worker waits here.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -64,10 +63,9 @@ impl Renderer {
 
     /// Waits until a frame after `since` has been painted, no frame has followed for 150 ms
     /// (at most `patience` in all: a hidden window paints nothing), and the device has
-    /// finished the work submitted to it. The 150 ms are for the follow-up frame egui and
-    /// winit draw 60 - 100 ms after a change (measured on Xvfb); with 40 ms it landed among
-    /// the timed runs, with 150 ms the app's p90/median ratio matched `paraformer bench`
-    /// (1.05 - 1.06 against 1.08, mnist L = 1..12; 1.5 - 2.0 before).
+    /// finished the work submitted to it. The quiet time must outlast the gap before the
+    /// follow-up frame egui and winit draw after a change, or that frame lands among the
+    /// timed runs (README, Performance: "The app's timed runs").
     pub fn wait_until_drawn(&self, since: u64, patience: Duration) {
         wait_until_quiet(
             || self.painted(),

@@ -7,7 +7,62 @@ use std::collections::HashMap;
 use super::Gpu;
 use super::step::Buf;
 use crate::Error;
-use crate::model::Weights;
+use crate::model::{Config, Weights};
+
+/// Fails when a buffer of the model on `batch` images would exceed the adapter's binding
+/// or buffer size.
+pub fn check_sizes(gpu: &Gpu, c: &Config, batch: usize) -> Result<(), Error> {
+    let limits = gpu.device.limits();
+    for buf in Buf::ALL {
+        let bytes = 4 * buf.len(c, batch) as u64;
+        let allowed = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        if bytes > allowed {
+            return Err(Error::Gpu(format!(
+                "buffer {buf:?} needs {} in one storage binding, the adapter allows {}: \
+                 use fewer blocks, a smaller batch or smaller sizes",
+                mib(bytes),
+                mib(allowed)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Every buffer of the model on `batch` images, the weights uploaded (sizes checked by
+/// `check_sizes`).
+pub fn model_buffers(gpu: &Gpu, weights: &Weights, batch: usize) -> HashMap<Buf, wgpu::Buffer> {
+    let (c, device) = (&weights.config, &gpu.device);
+    let data = weight_data(weights);
+    Buf::ALL
+        .iter()
+        .map(|&buf| {
+            let label = format!("{buf:?}");
+            let b = match data.get(&buf) {
+                Some(values) => upload(
+                    gpu,
+                    &label,
+                    bytemuck::cast_slice(values),
+                    wgpu::BufferUsages::STORAGE,
+                ),
+                None => device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(&label),
+                    size: 4 * buf.len(c, batch) as u64,
+                    usage: wgpu::BufferUsages::STORAGE
+                        | wgpu::BufferUsages::COPY_DST
+                        | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: false,
+                }),
+            };
+            (buf, b)
+        })
+        .collect()
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
 
 /// A buffer holding `contents`, written through the queue: unlike a buffer mapped at
 /// creation this cannot panic when the device is lost (the error surfaces in the scopes).
@@ -72,7 +127,7 @@ impl ErrorScopes {
 }
 
 /// Weight buffer contents: each kind of block tensor concatenated over all blocks.
-pub fn weight_data(w: &Weights) -> HashMap<Buf, Vec<f32>> {
+fn weight_data(w: &Weights) -> HashMap<Buf, Vec<f32>> {
     let c = &w.config;
     let cat = |f: fn(&crate::model::BlockWeights) -> &Vec<f32>| -> Vec<f32> {
         w.blocks.iter().flat_map(|b| f(b).iter().copied()).collect()

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 pub use device::{AdapterSummary, Gpu, Resources};
 use encode::{Dispatch, Stamps, Timestamps};
-use gpu_io::{ErrorScopes, read_back, upload, weight_data};
+use gpu_io::{ErrorScopes, model_buffers, read_back, upload};
 pub use kernels::{SHADERS, source as shader_source};
 use ops::linear;
 pub use profile::{OpTiming, Profile};
@@ -103,10 +103,6 @@ pub struct Engine {
     plans: HashMap<(Mode, usize), Plan>,
 }
 
-fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
-}
-
 impl Engine {
     /// Uploads the weights and allocates every buffer a run of up to K branches needs.
     pub async fn new(
@@ -118,47 +114,10 @@ impl Engine {
         c.validate()?;
         gpu.check()?;
         c.check_batch(options.batch)?;
-        let limits = gpu.device.limits();
-        for buf in Buf::ALL {
-            let bytes = 4 * buf.len(&c, options.batch) as u64;
-            let allowed = limits
-                .max_storage_buffer_binding_size
-                .min(limits.max_buffer_size);
-            if bytes > allowed {
-                return Err(Error::Gpu(format!(
-                    "buffer {buf:?} needs {} in one storage binding, the adapter allows {}: \
-                     use fewer blocks, a smaller batch or smaller sizes",
-                    mib(bytes),
-                    mib(allowed)
-                )));
-            }
-        }
-        let device = &gpu.device;
+        gpu_io::check_sizes(gpu, &c, options.batch)?;
+        let (device, limits) = (&gpu.device, gpu.device.limits());
         let scopes = ErrorScopes::push(device);
-        let data = weight_data(weights);
-        let buffers: HashMap<Buf, wgpu::Buffer> = Buf::ALL
-            .iter()
-            .map(|&buf| {
-                let label = format!("{buf:?}");
-                let b = match data.get(&buf) {
-                    Some(values) => upload(
-                        gpu,
-                        &label,
-                        bytemuck::cast_slice(values),
-                        wgpu::BufferUsages::STORAGE,
-                    ),
-                    None => device.create_buffer(&wgpu::BufferDescriptor {
-                        label: Some(&label),
-                        size: 4 * buf.len(&c, options.batch) as u64,
-                        usage: wgpu::BufferUsages::STORAGE
-                            | wgpu::BufferUsages::COPY_DST
-                            | wgpu::BufferUsages::COPY_SRC,
-                        mapped_at_creation: false,
-                    }),
-                };
-                (buf, b)
-            })
-            .collect();
+        let buffers = model_buffers(gpu, weights, options.batch);
         let logits_readback = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("logits readback"),
             size: 4 * Buf::Logits.len(&c, options.batch) as u64,

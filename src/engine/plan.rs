@@ -85,16 +85,11 @@ impl Planner<'_> {
         };
         let steps = [
             norm(input, w(Buf::LnAW, d), Buf::LnAB, uu).step("layer_norm a", lanes)?,
-            Linear {
-                x: uu,
-                w: w(Buf::Wqkv, 3 * i * d),
-                bias: None,
-                residual: None,
-                y: qkv,
-                shape: (t, 3 * i, d),
-                gelu: false,
-            }
-            .step("linear qkv", lanes, v)?,
+            Linear::new(uu, w(Buf::Wqkv, 3 * i * d), qkv, (t, 3 * i, d)).step(
+                "linear qkv",
+                lanes,
+                v,
+            )?,
             Attention {
                 qkv: Buf::Qkv,
                 out: Buf::Att,
@@ -102,37 +97,19 @@ impl Planner<'_> {
                 nz: lanes.nz(),
             }
             .step()?,
-            Linear {
-                x: att,
-                w: w(Buf::Wo, d * i),
-                bias: Some(w(Buf::Bo, d)),
-                residual: Some(uu),
-                y: h,
-                shape: (t, d, i),
-                gelu: false,
-            }
-            .step("linear out +residual", lanes, v)?,
+            Linear::new(att, w(Buf::Wo, d * i), h, (t, d, i))
+                .bias(w(Buf::Bo, d))
+                .residual(uu)
+                .step("linear out +residual", lanes, v)?,
             norm(h, w(Buf::LnBW, d), Buf::LnBB, vv).step("layer_norm b", lanes)?,
-            Linear {
-                x: vv,
-                w: w(Buf::W1, m * d),
-                bias: Some(w(Buf::B1, m)),
-                residual: None,
-                y: g,
-                shape: (t, m, d),
-                gelu: true,
-            }
-            .step("linear mlp1 +gelu", lanes, v)?,
-            Linear {
-                x: g,
-                w: w(Buf::W2, d * m),
-                bias: Some(w(Buf::B2, d)),
-                residual: Some(vv),
-                y: h,
-                shape: (t, d, m),
-                gelu: false,
-            }
-            .step("linear mlp2 +residual", lanes, v)?,
+            Linear::new(vv, w(Buf::W1, m * d), g, (t, m, d))
+                .bias(w(Buf::B1, m))
+                .gelu()
+                .step("linear mlp1 +gelu", lanes, v)?,
+            Linear::new(g, w(Buf::W2, d * m), h, (t, d, m))
+                .bias(w(Buf::B2, d))
+                .residual(vv)
+                .step("linear mlp2 +residual", lanes, v)?,
         ];
         self.steps.extend(steps);
         Ok(())
@@ -192,15 +169,14 @@ pub fn plan(
         y: whole(Buf::PooledN),
         shape: (batch, d),
     };
-    let head = Linear {
-        x: whole(Buf::PooledN),
-        w: whole(Buf::HeadW),
-        bias: Some(whole(Buf::HeadB)),
-        residual: None,
-        y: whole(Buf::Logits),
-        shape: (batch, padded_classes(c), d),
-        gelu: false,
-    };
+    let classes = padded_classes(c);
+    let head = Linear::new(
+        whole(Buf::PooledN),
+        whole(Buf::HeadW),
+        whole(Buf::Logits),
+        (batch, classes, d),
+    )
+    .bias(whole(Buf::HeadB));
     p.steps.push(norm.step("head layer_norm", one)?);
     p.steps.push(head.step("head linear", one, linear)?);
     Ok(p.steps)

@@ -5,7 +5,7 @@
 use web_time::Instant;
 
 use super::encode::{self, Stamps, Timestamps};
-use super::{Engine, read_back};
+use super::{Engine, Plan, read_back};
 use crate::Error;
 use crate::model::Mode;
 use crate::stats::median;
@@ -71,17 +71,17 @@ impl Engine {
         // A normal run first: validates the input and leaves realistic data in every buffer.
         self.run(mode, branches, images).await?;
         let runs = runs.max(1);
+        let plan = &self.plans[&(mode, branches)];
         let (method, per_step) = if self.gpu.summary.timestamps_inside_passes {
             let m = "GPU timestamps written between the dispatches of a normal run";
-            (m, self.time_inside_pass(mode, branches, runs).await?)
+            (m, self.time_inside_pass(plan, runs).await?)
         } else if self.timer.is_some() {
             let m = "each op run alone in its own pass, timed by pass timestamps";
-            (m, self.time_alone(mode, branches, runs).await?)
+            (m, self.time_alone(plan, runs).await?)
         } else {
             let m = "each op run alone, timed by the wall clock from submit to completion";
-            (m, self.time_alone(mode, branches, runs).await?)
+            (m, self.time_alone(plan, runs).await?)
         };
-        let plan = &self.plans[&(mode, branches)];
         let mut ops: Vec<OpTiming> = Vec::new();
         for (step, ms) in plan.steps.iter().zip(&per_step) {
             let entry = match ops.iter_mut().position(|o| o.label == step.label) {
@@ -122,20 +122,14 @@ impl Engine {
 
     /// Per dispatch, the median over `runs` normal runs of the time between the
     /// timestamps before and after it, in ms.
-    async fn time_inside_pass(
-        &mut self,
-        mode: Mode,
-        branches: usize,
-        runs: usize,
-    ) -> Result<Vec<f64>, Error> {
-        let plan = &self.plans[&(mode, branches)];
+    async fn time_inside_pass(&self, plan: &Plan, runs: usize) -> Result<Vec<f64>, Error> {
         let n = plan.dispatches.len();
         let stamps = Timestamps::new(&self.gpu, "per-op timestamps", n as u32 + 1);
         let mut samples = vec![Vec::with_capacity(runs); n];
         for _ in 0..runs {
             let mut enc = self.gpu.device.create_command_encoder(&Default::default());
             let each = Stamps::EachDispatch(&stamps);
-            encode::encode(&mut enc, mode.name(), &plan.dispatches, each);
+            encode::encode(&mut enc, "per-op profile", &plan.dispatches, each);
             stamps.resolve(&mut enc);
             self.gpu.queue.submit([enc.finish()]);
             let bytes = read_back(&self.gpu.device, &[stamps.readback()]).await?;
@@ -148,13 +142,7 @@ impl Engine {
 
     /// Per dispatch, the median over `runs` of it run alone in its own pass, in ms: by the
     /// pass's timestamps when there are any, else by the wall clock from submit to completion.
-    async fn time_alone(
-        &mut self,
-        mode: Mode,
-        branches: usize,
-        runs: usize,
-    ) -> Result<Vec<f64>, Error> {
-        let plan = &self.plans[&(mode, branches)];
+    async fn time_alone(&self, plan: &Plan, runs: usize) -> Result<Vec<f64>, Error> {
         let device = &self.gpu.device;
         let logits = &self.buffers[&super::Buf::Logits];
         let mut out = Vec::with_capacity(plan.dispatches.len());

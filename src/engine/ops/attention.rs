@@ -8,15 +8,9 @@ use crate::engine::step::{Buf, Kernel, Step, Width, nonzero, u32_of};
 
 params! {
     pub struct Params {
-        tokens: u32,
-        heads: u32,
-        dim_head: u32,
-        nz: u32,
+        tokens: u32, heads: u32, dim_head: u32, nz: u32,
         /// 1 / sqrt(dim_head)
-        scale: f32,
-        _pad0: u32,
-        _pad1: u32,
-        _pad2: u32,
+        scale: f32, _pad0: u32, _pad1: u32, _pad2: u32,
     }
 }
 

@@ -8,15 +8,9 @@ use crate::model::Pool;
 
 params! {
     pub struct Params {
-        tokens: u32,
-        dim: u32,
-        branches: u32,
-        images: u32,
+        tokens: u32, dim: u32, branches: u32, images: u32,
         /// 1: mean over tokens, 0: the class token.
-        mean_pool: u32,
-        _pad0: u32,
-        _pad1: u32,
-        _pad2: u32,
+        mean_pool: u32, _pad0: u32, _pad1: u32, _pad2: u32,
     }
 }
 

@@ -8,20 +8,12 @@ use crate::engine::step::{Buf, Kernel, Lanes, Operand, Step, Width, nonzero, u32
 
 params! {
     pub struct Params {
-        rows: u32,
-        cols: u32,
-        nz: u32,
-        branches: u32,
+        rows: u32, cols: u32, nz: u32, branches: u32,
         /// Offsets and strides in f32 elements: `_bs` per branch, `_ns` per image.
-        x_off: u32,
-        x_bs: u32,
-        x_ns: u32,
-        y_off: u32,
-        y_bs: u32,
-        y_ns: u32,
+        x_off: u32, x_bs: u32, x_ns: u32, y_off: u32,
+        y_bs: u32, y_ns: u32,
         /// gamma and beta share offset and branch stride.
-        g_off: u32,
-        g_bs: u32,
+        g_off: u32, g_bs: u32,
     }
 }
 

@@ -9,31 +9,14 @@ use crate::engine::step::{Kernel, Lanes, Operand, Step, Width, nonzero, u32_of};
 
 params! {
     pub struct Params {
-        rows: u32,
-        n: u32,
-        k: u32,
-        nz: u32,
-        branches: u32,
-        blocks_n: u32,
-        blocks: u32,
-        epilogue: u32,
+        rows: u32, n: u32, k: u32, nz: u32,
+        branches: u32, blocks_n: u32, blocks: u32, epilogue: u32,
         /// Offsets and strides in f32 elements: `_bs` per branch, `_ns` per image.
-        x_off: u32,
-        x_bs: u32,
-        x_ns: u32,
-        w_off: u32,
-        w_bs: u32,
-        b_off: u32,
-        b_bs: u32,
-        r_off: u32,
-        r_bs: u32,
-        r_ns: u32,
-        y_off: u32,
-        y_bs: u32,
-        y_ns: u32,
-        _pad0: u32,
-        _pad1: u32,
-        _pad2: u32,
+        x_off: u32, x_bs: u32, x_ns: u32,
+        w_off: u32, w_bs: u32, b_off: u32, b_bs: u32,
+        r_off: u32, r_bs: u32, r_ns: u32,
+        y_off: u32, y_bs: u32, y_ns: u32,
+        _pad0: u32, _pad1: u32, _pad2: u32,
     }
 }
 
@@ -85,6 +68,38 @@ pub struct Linear {
 }
 
 impl Linear {
+    /// y = x W^T with x [rows, k], W [n, k]; `shape` is (rows, n, k).
+    pub fn new(x: Operand, w: Operand, y: Operand, shape: (usize, usize, usize)) -> Linear {
+        Linear {
+            x,
+            w,
+            bias: None,
+            residual: None,
+            y,
+            shape,
+            gelu: false,
+        }
+    }
+
+    pub fn bias(self, bias: Operand) -> Linear {
+        Linear {
+            bias: Some(bias),
+            ..self
+        }
+    }
+
+    /// GELU after the bias, before the residual.
+    pub fn gelu(self) -> Linear {
+        Linear { gelu: true, ..self }
+    }
+
+    pub fn residual(self, residual: Operand) -> Linear {
+        Linear {
+            residual: Some(residual),
+            ..self
+        }
+    }
+
     pub fn step(&self, label: &'static str, lanes: Lanes, v: Variant) -> Result<Step, Error> {
         let (rows, n, k) = self.shape;
         nonzero(

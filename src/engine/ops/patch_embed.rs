@@ -9,14 +9,8 @@ use crate::model::Config;
 
 params! {
     pub struct Params {
-        tokens: u32,
-        dim: u32,
-        psize: u32,
-        channels: u32,
-        height: u32,
-        width: u32,
-        grid_w: u32,
-        images: u32,
+        tokens: u32, dim: u32, psize: u32, channels: u32,
+        height: u32, width: u32, grid_w: u32, images: u32,
     }
 }
 
