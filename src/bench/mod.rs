@@ -4,6 +4,7 @@
 //! progress and points are reported as they happen, and a flag cancels it.
 
 pub mod accuracy;
+pub mod fit;
 mod report;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -230,6 +231,7 @@ pub async fn sweep_weights(
         weight_bytes: memory.weight_bytes,
         needed_bytes: memory.needed_bytes,
         points: Vec::new(),
+        fit: None,
         profiles: Vec::new(),
         complete: false,
         error: None,
@@ -263,12 +265,10 @@ pub async fn sweep_weights(
                     report.points.push(point);
                 }
                 Ok(None) => {
-                    report.set_outcome(Outcome::Cancelled);
-                    return Ok(report);
+                    return Ok(finish(report, Outcome::Cancelled));
                 }
                 Err(e) => {
-                    report.set_outcome(Outcome::Failed(e.to_string()));
-                    return Ok(report);
+                    return Ok(finish(report, Outcome::Failed(e.to_string())));
                 }
             }
         }
@@ -287,14 +287,20 @@ pub async fn sweep_weights(
                     profile,
                 }),
                 Err(e) => {
-                    report.set_outcome(Outcome::Failed(e.to_string()));
-                    return Ok(report);
+                    return Ok(finish(report, Outcome::Failed(e.to_string())));
                 }
             }
         }
     }
-    report.set_outcome(Outcome::Complete);
-    Ok(report)
+    Ok(finish(report, Outcome::Complete))
+}
+
+/// The report of a sweep that ended with `outcome`, with the fit of what it measured.
+fn finish(mut report: Report, outcome: Outcome) -> Report {
+    report.set_outcome(outcome);
+    let d = report.context.settings.config.depth;
+    report.fit = Some(fit::Fit::of(&report.points, d));
+    report
 }
 
 fn ms(since: Instant) -> f64 {

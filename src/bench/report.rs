@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Settings;
+use super::fit::Fit;
 use crate::engine::{AdapterSummary, Profile};
 use crate::model::Mode;
 use crate::stats::Stats;
@@ -100,6 +101,9 @@ pub struct Report {
     #[serde(default)]
     pub needed_bytes: u64,
     pub points: Vec<Point>,
+    /// The latency model fitted to `points` (absent in files from older versions).
+    #[serde(default)]
+    pub fit: Option<Fit>,
     /// Per-op profiles at the deepest depth (`--profile`).
     #[serde(default)]
     pub profiles: Vec<ModeProfile>,
@@ -321,6 +325,12 @@ impl Report {
                     "",
                     s.wall.median_ms / p.wall.median_ms
                 ));
+            }
+        }
+        if let Some(fit) = &self.fit {
+            out.push_str("\nfit (least squares on the wall-clock medians):\n");
+            for line in fit.summary() {
+                out.push_str(&format!("  {line}\n"));
             }
         }
         for p in &self.profiles {

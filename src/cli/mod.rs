@@ -1,10 +1,12 @@
-//! The command line: `paraformer infer`, `paraformer bench` and `paraformer eval`. Native only.
+//! The command line: `paraformer infer`, `bench`, `eval` and `report`. Native only.
 
 mod args;
 mod bench;
 mod eval;
 mod infer;
 mod model_args;
+mod plots;
+mod report;
 
 use paraformer::Error;
 
@@ -32,6 +34,10 @@ commands:
           Defaults: the shipped trained MNIST model and its 2,000-image test split.
           --data: safetensors with 'images' U8 [N,C,H,W] and 'labels' U8 [N].
           --branches k: only branches 0..k (every prefix of the trained model is a classifier).
+  report  SVG plots and a markdown report of one or more `bench --json` files, overlaid
+          RESULTS.json [MORE.json ...] --out DIR
+          Writes latency.svg, speedup.svg, profile.svg (when a file has --profile tables)
+          and report.md, with the fitted latency model and the knee.
   help    this text";
 
 /// Runs a command; the caller prints the error and sets the exit code.
@@ -43,6 +49,7 @@ pub fn main(raw: &[String]) -> Result<(), Error> {
         "infer" => infer::run(&args::Args::parse("infer", rest, infer::SPECS)?),
         "bench" => bench::run(&args::Args::parse("bench", rest, bench::SPECS)?),
         "eval" => eval::run(&args::Args::parse("eval", rest, eval::SPECS)?),
+        "report" => report::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -1,0 +1,217 @@
+//! `paraformer report RESULTS.json [MORE.json ...] --out DIR`: the pictures and the
+//! markdown of one or more sweeps (a GPU, lavapipe, a browser run), overlaid.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use paraformer::Error;
+use paraformer::bench::Report;
+use paraformer::bench::fit::Fit;
+use paraformer::model::Mode;
+
+use super::plots;
+
+/// One input file: its report, its fit and a short label for legends.
+pub struct Run {
+    pub file: String,
+    pub label: String,
+    pub report: Report,
+    pub fit: Fit,
+}
+
+pub fn run(raw: &[String]) -> Result<(), Error> {
+    let (files, out) = parse(raw)?;
+    let runs = files
+        .iter()
+        .map(|f| load(f))
+        .collect::<Result<Vec<_>, Error>>()?;
+    std::fs::create_dir_all(&out)
+        .map_err(|e| Error::Io(format!("cannot create '{}': {e}", out.display())))?;
+    let mut written = vec![
+        plots::latency(&runs, &out.join("latency.svg"))?,
+        plots::speedup(&runs, &out.join("speedup.svg"))?,
+    ];
+    let profile = if runs.iter().any(|r| !r.report.profiles.is_empty()) {
+        written.push(plots::profile(&runs, &out.join("profile.svg"))?);
+        true
+    } else {
+        false
+    };
+    let md = out.join("report.md");
+    write(&md, &markdown(&runs, profile))?;
+    written.push(md);
+    for path in written {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn parse(raw: &[String]) -> Result<(Vec<String>, PathBuf), Error> {
+    let mut files = Vec::new();
+    let mut out = None;
+    let mut it = raw.iter();
+    while let Some(arg) = it.next() {
+        if let Some(v) = arg.strip_prefix("--out=") {
+            out = Some(v.to_string());
+        } else if arg == "--out" {
+            let v = it
+                .next()
+                .ok_or_else(|| Error::Usage("--out needs a value (a directory)".into()))?;
+            out = Some(v.clone());
+        } else if arg.starts_with("--") {
+            return Err(Error::Usage(format!(
+                "unknown option '{arg}' for 'report': allowed is --out DIR"
+            )));
+        } else {
+            files.push(arg.clone());
+        }
+    }
+    if files.is_empty() {
+        return Err(Error::Usage(
+            "report needs at least one results file (paraformer bench --json FILE)".into(),
+        ));
+    }
+    let out = out.ok_or_else(|| Error::Usage("report needs --out DIR".into()))?;
+    Ok((files, PathBuf::from(out)))
+}
+
+fn load(file: &str) -> Result<Run, Error> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Error::Io(format!("cannot read '{file}': {e}")))?;
+    let report =
+        Report::from_json(&text).map_err(|e| Error::Input(format!("'{file}': {}", e.message())))?;
+    if report.points.is_empty() {
+        return Err(Error::Input(format!(
+            "'{file}' holds no measured points: nothing to report"
+        )));
+    }
+    let fit = Fit::of(&report.points, report.context.settings.config.depth);
+    let ctx = &report.context;
+    let label = format!(
+        "{} ({}, {}, {})",
+        short_name(&ctx.adapter.name),
+        ctx.adapter.backend,
+        ctx.settings.preset,
+        ctx.date.get(..10).unwrap_or(&ctx.date)
+    );
+    Ok(Run {
+        file: file.to_string(),
+        label,
+        report,
+        fit,
+    })
+}
+
+/// The adapter's name up to its first parenthesis ("llvmpipe (LLVM 15.0.6, 256 bits)").
+fn short_name(name: &str) -> &str {
+    name.split(" (").next().unwrap_or(name).trim()
+}
+
+fn write(path: &Path, text: &str) -> Result<(), Error> {
+    std::fs::write(path, text)
+        .map_err(|e| Error::Io(format!("cannot write '{}': {e}", path.display())))
+}
+
+fn markdown(runs: &[Run], profile: bool) -> String {
+    let mut md = String::from("# Para-Former latency report\n\n");
+    md.push_str(
+        "Latency against total depth L: serial mode chains L blocks, parallel mode runs \
+         K = L/d branches of d blocks side by side (the same weights, the same FLOPs). \
+         Medians with p10-p90 bars, wall clock; dashed lines are the fits.\n\n",
+    );
+    md.push_str("![latency against depth](latency.svg)\n\n![speedup](speedup.svg)\n\n");
+    if profile {
+        md.push_str("![per-op profile](profile.svg)\n\n");
+    }
+    for run in runs {
+        let r = &run.report;
+        let (ctx, s) = (&r.context, &r.context.settings);
+        let c = &s.config;
+        let _ = write!(
+            md,
+            "## {}\n\n- file: `{}`\n- adapter: {} ({}, {}; driver {} {})\n- date: {}, \
+             paraformer {}{}, {}\n- model: preset {}, {}x{}x{} images, patch {}, dim {}, {} \
+             heads of {}, MLP {}, branch depth d = {}, batch {}\n- samples: {} counted after \
+             {} warm-up per point; clocks: {}\n",
+            run.label,
+            run.file,
+            ctx.adapter.name,
+            ctx.adapter.backend,
+            ctx.adapter.device_type,
+            ctx.adapter.driver,
+            ctx.adapter.driver_info,
+            ctx.date,
+            ctx.crate_version,
+            ctx.git_commit
+                .as_ref()
+                .map_or(String::new(), |g| format!(" ({g})")),
+            ctx.target,
+            s.preset,
+            c.channels,
+            c.image_height,
+            c.image_width,
+            c.patch,
+            c.dim,
+            c.heads,
+            c.dim_head,
+            c.mlp_dim,
+            c.depth,
+            s.batch,
+            s.samples,
+            s.warmup,
+            ctx.clocks.join("; ")
+        );
+        if let Some(e) = r.outcome().error() {
+            let _ = writeln!(md, "- INCOMPLETE: {e}");
+        }
+        md.push_str("\n### Fit\n\n");
+        for line in run.fit.summary() {
+            let _ = writeln!(md, "- {line}");
+        }
+        md.push_str("\n### Points\n\n| L | mode | median ms | p10 ms | p90 ms | GFLOP/s | dispatches | critical path | fitted ms |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        for p in &r.points {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {:.3} | {:.3} | {:.3} | {:.2} | {} | {} | {} |",
+                p.depth,
+                p.mode.name(),
+                p.wall.median_ms,
+                p.wall.p10_ms,
+                p.wall.p90_ms,
+                p.gflops_wall,
+                p.dispatches,
+                p.critical_path,
+                fitted(&run.fit, p.mode, p.depth).map_or("-".into(), |v| format!("{v:.3}"))
+            );
+        }
+        for p in &r.profiles {
+            let _ = write!(
+                md,
+                "\n### Per-op profile, {} mode, L = {}\n\n```\n{}```\n",
+                p.mode.name(),
+                p.depth,
+                p.profile.table()
+            );
+        }
+        md.push('\n');
+    }
+    md.push_str(
+        "The knee L* is the breakpoint of the least-squares fit of `flat + slope * max(0, L - L*)` \
+         to the parallel medians; it is reported when the fitted rise by the deepest L is at \
+         least 5% of the flat latency and three residual RMS (README, \"Where the flat \
+         latency ends\").\n",
+    );
+    md
+}
+
+/// The per-mode fit's prediction at `depth`, when that mode has a fit.
+pub fn fitted(fit: &Fit, mode: Mode, depth: usize) -> Option<f64> {
+    let points = match mode {
+        Mode::Serial => &fit.serial.as_ref()?.points,
+        Mode::Parallel => &fit.parallel.as_ref()?.points,
+    };
+    points
+        .iter()
+        .find(|p| p.depth == depth)
+        .map(|p| p.predicted_ms)
+}

@@ -1,0 +1,153 @@
+//! `paraformer report` end to end: a short lavapipe sweep with a profile, reported alone
+//! and overlaid with itself; the files hold the series, the fit and the adapter's name;
+//! bad inputs fail with a message naming the file. No timing thresholds.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn paraformer(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_paraformer"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("paraformer-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn a_sweep_is_reported_with_its_fit_plots_and_adapter() {
+    let json = temp("mnist.json");
+    let j = json.to_str().unwrap();
+    let (code, err) = paraformer(&[
+        "bench",
+        "--preset",
+        "mnist",
+        "--depths",
+        "1..=5",
+        "--samples",
+        "3",
+        "--warmup",
+        "1",
+        "--profile",
+        "--no-progress",
+        "--json",
+        j,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let results: serde_json::Value = serde_json::from_str(&read(&json)).unwrap();
+    let fit = &results["fit"];
+    assert!(fit.is_object(), "the JSON carries the fit: {results}");
+    for part in ["cost", "serial", "parallel", "notes"] {
+        assert!(fit.get(part).is_some(), "fit.{part} missing: {fit}");
+    }
+    let adapter = results["context"]["adapter"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let short = adapter.split(" (").next().unwrap();
+
+    let out = temp("out");
+    let (code, err) = paraformer(&["report", j, j, "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    for f in ["latency.svg", "speedup.svg", "profile.svg", "report.md"] {
+        assert!(err.contains(f), "'wrote {f}' in {err}");
+    }
+    let latency = read(&out.join("latency.svg"));
+    assert!(
+        latency.starts_with("<svg"),
+        "{}",
+        &latency[..80.min(latency.len())]
+    );
+    assert!(
+        latency.contains(&format!("serial {short}")),
+        "legend names the adapter"
+    );
+    assert!(latency.contains(&format!("parallel {short}")));
+    assert!(read(&out.join("speedup.svg")).contains(short));
+    let profile = read(&out.join("profile.svg"));
+    assert!(profile.contains("linear qkv") && profile.contains("attention"));
+    let md = read(&out.join("report.md"));
+    assert!(md.contains(&adapter), "report.md names the adapter");
+    assert!(md.contains("![latency against depth](latency.svg)"));
+    assert!(md.contains("### Fit") && md.contains("### Points"));
+    // Every measured point is a row of the table, in both overlaid copies.
+    let rows = md
+        .lines()
+        .filter(|l| l.starts_with("| 3 | parallel |"))
+        .count();
+    assert_eq!(rows, 2, "{md}");
+}
+
+#[test]
+fn bad_inputs_to_report_name_the_file() {
+    let out = temp("bad-out");
+    let o = out.to_str().unwrap();
+    let not_json = temp("not.json");
+    std::fs::write(&not_json, "hello").unwrap();
+    let other = temp("other.json");
+    std::fs::write(&other, r#"{"schema": "something-else/2"}"#).unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec![not_json.display().to_string()], "not.json"),
+        (vec![other.display().to_string()], "other.json"),
+        (
+            vec!["/nonexistent/r.json".into()],
+            "cannot read '/nonexistent/r.json'",
+        ),
+    ];
+    for (files, want) in cases {
+        let mut args = vec!["report".to_string()];
+        args.extend(files);
+        args.extend(["--out".to_string(), o.to_string()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, err) = paraformer(&args);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    // A well-formed file without points: take a real report and empty it.
+    let json = temp("empty.json");
+    let j = json.to_str().unwrap();
+    let (code, err) = paraformer(&[
+        "bench",
+        "--preset",
+        "mnist",
+        "--depths",
+        "1",
+        "--samples",
+        "1",
+        "--warmup",
+        "0",
+        "--no-progress",
+        "--json",
+        j,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mut v: serde_json::Value = serde_json::from_str(&read(&json)).unwrap();
+    v["points"] = serde_json::json!([]);
+    std::fs::write(&json, v.to_string()).unwrap();
+    let (code, err) = paraformer(&["report", j, "--out", o]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("empty.json") && err.contains("no measured points"),
+        "{err}"
+    );
+    let (code, err) = paraformer(&["report", "--out", o]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("at least one results file"), "{err}");
+    let (code, err) = paraformer(&["report", j]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--out DIR"), "{err}");
+    let (code, err) = paraformer(&["report", j, "--out", o, "--width", "3"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("unknown option '--width'"), "{err}");
+}
