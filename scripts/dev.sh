@@ -4,6 +4,10 @@
 #   bash scripts/dev.sh web    build the web page and serve it on http://127.0.0.1:8080
 #   bash scripts/dev.sh test   every check: fmt, clippy (native + wasm32), cargo test (GPU tests on
 #                              lavapipe, the app under Xvfb), the web build and the browser test
+#   bash scripts/dev.sh report [--quick]
+#                              sweeps of cifar, mnist and vit-tiny-224 on this machine's adapter (a
+#                              GPU, else lavapipe; no display needed), then `paraformer report` into
+#                              target/report/ (--quick: a few minutes on lavapipe, what CI runs)
 #   bash scripts/dev.sh setup  only install the prerequisites
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -106,6 +110,72 @@ run_fuzz() {
     fi
 }
 
+# One preset's sweep into $1.json: run_sweep OUT PRESET DEPTHS SERIAL_UP_TO SAMPLES WARMUP.
+run_sweep() {
+    local out=$1 preset=$2 depths=$3 serial=$4 samples=$5 warmup=$6
+    log "bench $preset: depths $depths (serial up to $serial), $samples samples"
+    "$REPORT_BIN" bench --preset "$preset" --depths "$depths" --serial-up-to "$serial" \
+        --samples "$samples" --warmup "$warmup" --profile --no-progress --json "$out.json"
+}
+
+# "flat" when a results file's parallel latency is flat to its deepest point (no knee yet).
+still_flat() {
+    python3 -c 'import json,sys; f=json.load(open(sys.argv[1])).get("fit") or {}; sys.exit(0 if any("no knee yet" in n for n in f.get("notes", [])) else 1)' "$1"
+}
+
+# Sweeps that tell the story on this machine's adapter, and their report. The full form goes
+# deeper in parallel mode while no knee has shown, as long as REPORT_BUDGET_S allows.
+run_report() {
+    local quick=$1 dir=target/report start=$SECONDS
+    local budget=${REPORT_BUDGET_S:-1800}
+    log "cargo build --release"
+    cargo build --release --locked
+    REPORT_BIN=target/release/paraformer
+    rm -rf "$dir"
+    mkdir -p "$dir/json"
+    local presets=(mnist cifar vit-tiny-224)
+    for preset in "${presets[@]}"; do
+        local out="$dir/json/$preset" depths serial samples warmup
+        if [ "$quick" = 1 ]; then
+            case $preset in
+                mnist) depths=1,2,3,4,6,8,12,16,24,32 serial=16 samples=9 warmup=2 ;;
+                cifar) depths=1,2,3,4,6,8,12,16 serial=8 samples=5 warmup=2 ;;
+                # Its branches are d = 2 blocks deep: every L is even.
+                *) depths=2,4,6,8 serial=8 samples=3 warmup=1 ;;
+            esac
+            run_sweep "$out" "$preset" "$depths" "$serial" "$samples" "$warmup"
+            continue
+        fi
+        depths=1,2,3,4,6,8,10,12,16,20,24,32,40,48,56,64 serial=24 samples=10 warmup=3
+        [ "$preset" = vit-tiny-224 ] && depths=2,4,6,8,10,12,16,20,24,32,40,48,56,64
+        run_sweep "$out" "$preset" "$depths" "$serial" "$samples" "$warmup"
+        local max=64
+        while still_flat "$out.json" && [ $((SECONDS - start)) -lt "$budget" ]; do
+            depths="$depths,$((max * 3 / 2)),$((max * 2))"
+            max=$((max * 2))
+            log "$preset: no knee up to L = $((max / 2)) yet, going to L = $max"
+            # A depth the adapter cannot hold fails before measuring: keep the last sweep.
+            run_sweep "$out.deeper" "$preset" "$depths" "$serial" "$samples" "$warmup" || break
+            mv "$out.deeper.json" "$out.json"
+        done
+    done
+    "$REPORT_BIN" report "$dir"/json/*.json --out "$dir"
+    log "report in $dir/report.md ($((SECONDS - start)) s)"
+}
+
+# The files a report must hold, each non-empty, with every preset's section.
+check_report() {
+    local dir=target/report
+    for f in latency.svg speedup.svg profile.svg report.md; do
+        [ -s "$dir/$f" ] || { echo "report: $dir/$f is missing or empty" >&2; return 1; }
+    done
+    for preset in mnist cifar vit-tiny-224; do
+        grep -q ", $preset, " "$dir/report.md" \
+            || { echo "report: no section for $preset in $dir/report.md" >&2; return 1; }
+    done
+    grep -q '<svg' "$dir/latency.svg" || { echo "report: latency.svg is not SVG" >&2; return 1; }
+}
+
 build_web() {
     log "trunk build --release"
     trunk build --release
@@ -125,6 +195,9 @@ run_tests() {
     log "cargo test (GPU tests on the default adapter: lavapipe on a machine without a GPU)"
     cargo test --locked 2>&1 | tee "$out"
     run_fuzz 2>&1 | tee -a "$out"
+    log "device report, quick form (target/report)"
+    run_report 1
+    check_report
     build_web
     log "browser test (headless Chromium, WebGPU on SwiftShader)"
     (cd web && npm ci --no-audit --no-fund && node --test tests/) 2>&1 | tee -a "$out"
@@ -153,6 +226,13 @@ case "${1:-}" in
         log "serving dist/ on http://127.0.0.1:8080 (Ctrl-C to stop)"
         python3 -m http.server 8080 --bind 127.0.0.1 --directory dist
         ;;
+    report)
+        setup_runtime
+        quick=0
+        [ "${2:-}" = "--quick" ] && quick=1
+        run_report "$quick"
+        [ "$quick" = 0 ] || check_report
+        ;;
     test)
         setup_dev
         setup_web
@@ -160,7 +240,7 @@ case "${1:-}" in
         run_tests
         ;;
     *)
-        echo "usage: bash scripts/dev.sh app|web|test|setup" >&2
+        echo "usage: bash scripts/dev.sh app|web|test|report [--quick]|setup" >&2
         exit 2
         ;;
 esac

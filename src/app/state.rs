@@ -57,6 +57,7 @@ impl Form {
             samples: self.samples,
             seed: 0,
             profile: self.profile,
+            serial_up_to: None,
         };
         s.validate()?;
         Ok(s)

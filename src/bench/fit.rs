@@ -115,9 +115,12 @@ impl Fit {
                     p.flat_ms, p.ms_per_branch_after, p.ms_per_block_after, p.r2
                 ),
                 None => format!(
-                    "parallel: no knee in the measured range ({:.3} ms at the flat part, \
-                     {:+.3} ms per branch; R^2 {:.3})",
-                    p.flat_ms, p.ms_per_branch_after, p.r2
+                    "parallel: no knee in the measured range ({:.3} ms at L = {}, then \
+                     {:+.3} ms per branch as a line in L; R^2 {:.3})",
+                    p.flat_ms,
+                    p.points.first().map_or(0, |q| q.depth),
+                    p.ms_per_branch_after,
+                    p.r2
                 ),
             });
         }
@@ -237,6 +240,20 @@ fn fit_cost(points: &[Point]) -> Result<CostFit, String> {
         return Err(format!(
             "{WHAT}: R^2 {r2:.3} is below {MIN_R2}: latency here is not fixed + launch + FLOP \
              cost (a knee, or noise); no figures given"
+        ));
+    }
+    let rms = (y
+        .iter()
+        .zip(&predicted)
+        .map(|(y, p)| (y - p).powi(2))
+        .sum::<f64>()
+        / y.len() as f64)
+        .sqrt();
+    if x[0] < -2.0 * rms {
+        return Err(format!(
+            "{WHAT}: the fit gives a negative fixed cost ({:.3} ms, beyond twice the residual \
+             RMS): latency here is not fixed + launch + FLOP cost; no figures given",
+            x[0]
         ));
     }
     if x[1] <= 0.0 || x[2] <= 0.0 {
@@ -377,12 +394,20 @@ fn fit_parallel(points: &[Point], d: usize) -> Result<(ParallelFit, Option<Strin
         .ok_or("parallel: every point has the same depth")?;
     let line = |v: f64| x[0] + x[1] * v;
     let pred: Vec<f64> = l.iter().map(|&v| line(v)).collect();
+    let r2 = r_squared(&y, &pred);
+    // A flat sweep is explained by its mean, so a line's R^2 says nothing there; a rising
+    // one must be a line.
+    if rises && r2 < MIN_R2 {
+        return Err(format!(
+            "parallel: R^2 {r2:.3} of a line in L is below {MIN_R2}; no slope given"
+        ));
+    }
     let fit = ParallelFit {
         flat_ms: line(lo),
         knee_depth: None,
         ms_per_block_after: x[1],
         ms_per_branch_after: x[1] * d as f64,
-        r2: r_squared(&y, &pred),
+        r2,
         points: predicted(Mode::Parallel, &data, line),
     };
     Ok((fit, Some(no_knee)))

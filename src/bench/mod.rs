@@ -34,9 +34,13 @@ pub struct Settings {
     pub samples: usize,
     /// Seed of the random weights and input.
     pub seed: u64,
-    /// After the sweep, profile each mode per op at the deepest depth.
+    /// After the sweep, profile each mode per op at its deepest depth.
     #[serde(default)]
     pub profile: bool,
+    /// Serial mode only at depths up to this one (the long chains are the slow part of a
+    /// deep sweep); None measures it at every depth.
+    #[serde(default)]
+    pub serial_up_to: Option<usize>,
 }
 
 impl Settings {
@@ -52,8 +56,29 @@ impl Settings {
             samples: 10,
             seed: 0,
             profile: false,
+            serial_up_to: None,
             config,
         })
+    }
+
+    /// Whether the sweep measures `mode` at `depth`.
+    pub fn measures(&self, mode: Mode, depth: usize) -> bool {
+        self.modes.contains(&mode)
+            && (mode == Mode::Parallel || self.serial_up_to.is_none_or(|max| depth <= max))
+    }
+
+    /// The points of the sweep in the order they are measured: modes alternate at each
+    /// depth, so that slow drift of the machine hits both alike.
+    pub fn points(&self) -> Vec<(Mode, usize)> {
+        let mut out = Vec::new();
+        for &depth in &self.depths {
+            for &mode in &self.modes {
+                if self.measures(mode, depth) {
+                    out.push((mode, depth));
+                }
+            }
+        }
+        out
     }
 
     /// The deepest model of the sweep: K = max(L) / d branches.
@@ -85,6 +110,16 @@ impl Settings {
             return Err(Error::Config(
                 "samples is 0: at least 1 sample per point is needed".into(),
             ));
+        }
+        if let Some(max) = self.serial_up_to
+            && self.modes.contains(&Mode::Serial)
+            && !self.depths.iter().any(|&l| l <= max)
+        {
+            return Err(Error::Config(format!(
+                "serial up to L = {max} leaves serial mode no depth to measure: the \
+                 shallowest depth is {}",
+                self.depths.iter().min().copied().unwrap_or(0)
+            )));
         }
         if self.batch == 0 {
             return Err(Error::Config("batch is 0: it must be at least 1".into()));
@@ -239,44 +274,44 @@ pub async fn sweep_weights(
     let per_point = 1 + settings.warmup + settings.samples;
     let mut progress = Progress {
         done: 0,
-        total: settings.depths.len() * settings.modes.len() * per_point,
+        total: settings.points().len() * per_point,
         mode: settings.modes[0],
         depth: settings.depths[0],
     };
-    // Modes alternate at each depth, so slow drift of the machine hits both alike.
-    for &depth in &settings.depths {
-        for &mode in &settings.modes {
-            (progress.mode, progress.depth) = (mode, depth);
-            on_progress(&progress);
-            match measure(
-                &mut engine,
-                settings,
-                mode,
-                depth,
-                &images,
-                cancel,
-                &mut progress,
-                &mut on_progress,
-            )
-            .await
-            {
-                Ok(Some(point)) => {
-                    on_point(&point);
-                    report.points.push(point);
-                }
-                Ok(None) => {
-                    return Ok(finish(report, Outcome::Cancelled));
-                }
-                Err(e) => {
-                    return Ok(finish(report, Outcome::Failed(e.to_string())));
-                }
+    for (mode, depth) in settings.points() {
+        (progress.mode, progress.depth) = (mode, depth);
+        on_progress(&progress);
+        let measured = measure(
+            &mut engine,
+            settings,
+            mode,
+            depth,
+            &images,
+            cancel,
+            &mut progress,
+            &mut on_progress,
+        );
+        match measured.await {
+            Ok(Some(point)) => {
+                on_point(&point);
+                report.points.push(point);
             }
+            Ok(None) => return Ok(finish(report, Outcome::Cancelled)),
+            Err(e) => return Ok(finish(report, Outcome::Failed(e.to_string()))),
         }
     }
     if settings.profile {
-        let depth = *settings.depths.last().expect("validated: not empty");
         for &mode in &settings.modes {
-            let branches = depth / settings.config.depth;
+            // Each mode at the deepest depth it was measured at.
+            let Some(depth) = settings
+                .depths
+                .iter()
+                .rev()
+                .find(|&&l| settings.measures(mode, l))
+            else {
+                continue;
+            };
+            let (depth, branches) = (*depth, depth / settings.config.depth);
             match engine
                 .profile(mode, branches, &images, settings.samples)
                 .await
@@ -286,9 +321,7 @@ pub async fn sweep_weights(
                     depth,
                     profile,
                 }),
-                Err(e) => {
-                    return Ok(finish(report, Outcome::Failed(e.to_string())));
-                }
+                Err(e) => return Ok(finish(report, Outcome::Failed(e.to_string()))),
             }
         }
     }

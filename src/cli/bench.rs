@@ -32,6 +32,7 @@ pub const SPECS: &[Spec] = &[
     ("mlp-dim", true),
     ("classes", true),
     ("pool", true),
+    ("serial-up-to", true),
     ("profile", false),
     ("no-progress", false),
 ];
@@ -86,6 +87,7 @@ pub fn settings(args: &Args) -> Result<Settings, Error> {
     s.samples = args.get("samples")?.unwrap_or(s.samples);
     s.seed = args.get("seed")?.unwrap_or(s.seed);
     s.profile = args.flag("profile");
+    s.serial_up_to = args.get("serial-up-to")?;
     s.validate()?;
     Ok(s)
 }

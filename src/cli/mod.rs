@@ -25,8 +25,9 @@ commands:
           [--branch-depth d] [--batch N] [--warmup N] [--samples N] [--seed N]
           [--image-height N --image-width N --channels N --patch N --dim N --heads N
            --dim-head N --mlp-dim N --classes N --pool cls|mean]
-          [--json FILE] [--csv FILE] [--profile] [--no-progress]
+          [--json FILE] [--csv FILE] [--profile] [--serial-up-to L] [--no-progress]
           --profile: per-op table (time, share, GFLOP/s, GB/s) at the deepest depth.
+          --serial-up-to L: serial mode only at depths up to L (parallel at every depth).
           Parallel mode uses K = L/d branches at depth L; serial chains the same L blocks.
   eval    accuracy and per-class accuracy on a labelled test set, JSON on stdout
           [--checkpoint FILE] [--data FILE] [--branches k] [--mode serial|parallel]
