@@ -3,6 +3,7 @@
 //! CPU, load checkpoints, export and compare runs.
 
 mod classify;
+mod fitted;
 mod platform;
 mod profile;
 pub mod state;
@@ -436,6 +437,16 @@ impl App {
 
     fn latency_plot(&self, ui: &mut egui::Ui, points: &[Point]) {
         let gpu = self.gpu_clock;
+        let fit = fitted::fit_of(points, gpu);
+        if !points.is_empty() {
+            let detail = fit.summary().join("\n");
+            ui.label(fitted::summary(points, &fit, gpu))
+                .on_hover_text(format!(
+                    "Least-squares fit to the medians, drawn dashed (README: \"Where the flat \
+                 latency ends\").\n{detail}"
+                ));
+        }
+        let hover_fit = fit.clone();
         let hover: Vec<(String, Vec<Point>)> = Mode::ALL
             .iter()
             .map(|m| {
@@ -459,7 +470,9 @@ impl App {
                     && let Some((_, pts)) = hover.iter().find(|(n, _)| n == plot_name)
                     && let Some(p) = pts.get(*index)
                 {
-                    return Some(state::describe(p, gpu));
+                    let fitted = fitted::predicted(&hover_fit, p.mode, p.depth)
+                        .map_or(String::new(), |v| format!("\nfitted {v:.3} ms"));
+                    return Some(state::describe(p, gpu) + &fitted);
                 }
                 None
             })
@@ -467,6 +480,22 @@ impl App {
                 for mode in Mode::ALL {
                     let s = state::series(points, mode, gpu);
                     median_with_band(plot, mode.name(), &s, mode_color(mode));
+                    let line = fitted::line(&fit, mode);
+                    if !line.is_empty() {
+                        plot.line(
+                            Line::new(format!("{} fit", mode.name()), PlotPoints::from(line))
+                                .color(mode_color(mode))
+                                .width(1.0)
+                                .style(egui_plot::LineStyle::dashed_dense()),
+                        );
+                    }
+                }
+                if let Some(k) = fit.parallel.as_ref().and_then(|p| p.knee_depth) {
+                    plot.vline(
+                        egui_plot::VLine::new(format!("knee L* = {k:.1}"), k)
+                            .color(mode_color(Mode::Parallel))
+                            .style(egui_plot::LineStyle::dotted_loose()),
+                    );
                 }
                 for r in &self.overlays {
                     for mode in Mode::ALL {

@@ -70,8 +70,27 @@ pub struct Predicted {
 }
 
 impl Fit {
-    /// Fits the points of a sweep whose branches have `branch_depth` blocks.
+    /// Fits the wall-clock medians of a sweep whose branches have `branch_depth` blocks.
     pub fn of(points: &[Point], branch_depth: usize) -> Fit {
+        Fit::of_clock(points, branch_depth, false)
+    }
+
+    /// The same on the GPU-timestamp medians when `gpu` (points without them are left out).
+    pub fn of_clock(points: &[Point], branch_depth: usize, gpu: bool) -> Fit {
+        let samples: Vec<Sample> = points
+            .iter()
+            .filter_map(|p| {
+                let stats = if gpu { p.gpu.as_ref()? } else { &p.wall };
+                Some(Sample {
+                    mode: p.mode,
+                    depth: p.depth,
+                    critical_path: p.critical_path,
+                    flops: p.flops,
+                    ms: stats.median_ms,
+                })
+            })
+            .collect();
+        let points = &samples[..];
         let mut notes = Vec::new();
         let cost = fit_cost(points).map_err(|n| notes.push(n)).ok();
         let serial = fit_serial(points, cost.as_ref())
@@ -140,11 +159,20 @@ impl Fit {
     }
 }
 
-fn medians(points: &[Point], mode: Mode) -> Vec<(usize, f64)> {
+/// What a fit needs of a point: its costs and its median on the chosen clock.
+struct Sample {
+    mode: Mode,
+    depth: usize,
+    critical_path: usize,
+    flops: f64,
+    ms: f64,
+}
+
+fn medians(points: &[Sample], mode: Mode) -> Vec<(usize, f64)> {
     points
         .iter()
         .filter(|p| p.mode == mode)
-        .map(|p| (p.depth, p.wall.median_ms))
+        .map(|p| (p.depth, p.ms))
         .collect()
 }
 
@@ -214,7 +242,7 @@ pub fn least_squares(cols: &[Vec<f64>], y: &[f64]) -> Option<Vec<f64>> {
     Some((0..p).map(|k| m[k][p] / m[k][k] / scale[k]).collect())
 }
 
-fn fit_cost(points: &[Point]) -> Result<CostFit, String> {
+fn fit_cost(points: &[Sample]) -> Result<CostFit, String> {
     const WHAT: &str = "cost model (fixed + launch + FLOPs)";
     if points.len() < 4 {
         return Err(format!(
@@ -222,7 +250,7 @@ fn fit_cost(points: &[Point]) -> Result<CostFit, String> {
             points.len()
         ));
     }
-    let y: Vec<f64> = points.iter().map(|p| p.wall.median_ms).collect();
+    let y: Vec<f64> = points.iter().map(|p| p.ms).collect();
     let ones = vec![1.0; points.len()];
     let dispatches: Vec<f64> = points.iter().map(|p| p.critical_path as f64).collect();
     let flops: Vec<f64> = points.iter().map(|p| p.flops).collect();
@@ -275,7 +303,7 @@ fn fit_cost(points: &[Point]) -> Result<CostFit, String> {
             .map(|(p, predicted_ms)| Predicted {
                 mode: p.mode,
                 depth: p.depth,
-                measured_ms: p.wall.median_ms,
+                measured_ms: p.ms,
                 predicted_ms,
             })
             .collect(),
@@ -293,7 +321,7 @@ fn predicted(mode: Mode, data: &[(usize, f64)], model: impl Fn(f64) -> f64) -> V
         .collect()
 }
 
-fn fit_serial(points: &[Point], cost: Option<&CostFit>) -> Result<SerialFit, String> {
+fn fit_serial(points: &[Sample], cost: Option<&CostFit>) -> Result<SerialFit, String> {
     let data = medians(points, Mode::Serial);
     if data.len() < 3 {
         return Err(format!(
@@ -336,7 +364,7 @@ fn hinge(l: &[f64], y: &[f64], knee: f64) -> Option<(f64, f64, f64)> {
     Some((x[0], x[1], sse))
 }
 
-fn fit_parallel(points: &[Point], d: usize) -> Result<(ParallelFit, Option<String>), String> {
+fn fit_parallel(points: &[Sample], d: usize) -> Result<(ParallelFit, Option<String>), String> {
     let data = medians(points, Mode::Parallel);
     if data.len() < 4 {
         return Err(format!(
@@ -472,7 +500,9 @@ mod tests {
             .filter(|p| p.mode == Mode::Serial)
             .cloned()
             .collect();
-        let c = fit_cost(&serial_only);
+        let c = Fit::of(&serial_only, 1)
+            .cost
+            .ok_or(Fit::of(&serial_only, 1).notes[0].clone());
         assert!(c.unwrap_err().contains("cannot be told apart"));
         // The parallel points follow a knee, not the cost model: fit it on serial points
         // plus parallel ones before the knee, where both hold.
@@ -488,7 +518,7 @@ mod tests {
                 p
             })
             .collect();
-        let cost = fit_cost(&before).unwrap();
+        let cost = Fit::of(&before, 1).cost.unwrap();
         close("fixed", cost.fixed_ms, fixed);
         close("launch", cost.launch_us_per_dispatch, launch * 1e3);
         close("throughput", cost.gflops, 10.0);
