@@ -4,6 +4,7 @@
 
 mod classify;
 mod fitted;
+mod overlay;
 mod platform;
 mod profile;
 pub mod state;
@@ -20,6 +21,7 @@ mod worker;
 use std::sync::{Arc, Mutex};
 
 use egui_plot::{FilledArea, Legend, Line, Plot, PlotPoints, Points};
+use paraformer::bench::share::Shared;
 use paraformer::bench::{Point, Report};
 use paraformer::data::TestSet;
 use paraformer::model::{self, Config, Hints, Mode, PRESETS, Pool, Weights};
@@ -52,7 +54,9 @@ pub struct App {
     hints: Hints,
     tab: Tab,
     gpu_clock: bool,
-    overlays: Vec<Report>,
+    overlays: Vec<overlay::Overlay>,
+    /// The last share link made, shown under the button.
+    share_link: Option<String>,
     live_on: bool,
     live_depth: usize,
     live_mode: Mode,
@@ -104,7 +108,7 @@ impl App {
         let (branches, images) = trained
             .as_ref()
             .map_or((1, 1), |(w, s)| (w.config.branches, s.len()));
-        App {
+        let mut app = App {
             trained,
             close_at: None,
             classify: classify::Classify::new(branches, images),
@@ -136,6 +140,22 @@ impl App {
             inbox: Arc::new(Mutex::new(Vec::new())),
             status,
             checked: None,
+            share_link: None,
+        };
+        app.open_share_link();
+        app
+    }
+
+    /// A page opened from a share link shows that run overlaid; a damaged link is explained
+    /// and the app goes on without it.
+    fn open_share_link(&mut self) {
+        match Shared::from_fragment(&platform::url_fragment()) {
+            Some(Ok(shared)) => {
+                self.say(format!("overlaid the shared run: {}", shared.label()));
+                self.overlays.push(overlay::Overlay::Link(Box::new(shared)));
+            }
+            Some(Err(e)) => self.say(e.to_string()),
+            None => {}
         }
     }
 
@@ -219,7 +239,7 @@ impl App {
         {
             Ok(r) => {
                 self.say(format!("overlaid {name}: {}", state::report_label(&r)));
-                self.overlays.push(r);
+                self.overlays.push(overlay::Overlay::File(Box::new(r)));
             }
             Err(e) => self.say(format!("{name}: {e}")),
         }
@@ -423,8 +443,24 @@ impl App {
                         self.status.clone(),
                     );
                 }
+                let share = if cfg!(target_arch = "wasm32") { "Share" } else { "Copy link" };
+                if ui
+                    .button(share)
+                    .on_hover_text("a link to this page that shows this run overlaid (the results travel in the link's fragment, no server)")
+                    .clicked()
+                    && let Some(r) = &report
+                {
+                    let link = overlay::share_link(&platform::page_url(), r);
+                    ui.ctx().copy_text(link.clone());
+                    self.say(format!("copied a link to this run ({} characters)", link.len()));
+                    self.share_link = Some(link);
+                }
             });
         });
+        if let Some(link) = &self.share_link {
+            let mut shown = link.as_str();
+            ui.add(egui::TextEdit::singleline(&mut shown).desired_width(f32::INFINITY));
+        }
         ui.label("Drop a .safetensors checkpoint or a results .json here.");
         if !self.overlays.is_empty()
             && ui
@@ -499,10 +535,10 @@ impl App {
                 }
                 for r in &self.overlays {
                     for mode in Mode::ALL {
-                        let s = state::series(&r.points, mode, gpu);
+                        let s = r.series(mode, gpu);
                         let med: Vec<[f64; 2]> = s.iter().map(|v| [v[0], v[1]]).collect();
                         if !med.is_empty() {
-                            let name = format!("{} — {}", mode.name(), state::report_label(r));
+                            let name = format!("{} — {}", mode.name(), r.label());
                             plot.line(
                                 Line::new(name, PlotPoints::from(med))
                                     .color(mode_color(mode).gamma_multiply(0.6))
@@ -779,6 +815,7 @@ impl App {
             {
                 self.say(e);
             }
+            platform::publish_share_link(&overlay::share_link(&platform::page_url(), &r));
             if let Some(e) = error {
                 platform::publish_error(&e);
             }

@@ -134,6 +134,48 @@ pub fn url_query() -> String {
         .unwrap_or_default()
 }
 
+/// The page's address without its fragment (web); natively the page a share link points
+/// at: `PARAFORMER_PAGE_URL`, else the address `scripts/dev.sh web` serves.
+pub fn page_url() -> String {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let l = web_sys::window().map(|w| w.location());
+        let part = |f: fn(&web_sys::Location) -> Result<String, wasm_bindgen::JsValue>| {
+            l.as_ref().and_then(|l| f(l).ok()).unwrap_or_default()
+        };
+        format!(
+            "{}{}{}",
+            part(web_sys::Location::origin),
+            part(web_sys::Location::pathname),
+            part(web_sys::Location::search)
+        )
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    std::env::var("PARAFORMER_PAGE_URL").unwrap_or_else(|_| "http://127.0.0.1:8080/".into())
+}
+
+/// The page URL's fragment (`#...`); natively there is none.
+pub fn url_fragment() -> String {
+    #[cfg(target_arch = "wasm32")]
+    {
+        web_sys::window()
+            .and_then(|w| w.location().hash().ok())
+            .unwrap_or_default()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    String::new()
+}
+
+/// Tells the page the share link of its finished sweep (`window.paraformerShareLink`).
+pub fn publish_share_link(link: &str) {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(w) = web_sys::window() {
+        let _ = js_sys::Reflect::set(&w, &"paraformerShareLink".into(), &link.into());
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = link;
+}
+
 /// Hands a finished sweep's JSON to the page as `window.paraformerResults` (web) or
 /// writes it to `path` (native, when the app was launched with `--results`).
 pub fn publish_results(json: &str, path: Option<&str>) -> Result<(), String> {

@@ -6,6 +6,7 @@
 pub mod accuracy;
 pub mod fit;
 mod report;
+pub mod share;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

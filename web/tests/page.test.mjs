@@ -87,6 +87,37 @@ test('an autorun URL measures both modes at every depth', { timeout: 20 * 60 * 1
   await page.waitForTimeout(500);
   await page.screenshot({ path: join(shots, 'web.png') });
   assert.deepEqual(errors, [], 'no console errors');
+  // The finished sweep's share link opens the run overlaid, without measuring anything.
+  const link = await page.evaluate(() => window.paraformerShareLink);
+  assert.ok(link.startsWith(`${base}/?preset=mnist`) && link.includes('#share=v1.'), link);
+  assert.ok(!link.includes('autorun'), link);
+  assert.ok(link.length < 2000, `${link.length} characters`);
+  console.log(`share link: ${link.length} characters`);
+  await page.close();
+  const shared = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const sharedErrors = consoleErrors(shared);
+  await shared.goto(link);
+  await shared.waitForFunction(() => /overlaid the shared run/.test(document.getElementById('messages').textContent), null, { timeout: 4 * 60 * 1000 });
+  assert.match(await shared.textContent('#messages'), /overlaid the shared run: shared: .*mnist/);
+  await shared.waitForSelector('#status', { state: 'detached', timeout: 4 * 60 * 1000 });
+  await shared.waitForTimeout(500);
+  await shared.screenshot({ path: join(shots, 'web-shared.png') });
+  assert.equal(await shared.evaluate(() => window.paraformerError ?? null), null);
+  assert.deepEqual(sharedErrors, [], 'no console errors');
+  await shared.close();
+});
+
+test('a damaged share link is explained and the page works on', { timeout: 5 * 60 * 1000 }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = consoleErrors(page);
+  await page.goto(`${base}/?preset=mnist#share=v1.bm90LWEtbGluaw`);
+  await page.waitForFunction(() => /shared link is damaged/.test(document.getElementById('messages').textContent), null, { timeout: 4 * 60 * 1000 });
+  assert.match(await page.textContent('#messages'), /bad input: the shared link is damaged: not deflate data/);
+  // The loading notice goes once the app runs: not a blank page.
+  await page.waitForSelector('#status', { state: 'detached', timeout: 4 * 60 * 1000 });
+  assert.ok(await page.isVisible('#the_canvas_id'));
+  assert.equal(await page.evaluate(() => window.paraformerError ?? null), null);
+  assert.deepEqual(errors, [], 'no console errors');
   await page.close();
 });
 
