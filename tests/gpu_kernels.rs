@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use common::{assert_close, gpu};
 use paraformer::engine::ops::attention::Attention;
 use paraformer::engine::ops::branch_sum::BranchSum;
-use paraformer::engine::ops::layer_norm::LayerNorm;
-use paraformer::engine::ops::linear::{Linear, Variant};
+use paraformer::engine::ops::layer_norm::{self, LayerNorm};
+use paraformer::engine::ops::linear::{self, Linear};
 use paraformer::engine::ops::patch_embed;
 use paraformer::engine::probe::run_step;
 use paraformer::engine::step::{Buf, Lanes, Operand, Step};
@@ -110,7 +110,9 @@ fn linear_matches_cpu_with_every_epilogue() {
                 gelu,
             };
             let group = [64, 16, 8][(case + vi) % 3];
-            let step = linear.step("test", lanes, Variant { group }).unwrap();
+            let step = linear
+                .step("test", lanes, linear::Variant { group })
+                .unwrap();
             widths.insert(step.kernel.width());
             let mut want = Vec::new();
             for img in 0..lanes.images {
@@ -188,8 +190,6 @@ fn layer_norm_matches_cpu() {
             y: act(Buf::U, lanes, rows, cols),
             shape: (rows, cols),
         };
-        let step = norm.step("test", lanes).unwrap();
-        widths.insert(step.kernel.width());
         let mut want = Vec::new();
         for z in 0..nz {
             let br = z % branches;
@@ -202,16 +202,43 @@ fn layer_norm_matches_cpu() {
                 b,
             ));
         }
-        let what = format!("layer_norm {rows}x{cols} {lanes:?}");
-        assert_close(&what, &run(&step, &data, None), &want, 1e-5);
-        assert_close(
-            &what,
-            &run(&step, &data, tight_grid(step.groups)),
-            &want,
-            1e-5,
-        );
+        // Every variant: a row per invocation, and a row per workgroup of several sizes
+        // (fewer invocations than vec4s in a row, and more).
+        for v in [
+            layer_norm::Variant::RowPerInvocation,
+            layer_norm::Variant::RowPerGroup { group: 1 },
+            layer_norm::Variant::RowPerGroup { group: 16 },
+            layer_norm::Variant::RowPerGroup { group: 64 },
+            layer_norm::Variant::RowPerGroup { group: 256 },
+        ] {
+            let step = norm.step("test", lanes, v).unwrap();
+            widths.insert(step.kernel.width());
+            let what = format!("layer_norm {rows}x{cols} {lanes:?} {v:?}");
+            assert_close(&what, &run(&step, &data, None), &want, 1e-5);
+            assert_close(
+                &what,
+                &run(&step, &data, tight_grid(step.groups)),
+                &want,
+                1e-5,
+            );
+        }
     }
     assert_eq!(widths.len(), 2, "both load widths are exercised");
+    let norm = LayerNorm {
+        x: Operand::whole(Buf::H),
+        gamma: Operand::whole(Buf::LnAW),
+        beta: Buf::LnAB,
+        y: Operand::whole(Buf::U),
+        shape: (4, 8),
+    };
+    let one = Lanes {
+        images: 1,
+        branches: 1,
+    };
+    let e = norm
+        .step("test", one, layer_norm::Variant::RowPerGroup { group: 48 })
+        .unwrap_err();
+    assert!(e.to_string().contains("power of two of 1 to 256"), "{e}");
 }
 
 #[test]

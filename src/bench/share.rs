@@ -95,13 +95,12 @@ impl Shared {
 
     /// A short name for legends: adapter, backend, date.
     pub fn label(&self) -> String {
-        format!(
-            "shared: {} ({}, {}, {})",
-            self.adapter,
-            self.backend,
-            self.preset,
-            self.date.get(..10).unwrap_or(&self.date)
-        )
+        let date = self.date.get(..10).unwrap_or(&self.date);
+        match self.adapter.trim() {
+            // Browsers may hide the adapter's name.
+            "" => format!("shared: {} ({}, {date})", self.backend, self.preset),
+            name => format!("shared: {name} ({}, {}, {date})", self.backend, self.preset),
+        }
     }
 }
 

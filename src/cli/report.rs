@@ -102,9 +102,13 @@ fn load(file: &str) -> Result<Run, Error> {
     })
 }
 
-/// The adapter's name up to its first parenthesis ("llvmpipe (LLVM 15.0.6, 256 bits)").
+/// The adapter's name up to its first parenthesis ("llvmpipe (LLVM 15.0.6, 256 bits)");
+/// browsers may hide the name.
 fn short_name(name: &str) -> &str {
-    name.split(" (").next().unwrap_or(name).trim()
+    match name.split(" (").next().unwrap_or(name).trim() {
+        "" => "unnamed adapter",
+        short => short,
+    }
 }
 
 fn write(path: &Path, text: &str) -> Result<(), Error> {

@@ -8,12 +8,15 @@
 
 use super::ops::attention::Attention;
 use super::ops::branch_sum::BranchSum;
-use super::ops::layer_norm::LayerNorm;
+use super::ops::layer_norm::{self, LayerNorm};
 use super::ops::linear::{self, Linear};
 use super::ops::patch_embed;
 use super::step::{Buf, Lanes, Operand, Step, padded_classes};
 use crate::Error;
 use crate::model::{Config, Mode};
+
+/// The layer norms' variant: a row per invocation (rows are many: tokens x lanes).
+const ROWS: layer_norm::Variant = layer_norm::Variant::RowPerInvocation;
 
 /// Which block's weights a dispatch uses: block `base + branch * stride`.
 #[derive(Clone, Copy)]
@@ -84,7 +87,7 @@ impl Planner<'_> {
             shape: (t, d),
         };
         let steps = [
-            norm(input, w(Buf::LnAW, d), Buf::LnAB, uu).step("layer_norm a", lanes)?,
+            norm(input, w(Buf::LnAW, d), Buf::LnAB, uu).step("layer_norm a", lanes, ROWS)?,
             Linear::new(uu, w(Buf::Wqkv, 3 * i * d), qkv, (t, 3 * i, d)).step(
                 "linear qkv",
                 lanes,
@@ -101,7 +104,7 @@ impl Planner<'_> {
                 .bias(w(Buf::Bo, d))
                 .residual(uu)
                 .step("linear out +residual", lanes, v)?,
-            norm(h, w(Buf::LnBW, d), Buf::LnBB, vv).step("layer_norm b", lanes)?,
+            norm(h, w(Buf::LnBW, d), Buf::LnBB, vv).step("layer_norm b", lanes, ROWS)?,
             Linear::new(vv, w(Buf::W1, m * d), g, (t, m, d))
                 .bias(w(Buf::B1, m))
                 .gelu()
@@ -177,7 +180,7 @@ pub fn plan(
         (batch, classes, d),
     )
     .bias(whole(Buf::HeadB));
-    p.steps.push(norm.step("head layer_norm", one)?);
+    p.steps.push(norm.step("head layer_norm", one, ROWS)?);
     p.steps.push(head.step("head linear", one, linear)?);
     Ok(p.steps)
 }

@@ -17,9 +17,27 @@ params! {
     }
 }
 
-shader!("layer_norm", [&[], &["SCALAR"]]);
+shader!(
+    "layer_norm",
+    [
+        &[],
+        &["SCALAR"],
+        &["ROW_PER_GROUP"],
+        &["ROW_PER_GROUP", "SCALAR"]
+    ]
+);
 
-/// Invocations per workgroup (the shader's `GROUP` override).
+/// How rows are spread over the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Variant {
+    /// One invocation per row, 64 per workgroup: the plan's choice.
+    RowPerInvocation,
+    /// One workgroup of `group` invocations per row (a power of two, 1 to 256), combining
+    /// partial sums in workgroup memory: for long rows or few of them.
+    RowPerGroup { group: u32 },
+}
+
+/// Invocations per workgroup of `RowPerInvocation` (the shader's `GROUP` override).
 const GROUP: u32 = 64;
 
 #[derive(Clone, Copy, Debug)]
@@ -34,9 +52,17 @@ pub struct LayerNorm {
 }
 
 impl LayerNorm {
-    pub fn step(&self, label: &'static str, lanes: Lanes) -> Result<Step, Error> {
+    pub fn step(&self, label: &'static str, lanes: Lanes, v: Variant) -> Result<Step, Error> {
         let (rows, cols) = self.shape;
         nonzero("layer_norm", &[("rows", rows), ("cols", cols)])?;
+        if let Variant::RowPerGroup { group } = v
+            && !(group.is_power_of_two() && group <= 256)
+        {
+            return Err(Error::Config(format!(
+                "layer_norm: a row per workgroup needs a power of two of 1 to 256 invocations, \
+                 not {group}"
+            )));
+        }
         let (x, y, g) = (self.x, self.y, self.gamma);
         let f = |what, value| u32_of("layer_norm", what, value);
         let params = Params {
@@ -57,13 +83,27 @@ impl LayerNorm {
         starts.extend(x.starts());
         starts.extend(y.starts());
         starts.extend([g.off, g.branch_stride]);
+        let width = Width::fitting(&starts);
+        let (defines, group, groups) = match v {
+            Variant::RowPerInvocation => (
+                width.defines(),
+                GROUP,
+                (rows * lanes.nz()).div_ceil(GROUP as usize),
+            ),
+            Variant::RowPerGroup { group } => {
+                let defines: &'static [&'static str] = match width {
+                    Width::Vec4 => &["ROW_PER_GROUP"],
+                    Width::Scalar => &["ROW_PER_GROUP", "SCALAR"],
+                };
+                (defines, group, rows * lanes.nz())
+            }
+        };
         Ok(Step {
             label,
-            kernel: Kernel::new("layer_norm", Width::fitting(&starts).defines())
-                .with("GROUP", GROUP),
+            kernel: Kernel::new("layer_norm", defines).with("GROUP", group),
             params: params.bytes(),
             bindings: vec![x.buf, g.buf, self.beta, y.buf],
-            groups: (rows * lanes.nz()).div_ceil(GROUP as usize) as u64,
+            groups: groups as u64,
             flops: 0.0,
             bytes: 4.0 * (3 * rows * cols * lanes.nz()) as f64,
         })
