@@ -394,13 +394,13 @@ fn fit_parallel(points: &[Sample], d: usize) -> Result<(ParallelFit, Option<Stri
     let r2 = r_squared(&y, &pred);
     let rms = (sse / l.len() as f64).sqrt();
     // A knee is a rise that stands out of the noise: the modelled rise by the deepest point
-    // is at least 5% of the flat latency and 3 residual RMS, and a flat part exists (the
-    // breakpoint lies above the shallowest point).
+    // is at least 5% of the flat latency and 3 residual RMS, and a flat part exists (two
+    // measured depths at or below the breakpoint).
     let rise = slope * (hi - knee);
     let rises = slope > 0.0 && rise >= (0.05 * flat).max(3.0 * rms);
     let no_knee = if !rises {
         format!("parallel: flat over the measured range (L = {lo} to {hi}): no knee yet")
-    } else if knee <= lo + (top - lo) / steps as f64 {
+    } else if l.iter().filter(|&&v| v <= knee).count() < 2 {
         format!("parallel: latency grows from the first point (L = {lo}): no flat part")
     } else if r2 < MIN_R2 {
         return Err(format!(

@@ -52,10 +52,16 @@ pub fn latency(runs: &[Run], path: &Path) -> Result<PathBuf, Error> {
     };
     let slow = runs.iter().map(|r| range(r).0).fold(0.0, f64::max);
     let fast = runs.iter().map(|r| range(r).1).fold(f64::MAX, f64::min);
+    // Headroom above the data for the legend (a line per file and mode) in the upper left.
+    let entries = runs
+        .iter()
+        .map(|r| r.report.context.settings.modes.len())
+        .sum::<usize>();
+    let room = 1.08 + 0.05 * entries as f64;
     if slow / fast.max(1e-6) > 20.0 {
-        latency_on(runs, path, (lo / 1.3..hi * 1.3).log_scale())
+        latency_on(runs, path, (lo / 1.3..hi * room.powi(3)).log_scale())
     } else {
-        latency_on(runs, path, 0.0..hi * 1.08)
+        latency_on(runs, path, 0.0..hi * room)
     }
 }
 
