@@ -208,3 +208,25 @@ fn bench_cli_writes_json_and_csv() {
         "{err}"
     );
 }
+
+#[test]
+fn a_multi_line_error_stays_on_its_csv_context_line() {
+    let mut report = short_sweep();
+    report.set_outcome(bench::Outcome::Failed(
+        "the GPU reported: first line\nsecond line\r\nthird \\ part".into(),
+    ));
+    let csv = report.to_csv();
+    let (context, rows) = csv
+        .split_once("mode,depth,branches,clock,kind")
+        .expect("the header row");
+    assert!(context.lines().all(|l| l.starts_with("# ")), "{context}");
+    assert!(
+        context
+            .contains("# error: the GPU reported: first line\\nsecond line\\r\\nthird \\\\ part\n"),
+        "{context}"
+    );
+    assert!(
+        rows.lines().skip(1).all(|l| l.split(',').count() == 10),
+        "{rows}"
+    );
+}

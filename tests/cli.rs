@@ -90,6 +90,32 @@ fn fixture_checkpoint_and_input_give_the_expected_logits() {
 }
 
 #[test]
+fn tied_logits_give_the_first_class_as_eval_scores_them() {
+    // A head of zeros gives every class the same logit: infer and eval both pick class 0.
+    let mut c = Config::preset("mnist").unwrap();
+    c.branches = 1;
+    let mut w = Weights::seeded(&c, 5);
+    w.head_w.fill(0.0);
+    w.head_b.fill(0.0);
+    let path = temp("tied.safetensors");
+    std::fs::write(&path, model::save(&w, SaveOptions::default())).unwrap();
+    for device in ["gpu", "cpu"] {
+        let (code, out, err) = paraformer(&[
+            "infer",
+            "--checkpoint",
+            path.to_str().unwrap(),
+            "--device",
+            device,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let l = logits(&out);
+        assert!(l.iter().all(|&v| v == l[0]), "{device}: {l:?}");
+        assert_eq!(out["class"], 0, "{device}");
+        assert_eq!(paraformer::data::argmax(&l), 0);
+    }
+}
+
+#[test]
 fn checkpoint_without_metadata_needs_and_takes_flags() {
     let mut c = Config::preset("mnist").unwrap();
     c.branches = 2;

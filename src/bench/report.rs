@@ -174,6 +174,11 @@ impl Report {
             ("complete", &self.complete.to_string()),
             ("error", self.error.as_deref().unwrap_or("")),
         ] {
+            // A value stays on its `#` line: line breaks are written as \n (and \ as \\).
+            let v = v
+                .replace('\\', "\\\\")
+                .replace('\n', "\\n")
+                .replace('\r', "\\r");
             out.push_str(&format!("# {k}: {v}\n"));
         }
         for c in &ctx.clocks {

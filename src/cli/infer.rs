@@ -54,11 +54,8 @@ pub fn run(args: &Args) -> Result<(), Error> {
             )));
         }
     };
-    let class = logits
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map(|(i, _)| i);
+    // The first maximum on ties, as `eval` scores (and numpy's argmax).
+    let class = (!logits.is_empty()).then(|| paraformer::data::argmax(&logits));
     let out = serde_json::json!({
         "logits": logits,
         "class": class,
