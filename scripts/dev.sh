@@ -176,9 +176,23 @@ check_report() {
     grep -q '<svg' "$dir/latency.svg" || { echo "report: latency.svg is not SVG" >&2; return 1; }
 }
 
+# binaryen's wasm-opt (the npm package, pinned in tools/binaryen; Debian's is too old and
+# breaks the page) on PATH for trunk, which must not download one.
+setup_wasm_opt() {
+    if [ ! -x tools/binaryen/node_modules/.bin/wasm-opt ]; then
+        log "npm ci (tools/binaryen: wasm-opt)"
+        (cd tools/binaryen && npm ci --no-audit --no-fund)
+    fi
+    export PATH="$PWD/tools/binaryen/node_modules/.bin:$PATH"
+}
+
 build_web() {
+    setup_wasm_opt
     log "trunk build --release"
     trunk build --release
+    # Precompressed copies for servers that send them (scripts/serve.py does).
+    find dist -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.html' -o -name '*.css' \
+        -o -name '*.svg' -o -name '*.safetensors' \) -exec gzip -9 -k -f {} \;
 }
 
 run_tests() {
@@ -223,8 +237,8 @@ case "${1:-}" in
         setup_runtime
         setup_web
         build_web
-        log "serving dist/ on http://127.0.0.1:8080 (Ctrl-C to stop)"
-        python3 -m http.server 8080 --bind 127.0.0.1 --directory dist
+        log "serving dist/ on http://127.0.0.1:8080, gzip where the browser takes it (Ctrl-C to stop)"
+        python3 scripts/serve.py 8080 dist
         ;;
     report)
         setup_runtime

@@ -8,6 +8,7 @@ mod overlay;
 mod platform;
 mod profile;
 pub mod state;
+mod trained;
 
 /// The page's query string (web).
 #[cfg(target_arch = "wasm32")]
@@ -23,7 +24,6 @@ use std::sync::{Arc, Mutex};
 use egui_plot::{FilledArea, Legend, Line, Plot, PlotPoints, Points};
 use paraformer::bench::share::Shared;
 use paraformer::bench::{Point, Report};
-use paraformer::data::TestSet;
 use paraformer::model::{self, Config, Hints, Mode, PRESETS, Pool, Weights};
 
 use platform::Inbox;
@@ -57,6 +57,8 @@ pub struct App {
     overlays: Vec<overlay::Overlay>,
     /// The last share link made, shown under the button.
     share_link: Option<String>,
+    /// When the page showed its first frame and had its adapter (browser).
+    page_load: paraformer::bench::PageLoad,
     live_on: bool,
     live_depth: usize,
     live_mode: Mode,
@@ -69,7 +71,7 @@ pub struct App {
     /// Model whose correctness was last checked.
     checked: Option<Config>,
     /// The shipped trained MNIST model and its test split.
-    trained: Option<(Arc<Weights>, Arc<TestSet>)>,
+    trained: trained::Trained,
     classify: classify::Classify,
     /// When to close the window (launched with `exit`, after the sweep was published).
     close_at: Option<web_time::Instant>,
@@ -85,17 +87,10 @@ impl App {
             .clone()
             .unwrap_or_else(|| Form::preset(PRESETS[0]).expect("built-in preset"));
         let status = Arc::new(Mutex::new(None));
-        let trained = match (
-            crate::assets::trained_mnist(),
-            crate::assets::mnist_test_set(),
-        ) {
-            (Ok(w), Ok(set)) => Some((Arc::new(w), Arc::new(set))),
-            (Err(e), _) | (_, Err(e)) => {
-                *status.lock().expect("status lock") =
-                    Some(format!("the built-in trained model does not load: {e}"));
-                None
-            }
-        };
+        let trained = trained::Trained::at_start();
+        if let trained::Trained::Failed(e) = &trained {
+            *status.lock().expect("status lock") = Some(e.clone());
+        }
         #[cfg(not(target_arch = "wasm32"))]
         let renderer = cc
             .wgpu_render_state
@@ -106,7 +101,7 @@ impl App {
         #[cfg(target_arch = "wasm32")]
         let worker = Worker::new(cc.egui_ctx.clone(), None);
         let (branches, images) = trained
-            .as_ref()
+            .ready()
             .map_or((1, 1), |(w, s)| (w.config.branches, s.len()));
         let mut app = App {
             trained,
@@ -141,6 +136,7 @@ impl App {
             status,
             checked: None,
             share_link: None,
+            page_load: Default::default(),
         };
         app.open_share_link();
         app
@@ -275,7 +271,7 @@ impl App {
                     }
                 }
                 let trained = crate::assets::TRAINED_MNIST_NAME;
-                if self.trained.is_some()
+                if self.trained.ready().is_some()
                     && ui
                         .selectable_label(self.form.source == trained, trained)
                         .on_hover_text(
@@ -287,7 +283,9 @@ impl App {
                 }
             });
         if let Some(p) = preset {
-            if let (true, Some((w, _))) = (p == crate::assets::TRAINED_MNIST_NAME, &self.trained) {
+            if let (true, Some((w, _))) =
+                (p == crate::assets::TRAINED_MNIST_NAME, self.trained.ready())
+            {
                 let w = w.clone();
                 self.use_checkpoint(p, w);
             } else if let Ok(f) = Form::preset(p) {
@@ -794,6 +792,14 @@ impl App {
         if let Some(e) = &gpu_error {
             platform::publish_error(e);
         }
+        let load = &mut self.page_load;
+        if load.first_frame_ms.is_none() {
+            load.first_frame_ms = platform::page_ms();
+        }
+        if ready && load.adapter_ready_ms.is_none() {
+            load.adapter_ready_ms = platform::page_ms();
+            platform::publish_page_load(load);
+        }
         if self.live_pending && ready {
             self.live_pending = false;
             self.start_live();
@@ -809,8 +815,11 @@ impl App {
         if running || self.published {
             return;
         }
-        if let Some(r) = report {
+        if let Some(mut r) = report {
             self.published = true;
+            if cfg!(target_arch = "wasm32") {
+                r.page_load = Some(self.page_load);
+            }
             if let Err(e) = platform::publish_results(&r.to_json(), self.launch.results.as_deref())
             {
                 self.say(e);
@@ -835,6 +844,12 @@ impl eframe::App for App {
             r.mark(&ctx);
         }
         self.take_files(&ctx);
+        if let Some(msg) = self.trained.poll() {
+            if let Some((w, set)) = self.trained.ready() {
+                self.classify = classify::Classify::new(w.config.branches, set.len());
+            }
+            self.say(msg);
+        }
         self.autorun_and_publish(&ctx);
         let (gpu_error, progress, running, sweep_error, points, has_gpu_clock) = {
             let s = self.worker.shared.lock().expect("worker state");
@@ -905,20 +920,28 @@ impl eframe::App for App {
                 Tab::Latency => self.latency_plot(ui, &points),
                 Tab::Speedup => self.speedup_plots(ui, &points),
                 Tab::Profile => {
-                    let report = self.worker.shared.lock().expect("worker state").sweep.report.clone();
+                    let report = self
+                        .worker
+                        .shared
+                        .lock()
+                        .expect("worker state")
+                        .sweep
+                        .report
+                        .clone();
                     profile::profile_view(ui, report.as_ref(), running);
                 }
                 Tab::Live => self.live_tab(ui),
                 Tab::Adapter => self.adapter_tab(ui),
-                Tab::Classify | Tab::Accuracy => match &self.trained {
-                    None => {
-                        ui.label("The built-in trained model is not available (see the status line).");
+                Tab::Classify | Tab::Accuracy => {
+                    self.trained.want(ui.ctx());
+                    match self.trained.ready() {
+                        None => self.trained.waiting_ui(ui),
+                        Some(model) if self.tab == Tab::Classify => {
+                            self.classify.ui(ui, &self.worker, model)
+                        }
+                        Some(model) => self.classify.accuracy_ui(ui, &self.worker, model),
                     }
-                    Some(model) if self.tab == Tab::Classify => {
-                        self.classify.ui(ui, &self.worker, model)
-                    }
-                    Some(model) => self.classify.accuracy_ui(ui, &self.worker, model),
-                },
+                }
             }
         });
         // No frames on a timer: the worker asks for one whenever its state changes, and a

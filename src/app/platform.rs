@@ -73,6 +73,62 @@ pub fn read_dropped(
     });
 }
 
+/// Fetches `url` (relative to the page), telling `progress` the bytes received so far and
+/// the size the server announced. Errors name the URL and what went wrong.
+#[cfg(target_arch = "wasm32")]
+pub async fn fetch(
+    url: &str,
+    mut progress: impl FnMut(u64, Option<u64>),
+) -> Result<Vec<u8>, String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let failed = |what: &str, e: wasm_bindgen::JsValue| format!("{url}: {what} ({e:?})");
+    let window = web_sys::window().ok_or("no window")?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| failed("the request failed", e))?
+        .dyn_into()
+        .map_err(|e| failed("not a response", e))?;
+    if !response.ok() {
+        return Err(format!(
+            "{url}: the server answered {} {}",
+            response.status(),
+            response.status_text()
+        ));
+    }
+    // The announced length is of what travels; a compressed transfer inflates beyond it.
+    let total = response
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<u64>().ok());
+    let body = response
+        .body()
+        .ok_or_else(|| format!("{url}: the response has no body"))?;
+    let reader: web_sys::ReadableStreamDefaultReader = body
+        .get_reader()
+        .dyn_into()
+        .map_err(|e| failed("the body cannot be read", e.into()))?;
+    let mut bytes = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| failed("the download broke off", e))?;
+        let done = js_sys::Reflect::get(&chunk, &"done".into())
+            .map_err(|e| failed("unreadable chunk", e))?
+            .as_bool()
+            .unwrap_or(true);
+        if done {
+            return Ok(bytes);
+        }
+        let value = js_sys::Reflect::get(&chunk, &"value".into())
+            .map_err(|e| failed("unreadable chunk", e))?;
+        bytes.extend(js_sys::Uint8Array::new(&value).to_vec());
+        progress(bytes.len() as u64, total.map(|t| t.max(bytes.len() as u64)));
+    }
+}
+
 fn log_error(msg: &str) {
     #[cfg(target_arch = "wasm32")]
     web_sys::console::error_1(&msg.into());
@@ -164,6 +220,31 @@ pub fn url_fragment() -> String {
     }
     #[cfg(not(target_arch = "wasm32"))]
     String::new()
+}
+
+/// Milliseconds since the page's navigation started (browser); natively None.
+pub fn page_ms() -> Option<f64> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        web_sys::window()
+            .and_then(|w| w.performance())
+            .map(|p| p.now())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    None
+}
+
+/// Tells the page how long it took to come up (`window.paraformerLoad`, as in the results).
+pub fn publish_page_load(load: &paraformer::bench::PageLoad) {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(w) = web_sys::window()
+        && let Ok(text) = serde_json::to_string(load)
+        && let Ok(value) = js_sys::JSON::parse(&text)
+    {
+        let _ = js_sys::Reflect::set(&w, &"paraformerLoad".into(), &value);
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = load;
 }
 
 /// Tells the page the share link of its finished sweep (`window.paraformerShareLink`).

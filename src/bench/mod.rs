@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
 pub use crate::stats::{Stats, quantile};
-pub use report::{Context, GPU_CLOCK, ModeProfile, Outcome, Point, Report, SCHEMA, WALL_CLOCK};
+pub use report::{
+    Context, GPU_CLOCK, ModeProfile, Outcome, PageLoad, Point, Report, SCHEMA, WALL_CLOCK,
+};
 
 use crate::Error;
 use crate::engine::{Engine, EngineOptions, Gpu};
@@ -271,6 +273,7 @@ pub async fn sweep_weights(
         profiles: Vec::new(),
         complete: false,
         error: None,
+        page_load: None,
     };
     let per_point = 1 + settings.warmup + settings.samples;
     let mut progress = Progress {

@@ -110,6 +110,18 @@ pub struct Report {
     /// False when the sweep was cancelled or failed before its last point.
     pub complete: bool,
     pub error: Option<String>,
+    /// In the browser: how long the page took to come up (absent natively).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_load: Option<PageLoad>,
+}
+
+/// Milliseconds from the page's navigation start (the browser's `performance.now()`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PageLoad {
+    /// The app's first frame.
+    pub first_frame_ms: Option<f64>,
+    /// The GPU adapter and device ready for work.
+    pub adapter_ready_ms: Option<f64>,
 }
 
 impl Report {

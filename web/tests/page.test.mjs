@@ -1,6 +1,8 @@
-// Browser test: serves dist/ (built by `trunk build --release`) on 127.0.0.1, opens the
-// page in headless Chromium with WebGPU on SwiftShader, runs a small sweep from URL
-// parameters and checks the results the page exposes as window.paraformerResults.
+// Browser test: serves dist/ (built by `scripts/dev.sh`: trunk build --release, then gzip
+// copies) on 127.0.0.1 with gzip as a static host sends it, opens the page in headless
+// Chromium with WebGPU on SwiftShader, runs a small sweep from URL parameters and checks the
+// results the page exposes as window.paraformerResults; measures the first screen's
+// download against its budget and checks that the trained model comes only when needed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -37,7 +39,7 @@ async function waitForServer() {
 before(async () => {
   assert.ok(existsSync(join(dist, 'index.html')), 'dist/ is missing: run `trunk build --release` first');
   mkdirSync(shots, { recursive: true });
-  server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dist], { stdio: 'ignore' });
+  server = spawn('python3', [join(root, 'scripts', 'serve.py'), String(port), dist], { stdio: 'ignore' });
   await waitForServer();
   // playwright gives every launch a fresh temporary profile directory.
   browser = await chromium.launch({
@@ -71,6 +73,8 @@ test('an autorun URL measures both modes at every depth', { timeout: 20 * 60 * 1
   assert.equal(r.context.target, 'wasm32');
   assert.ok(r.context.adapter.name.length > 0 || r.context.adapter.backend.length > 0);
   assert.deepEqual(r.context.settings.depths, [1, 2, 3]);
+  assert.ok(r.page_load.first_frame_ms > 0, JSON.stringify(r.page_load));
+  assert.ok(r.page_load.adapter_ready_ms >= r.page_load.first_frame_ms, JSON.stringify(r.page_load));
   for (const depth of [1, 2, 3]) {
     for (const mode of ['serial', 'parallel']) {
       const p = r.points.find((q) => q.mode === mode && q.depth === depth);
@@ -118,6 +122,64 @@ test('a damaged share link is explained and the page works on', { timeout: 5 * 6
   assert.ok(await page.isVisible('#the_canvas_id'));
   assert.equal(await page.evaluate(() => window.paraformerError ?? null), null);
   assert.deepEqual(errors, [], 'no console errors');
+  await page.close();
+});
+
+// What the first screen may download, compressed as served (README, "The page's weight").
+const FIRST_SCREEN_BUDGET = 3.0e6;
+
+// Bytes of every response as it travelled (Content-Length of the compressed body).
+function transfers(page) {
+  const seen = [];
+  page.on('response', async (r) => {
+    const length = Number(r.headers()['content-length'] ?? 0);
+    seen.push({ url: r.url(), bytes: length, encoding: r.headers()['content-encoding'] ?? '' });
+  });
+  return seen;
+}
+
+test('the first screen is small and the trained model comes when Classify opens', { timeout: 10 * 60 * 1000 }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = consoleErrors(page);
+  const seen = transfers(page);
+  await page.goto(`${base}/?preset=mnist`);
+  await page.waitForFunction(() => window.paraformerLoad || window.paraformerError, null, { timeout: 4 * 60 * 1000 });
+  const load = await page.evaluate(() => window.paraformerLoad);
+  const total = seen.reduce((n, r) => n + r.bytes, 0);
+  const list = seen.map((r) => `${r.url.replace(base, '')} ${r.bytes} ${r.encoding}`).join('\n');
+  console.log(`first screen: ${(total / 1e6).toFixed(2)} MB in ${seen.length} responses; first frame ${load.first_frame_ms.toFixed(0)} ms, adapter ready ${load.adapter_ready_ms.toFixed(0)} ms after navigation\n${list}`);
+  assert.ok(!seen.some((r) => r.url.endsWith('.safetensors')), `no model on the first screen:\n${list}`);
+  assert.ok(seen.some((r) => r.url.endsWith('.wasm') && r.encoding === 'gzip'), `the wasm travels gzipped:\n${list}`);
+  assert.ok(total <= FIRST_SCREEN_BUDGET, `first screen ${total} bytes, budget ${FIRST_SCREEN_BUDGET}:\n${list}`);
+  await page.close();
+  // Classify fetches the model and the test images, then classifies as before.
+  const classify = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const later = transfers(classify);
+  const classifyErrors = consoleErrors(classify);
+  await classify.goto(`${base}/?tab=classify`);
+  await classify.waitForFunction(() => /loaded the trained model/.test(document.getElementById('messages').textContent), null, { timeout: 4 * 60 * 1000 });
+  assert.match(await classify.textContent('#messages'), /loaded the trained model \(8 branches\) and 2000 test images/);
+  for (const f of ['mnist-paraformer.safetensors', 'mnist-test.safetensors']) {
+    assert.ok(later.some((r) => r.url.endsWith(f)), `${f} fetched`);
+  }
+  await classify.waitForTimeout(500);
+  await classify.screenshot({ path: join(shots, 'web-classify.png') });
+  assert.deepEqual(errors, [], 'no console errors');
+  assert.deepEqual(classifyErrors, [], 'no console errors');
+  await classify.close();
+});
+
+test('a model that cannot be fetched is explained and the rest of the app works', { timeout: 20 * 60 * 1000 }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.route('**/mnist-paraformer.safetensors', (route) => route.fulfill({ status: 404, body: 'gone' }));
+  await page.goto(`${base}/?tab=classify&preset=mnist&depths=1..=2&samples=2&warmup=0&autorun=1`);
+  await page.waitForFunction(() => /could not be fetched/.test(document.getElementById('messages').textContent), null, { timeout: 4 * 60 * 1000 });
+  assert.match(await page.textContent('#messages'),
+    /the trained model could not be fetched: mnist-paraformer\.safetensors: the server answered 404/);
+  // The sweep from the URL still runs and publishes its results.
+  await page.waitForFunction(() => window.paraformerResults || window.paraformerError, null, { timeout: 15 * 60 * 1000, polling: 500 });
+  assert.equal(await page.evaluate(() => window.paraformerError ?? null), null);
+  assert.equal(await page.evaluate(() => window.paraformerResults.points.length), 4);
   await page.close();
 });
 
