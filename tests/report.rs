@@ -25,26 +25,33 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-#[test]
-fn a_sweep_is_reported_with_its_fit_plots_and_adapter() {
-    let json = temp("mnist.json");
-    let j = json.to_str().unwrap();
-    let (code, err) = paraformer(&[
+/// A short mnist sweep on lavapipe into the temporary file `name`.
+fn sweep(name: &str, depths: &str, samples: &str, more: &[&str]) -> PathBuf {
+    let json = temp(name);
+    let mut args = vec![
         "bench",
         "--preset",
         "mnist",
         "--depths",
-        "1..=5",
+        depths,
         "--samples",
-        "3",
+        samples,
         "--warmup",
         "1",
-        "--profile",
         "--no-progress",
         "--json",
-        j,
-    ]);
+        json.to_str().unwrap(),
+    ];
+    args.extend(more);
+    let (code, err) = paraformer(&args);
     assert_eq!(code, 0, "{err}");
+    json
+}
+
+#[test]
+fn a_sweep_is_reported_with_its_fit_plots_and_adapter() {
+    let json = sweep("mnist.json", "1..=5", "3", &["--profile"]);
+    let j = json.to_str().unwrap();
     let results: serde_json::Value = serde_json::from_str(&read(&json)).unwrap();
     let fit = &results["fit"];
     assert!(fit.is_object(), "the JSON carries the fit: {results}");
@@ -115,23 +122,8 @@ fn bad_inputs_to_report_name_the_file() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
     // A well-formed file without points: take a real report and empty it.
-    let json = temp("empty.json");
+    let json = sweep("empty.json", "1", "1", &[]);
     let j = json.to_str().unwrap();
-    let (code, err) = paraformer(&[
-        "bench",
-        "--preset",
-        "mnist",
-        "--depths",
-        "1",
-        "--samples",
-        "1",
-        "--warmup",
-        "0",
-        "--no-progress",
-        "--json",
-        j,
-    ]);
-    assert_eq!(code, 0, "{err}");
     let mut v: serde_json::Value = serde_json::from_str(&read(&json)).unwrap();
     v["points"] = serde_json::json!([]);
     std::fs::write(&json, v.to_string()).unwrap();

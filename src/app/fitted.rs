@@ -49,18 +49,6 @@ fn span(points: &[paraformer::bench::fit::Predicted]) -> (f64, f64) {
     (lo, hi)
 }
 
-/// The fitted latency of a mode at a measured depth.
-pub fn predicted(fit: &Fit, mode: Mode, depth: usize) -> Option<f64> {
-    let points = match mode {
-        Mode::Serial => &fit.serial.as_ref()?.points,
-        Mode::Parallel => &fit.parallel.as_ref()?.points,
-    };
-    points
-        .iter()
-        .find(|p| p.depth == depth)
-        .map(|p| p.predicted_ms)
-}
-
 /// The sweep in one line: the speedup at the deepest depth both modes measured, where the
 /// parallel latency stops being flat, and the slopes.
 pub fn summary(points: &[Point], fit: &Fit, gpu_clock: bool) -> String {
@@ -175,7 +163,7 @@ mod tests {
         for (got, want) in serial.iter().zip(want) {
             assert!((got[0] - want[0]).abs() < 1e-9 && (got[1] - want[1]).abs() < 1e-9);
         }
-        assert!((predicted(&fit, Mode::Serial, 4).unwrap() - 1.7).abs() < 1e-9);
+        assert!((fit.predicted(Mode::Serial, 4).unwrap() - 1.7).abs() < 1e-9);
         let text = summary(&points, &fit, false);
         assert!(text.starts_with("At L = 16 parallel is"), "{text}");
         assert!(text.contains("up to L* = 6."), "{text}");

@@ -155,6 +155,12 @@ impl App {
         }
     }
 
+    /// The report of the last sweep, if one finished.
+    fn last_report(&self) -> Option<Report> {
+        let shared = self.worker.shared.lock().expect("worker state");
+        shared.sweep.report.clone()
+    }
+
     fn say(&self, msg: impl Into<String>) {
         let msg = msg.into();
         platform::announce(&msg);
@@ -411,14 +417,7 @@ impl App {
             opt(ui, "head dim", &mut self.hints.dim_head);
             opt(ui, "patch", &mut self.hints.patch);
         });
-        let report = self
-            .worker
-            .shared
-            .lock()
-            .expect("worker state")
-            .sweep
-            .report
-            .clone();
+        let report = self.last_report();
         ui.add_enabled_ui(report.is_some(), |ui| {
             ui.horizontal(|ui| {
                 if ui.button("Export CSV").clicked()
@@ -504,7 +503,8 @@ impl App {
                     && let Some((_, pts)) = hover.iter().find(|(n, _)| n == plot_name)
                     && let Some(p) = pts.get(*index)
                 {
-                    let fitted = fitted::predicted(&hover_fit, p.mode, p.depth)
+                    let fitted = hover_fit
+                        .predicted(p.mode, p.depth)
                         .map_or(String::new(), |v| format!("\nfitted {v:.3} ms"));
                     return Some(state::describe(p, gpu) + &fitted);
                 }
@@ -920,14 +920,7 @@ impl eframe::App for App {
                 Tab::Latency => self.latency_plot(ui, &points),
                 Tab::Speedup => self.speedup_plots(ui, &points),
                 Tab::Profile => {
-                    let report = self
-                        .worker
-                        .shared
-                        .lock()
-                        .expect("worker state")
-                        .sweep
-                        .report
-                        .clone();
+                    let report = self.last_report();
                     profile::profile_view(ui, report.as_ref(), running);
                 }
                 Tab::Live => self.live_tab(ui),

@@ -114,6 +114,18 @@ impl Fit {
         }
     }
 
+    /// The per-mode fit's prediction at a measured depth, when that mode has a fit.
+    pub fn predicted(&self, mode: Mode, depth: usize) -> Option<f64> {
+        let points = match mode {
+            Mode::Serial => &self.serial.as_ref()?.points,
+            Mode::Parallel => &self.parallel.as_ref()?.points,
+        };
+        points
+            .iter()
+            .find(|p| p.depth == depth)
+            .map(|p| p.predicted_ms)
+    }
+
     /// The fit in words, a line per part, for the table and the report.
     pub fn summary(&self) -> Vec<String> {
         let mut out = Vec::new();

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use paraformer::Error;
 use paraformer::model::Mode;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::report::Run;
@@ -34,6 +35,56 @@ fn color(mode: Mode, run: usize) -> RGBColor {
 
 fn failed<E: std::fmt::Debug>(path: &Path) -> impl Fn(E) -> Error + '_ {
     move |e| Error::Io(format!("cannot draw '{}': {e:?}", path.display()))
+}
+
+/// The series' legend in a white box at `position`.
+fn legend<'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+    position: SeriesLabelPosition,
+    path: &Path,
+) -> Result<(), Error> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE)
+        .border_style(BLACK.mix(0.4))
+        .draw()
+        .map_err(failed(path))
+}
+
+type DepthChart<'a, Y> = ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, Y>>;
+
+/// A chart with total depth 0..`max_l` across, `y` up, and its grid drawn.
+fn against_depth<'a, Y>(
+    root: &DrawingArea<SVGBackend<'a>, plotters::coord::Shift>,
+    caption: &str,
+    max_l: f64,
+    y: Y,
+    y_desc: &str,
+    path: &Path,
+) -> Result<DepthChart<'a, Y::CoordDescType>, Error>
+where
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let err = failed(path);
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 22))
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0.0..max_l * 1.04 + 0.5, y)
+        .map_err(&err)?;
+    chart
+        .configure_mesh()
+        .x_desc("total depth L (blocks)")
+        .y_desc(y_desc)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(RGBColor(222, 222, 222))
+        .draw()
+        .map_err(&err)?;
+    Ok(chart)
 }
 
 /// Latency (median, p10-p90 bars) against L for every file and mode, the fitted lines
@@ -79,22 +130,14 @@ where
         .unwrap_or(1) as f64;
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(&err)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption("Latency against depth", ("sans-serif", 22))
-        .margin(14)
-        .x_label_area_size(44)
-        .y_label_area_size(64)
-        .build_cartesian_2d(0.0..max_l * 1.04 + 0.5, y)
-        .map_err(&err)?;
-    chart
-        .configure_mesh()
-        .x_desc("total depth L (blocks)")
-        .y_desc("latency, ms (wall clock)")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(RGBColor(222, 222, 222))
-        .draw()
-        .map_err(&err)?;
+    let mut chart = against_depth(
+        &root,
+        "Latency against depth",
+        max_l,
+        y,
+        "latency, ms (wall clock)",
+        path,
+    )?;
     for (i, run) in runs.iter().enumerate() {
         for mode in Mode::ALL {
             let c = color(mode, i);
@@ -130,7 +173,9 @@ where
             let fitted: Vec<(f64, f64)> = pts
                 .iter()
                 .filter_map(|p| {
-                    super::report::fitted(&run.fit, mode, p.depth).map(|v| (p.depth as f64, v))
+                    run.fit
+                        .predicted(mode, p.depth)
+                        .map(|v| (p.depth as f64, v))
                 })
                 .collect();
             if !fitted.is_empty() {
@@ -159,13 +204,7 @@ where
             chart.draw_series([mark]).map_err(&err)?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE)
-        .border_style(BLACK.mix(0.4))
-        .draw()
-        .map_err(&err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft, path)?;
     root.present().map_err(&err)?;
     Ok(path.to_path_buf())
 }
@@ -191,22 +230,14 @@ pub fn speedup(runs: &[Run], path: &Path) -> Result<PathBuf, Error> {
     let max_s = series.iter().flatten().map(|p| p.1).fold(1.0, f64::max);
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(&err)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption("Speedup of parallel over serial", ("sans-serif", 22))
-        .margin(14)
-        .x_label_area_size(44)
-        .y_label_area_size(64)
-        .build_cartesian_2d(0.0..max_l * 1.04 + 0.5, 0.0..max_s * 1.1)
-        .map_err(&err)?;
-    chart
-        .configure_mesh()
-        .x_desc("total depth L (blocks)")
-        .y_desc("serial median / parallel median")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(RGBColor(222, 222, 222))
-        .draw()
-        .map_err(&err)?;
+    let mut chart = against_depth(
+        &root,
+        "Speedup of parallel over serial",
+        max_l,
+        0.0..max_s * 1.1,
+        "serial median / parallel median",
+        path,
+    )?;
     let one = [(0.0, 1.0), (max_l * 1.04 + 0.5, 1.0)];
     chart
         .draw_series(DashedLineSeries::new(
@@ -227,13 +258,7 @@ pub fn speedup(runs: &[Run], path: &Path) -> Result<PathBuf, Error> {
             .draw_series(s.iter().map(|&p| Circle::new(p, 3, c.filled())))
             .map_err(&err)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE)
-        .border_style(BLACK.mix(0.4))
-        .draw()
-        .map_err(&err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft, path)?;
     root.present().map_err(&err)?;
     Ok(path.to_path_buf())
 }
@@ -319,13 +344,7 @@ pub fn profile(runs: &[Run], path: &Path) -> Result<PathBuf, Error> {
             .label(name.clone())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], c.filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE)
-        .border_style(BLACK.mix(0.4))
-        .draw()
-        .map_err(&err)?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight, path)?;
     root.present().map_err(&err)?;
     Ok(path.to_path_buf())
 }

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use paraformer::Error;
 use paraformer::bench::Report;
 use paraformer::bench::fit::Fit;
-use paraformer::model::Mode;
 
 use super::plots;
 
@@ -185,7 +184,9 @@ fn markdown(runs: &[Run], profile: bool) -> String {
                 p.gflops_wall,
                 p.dispatches,
                 p.critical_path,
-                fitted(&run.fit, p.mode, p.depth).map_or("-".into(), |v| format!("{v:.3}"))
+                run.fit
+                    .predicted(p.mode, p.depth)
+                    .map_or("-".into(), |v| format!("{v:.3}"))
             );
         }
         for p in &r.profiles {
@@ -206,16 +207,4 @@ fn markdown(runs: &[Run], profile: bool) -> String {
          latency ends\").\n",
     );
     md
-}
-
-/// The per-mode fit's prediction at `depth`, when that mode has a fit.
-pub fn fitted(fit: &Fit, mode: Mode, depth: usize) -> Option<f64> {
-    let points = match mode {
-        Mode::Serial => &fit.serial.as_ref()?.points,
-        Mode::Parallel => &fit.parallel.as_ref()?.points,
-    };
-    points
-        .iter()
-        .find(|p| p.depth == depth)
-        .map(|p| p.predicted_ms)
 }
