@@ -1,10 +1,12 @@
 //! Para-Former on WebGPU: the model, a CPU reference, and a wgpu engine that runs
 //! the K branches of a Para-Former in one dispatch per op, or the same blocks in a chain.
 //!
-//! Dependencies point one way: `bench` -> `engine` -> `model`; `reference` -> `model`.
+//! Dependencies point one way: `bench` -> `engine`, `cpu` -> `model`; `reference` -> `model`.
 
 #[cfg(feature = "gpu")]
 pub mod bench;
+#[cfg(feature = "cpu")]
+pub mod cpu;
 pub mod data;
 #[cfg(feature = "gpu")]
 pub mod engine;

@@ -204,19 +204,9 @@ impl Engine {
         })
     }
 
-    fn check_branches(&self, branches: usize) -> Result<(), Error> {
-        if branches == 0 || branches > self.config.branches {
-            return Err(Error::Config(format!(
-                "branches {branches} is out of range: this model has 1 to {} branches",
-                self.config.branches
-            )));
-        }
-        Ok(())
-    }
-
     /// Builds (once) the bind groups and parameters of a (mode, branches) run.
     pub fn prepare(&mut self, mode: Mode, branches: usize) -> Result<ModeStats, Error> {
-        self.check_branches(branches)?;
+        self.config.check_branches(branches)?;
         if let Some(p) = self.plans.get(&(mode, branches)) {
             return Ok(p.stats);
         }
@@ -317,23 +307,7 @@ impl Engine {
         branches: usize,
         images: &[f32],
     ) -> Result<RunOutput, Error> {
-        let want = self.options.batch * self.config.image_len();
-        if images.len() != want {
-            return Err(Error::Input(format!(
-                "got {} input values, the engine needs {want} ({} images of {}x{}x{})",
-                images.len(),
-                self.options.batch,
-                self.config.channels,
-                self.config.image_height,
-                self.config.image_width
-            )));
-        }
-        if let Some(i) = images.iter().position(|v| !v.is_finite()) {
-            return Err(Error::Input(format!(
-                "input value {i} is {}: inputs must be finite numbers",
-                images[i]
-            )));
-        }
+        self.config.check_images(self.options.batch, images)?;
         self.gpu.check()?;
         self.prepare(mode, branches)?;
         let scopes = ErrorScopes::push(&self.gpu.device);

@@ -281,6 +281,38 @@ impl Config {
         Ok(())
     }
 
+    /// Checks that a run's `branches` lie in 1..=K.
+    pub fn check_branches(&self, branches: usize) -> Result<(), Error> {
+        if branches == 0 || branches > self.branches {
+            return Err(Error::Config(format!(
+                "branches {branches} is out of range: this model has 1 to {} branches",
+                self.branches
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks a run's input: `batch` images of this config's size, every value finite.
+    pub fn check_images(&self, batch: usize, images: &[f32]) -> Result<(), Error> {
+        let want = batch * self.image_len();
+        if images.len() != want {
+            return Err(Error::Input(format!(
+                "got {} input values, the engine needs {want} ({batch} images of {}x{}x{})",
+                images.len(),
+                self.channels,
+                self.image_height,
+                self.image_width
+            )));
+        }
+        if let Some(i) = images.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Input(format!(
+                "input value {i} is {}: inputs must be finite numbers",
+                images[i]
+            )));
+        }
+        Ok(())
+    }
+
     /// Checks that `batch` images of this (valid) config fit the tensor bound.
     pub fn check_batch(&self, batch: usize) -> Result<(), Error> {
         let widest = (self.blocks() as u128

@@ -1,0 +1,243 @@
+//! The CPU engine's ops on row-major f32 buffers, each over all lanes (the branches of a
+//! parallel run, or the one chain of a serial run) at once. An op splits its work into tasks
+//! that write disjoint parts of its output; natively rayon runs them on every core, in wasm
+//! they run one after another. Matrix products go to `matrixmultiply`'s SIMD sgemm.
+
+/// Worker threads an op's tasks are spread over.
+pub fn threads() -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    return rayon::current_num_threads();
+    #[cfg(target_arch = "wasm32")]
+    1
+}
+
+/// Runs `task(0..n)`, in parallel where threads exist.
+fn for_each_task(n: usize, task: impl Fn(usize) + Sync + Send) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        (0..n).into_par_iter().for_each(task);
+    }
+    #[cfg(target_arch = "wasm32")]
+    (0..n).for_each(task);
+}
+
+/// An output buffer shared by the tasks of one op. Rule: every task writes only the part of
+/// it that its own index selects, and nobody reads it until the op has returned.
+#[derive(Clone, Copy)]
+struct Out(*mut f32);
+// SAFETY: see the rule above; the buffer outlives the op, which joins every task.
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
+
+impl Out {
+    /// The address `at` floats in (a method, so that closures capture the whole `Out`).
+    fn at(self, at: usize) -> *mut f32 {
+        self.0.wrapping_add(at)
+    }
+
+    /// `len` floats from `at` of a task's own part.
+    ///
+    /// # Safety
+    /// The range lies inside the buffer and no other task touches it during the op.
+    unsafe fn part<'a>(self, at: usize, len: usize) -> &'a mut [f32] {
+        unsafe { std::slice::from_raw_parts_mut(self.at(at), len) }
+    }
+}
+
+/// One lane of a linear op: `x [rows, k]`, `w [n, k]` (PyTorch layout), an optional bias
+/// `[n]` and an optional residual `[rows, n]` added last.
+pub struct Lane<'a> {
+    pub x: &'a [f32],
+    pub w: &'a [f32],
+    pub bias: Option<&'a [f32]>,
+    pub residual: Option<&'a [f32]>,
+}
+
+/// Columns of an output below which a task is not split further: one sgemm kernel tile wide
+/// or more, so that splitting never costs more than it spreads.
+const MIN_COLUMNS: usize = 32;
+
+/// `y_l = x_l w_l^T (+ bias_l), then GELU if asked, then (+ residual_l)` for every lane, into
+/// `y [lanes][rows, n]`. Each lane's columns are cut into as many slices as it takes to give
+/// every thread about two tasks; each task runs its slice's product and its epilogue while
+/// the slice is still in cache.
+pub fn linear(lanes: &[Lane], rows: usize, k: usize, n: usize, gelu: bool, y: &mut [f32]) {
+    assert_eq!(y.len(), lanes.len() * rows * n, "linear output size");
+    for l in lanes {
+        assert!(
+            l.x.len() >= rows * k && l.w.len() == n * k,
+            "linear operand sizes"
+        );
+    }
+    let wanted = (2 * threads()).div_ceil(lanes.len().max(1));
+    let slices = wanted.min(n.div_ceil(MIN_COLUMNS)).max(1);
+    let width = n.div_ceil(slices);
+    let slices = n.div_ceil(width);
+    let out = Out(y.as_mut_ptr());
+    for_each_task(lanes.len() * slices, |task| {
+        let (l, s) = (task / slices, task % slices);
+        let lane = &lanes[l];
+        let (n0, n1) = (s * width, ((s + 1) * width).min(n));
+        let base = l * rows * n;
+        // SAFETY: columns n0..n1 of lane l's rows are this task's alone (the rows' other
+        // columns belong to the lane's other slices, which this sgemm call does not write).
+        unsafe {
+            matrixmultiply::sgemm(
+                rows,
+                k,
+                n1 - n0,
+                1.0,
+                lane.x.as_ptr(),
+                k as isize,
+                1,
+                lane.w.as_ptr().add(n0 * k),
+                1,
+                k as isize,
+                0.0,
+                out.at(base + n0),
+                n as isize,
+                1,
+            );
+        }
+        for r in 0..rows {
+            // SAFETY: as above, one row's columns n0..n1.
+            let row = unsafe { out.part(base + r * n + n0, n1 - n0) };
+            if let Some(b) = lane.bias {
+                row.iter_mut().zip(&b[n0..n1]).for_each(|(v, b)| *v += b);
+            }
+            if gelu {
+                row.iter_mut().for_each(|v| *v = gelu_exact(*v));
+            }
+            if let Some(res) = lane.residual {
+                let res = &res[r * n + n0..r * n + n1];
+                row.iter_mut().zip(res).for_each(|(v, r)| *v += r);
+            }
+        }
+    });
+}
+
+/// Exact GELU, x * Phi(x) with the error function, as the spec and the shaders have it.
+fn gelu_exact(x: f32) -> f32 {
+    0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+/// Rows of a layer_norm task.
+const NORM_ROWS: usize = 16;
+
+/// LayerNorm (eps 1e-5, affine) of every row of `x [lanes][rows, cols]` into `y`, with lane
+/// l's `gamma[l]`, `beta[l]`. `x` may hold one lane that every lane reads (`shared`).
+pub fn layer_norm(
+    x: &[f32],
+    shared: bool,
+    params: &[(&[f32], &[f32])],
+    rows: usize,
+    cols: usize,
+    y: &mut [f32],
+) {
+    let lanes = params.len();
+    assert_eq!(y.len(), lanes * rows * cols, "layer_norm output size");
+    assert!(x.len() >= if shared { 1 } else { lanes } * rows * cols);
+    let chunks = rows.div_ceil(NORM_ROWS);
+    let out = Out(y.as_mut_ptr());
+    for_each_task(lanes * chunks, |task| {
+        let (l, c) = (task / chunks, task % chunks);
+        let (gamma, beta) = params[l];
+        let (r0, r1) = (c * NORM_ROWS, ((c + 1) * NORM_ROWS).min(rows));
+        let from = if shared { 0 } else { l * rows * cols };
+        let to = l * rows * cols;
+        for r in r0..r1 {
+            let xr = &x[from + r * cols..from + (r + 1) * cols];
+            // SAFETY: row r of lane l belongs to this task only.
+            let yr = unsafe { out.part(to + r * cols, cols) };
+            let mean = xr.iter().sum::<f32>() / cols as f32;
+            let var = xr.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / cols as f32;
+            let inv = 1.0 / (var + 1e-5).sqrt();
+            for (((o, v), g), b) in yr.iter_mut().zip(xr).zip(gamma).zip(beta) {
+                *o = (v - mean) * inv * g + b;
+            }
+        }
+    });
+}
+
+/// Multi-head attention on `qkv [lanes][images * tokens, 3I]` (q | k | v, head-major) into
+/// `y [lanes][images * tokens, I]`: softmax(q k^T / sqrt(Dh)) v, a task per (lane, image, head).
+pub fn attention(
+    qkv: &[f32],
+    lanes: usize,
+    images: usize,
+    tokens: usize,
+    heads: usize,
+    dh: usize,
+    y: &mut [f32],
+) {
+    let i = heads * dh;
+    assert_eq!(
+        qkv.len(),
+        lanes * images * tokens * 3 * i,
+        "attention input size"
+    );
+    assert_eq!(
+        y.len(),
+        lanes * images * tokens * i,
+        "attention output size"
+    );
+    let scale = 1.0 / (dh as f32).sqrt();
+    let out = Out(y.as_mut_ptr());
+    for_each_task(lanes * images * heads, |task| {
+        let (seq, h) = (task / heads, task % heads);
+        let base = seq * tokens;
+        let q = &qkv[base * 3 * i + h * dh..];
+        let (k, v) = (&q[i..], &q[2 * i..]);
+        let mut p = vec![0.0f32; tokens * tokens];
+        // SAFETY (both calls): the operands stay inside `qkv` (row t of q, k or v of this
+        // sequence), and the second writes head h's columns of this sequence's rows of `y`,
+        // which only this task writes.
+        unsafe {
+            matrixmultiply::sgemm(
+                tokens,
+                dh,
+                tokens,
+                scale,
+                q.as_ptr(),
+                3 * i as isize,
+                1,
+                k.as_ptr(),
+                1,
+                3 * i as isize,
+                0.0,
+                p.as_mut_ptr(),
+                tokens as isize,
+                1,
+            );
+        }
+        for row in p.chunks_exact_mut(tokens) {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut sum = 0.0;
+            for s in row.iter_mut() {
+                *s = (*s - max).exp();
+                sum += *s;
+            }
+            let inv = 1.0 / sum;
+            row.iter_mut().for_each(|s| *s *= inv);
+        }
+        unsafe {
+            matrixmultiply::sgemm(
+                tokens,
+                tokens,
+                dh,
+                1.0,
+                p.as_ptr(),
+                tokens as isize,
+                1,
+                v.as_ptr(),
+                3 * i as isize,
+                1,
+                0.0,
+                out.at(base * i + h * dh),
+                i as isize,
+                1,
+            );
+        }
+    });
+}
