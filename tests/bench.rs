@@ -226,7 +226,67 @@ fn a_multi_line_error_stays_on_its_csv_context_line() {
         "{context}"
     );
     assert!(
-        rows.lines().skip(1).all(|l| l.split(',').count() == 10),
+        rows.lines().skip(1).all(|l| l.split(',').count() == 11),
         "{rows}"
     );
+}
+
+#[test]
+fn both_backends_in_one_sweep_alternate_and_compare() {
+    let mut s = Settings::new("mnist").unwrap();
+    (s.depths, s.warmup, s.samples) = (vec![1, 2], 1, 3);
+    s.backends = vec![bench::Backend::Gpu, bench::Backend::Cpu];
+    let mut order = Vec::new();
+    let r = pollster::block_on(bench::sweep(
+        gpu(),
+        &s,
+        &AtomicBool::new(false),
+        |_| {},
+        |p| order.push((p.backend, p.mode, p.depth)),
+    ))
+    .unwrap();
+    assert!(r.complete, "{:?}", r.error);
+    assert_eq!(r.points.len(), 8);
+    // Backends alternate inside each (mode, depth), so drift hits both alike.
+    for pair in order.chunks(2) {
+        assert_eq!(pair[0].0, bench::Backend::Gpu);
+        assert_eq!(pair[1].0, bench::Backend::Cpu);
+        assert_eq!((pair[0].1, pair[0].2), (pair[1].1, pair[1].2));
+    }
+    for l in [1, 2] {
+        for mode in Mode::ALL {
+            let g = r.point_on(bench::Backend::Gpu, mode, l).unwrap();
+            let c = r.point_on(bench::Backend::Cpu, mode, l).unwrap();
+            assert_eq!(c.flops, g.flops, "same work on both engines");
+            assert_eq!(c.critical_path, g.critical_path, "same plan shape");
+            assert!(c.gpu.is_none() && c.wall.n == 3 && c.gflops_wall > 0.0);
+            let line = r.faster(mode, l).expect("both measured");
+            assert!(line.contains("x faster (gpu "), "{line}");
+        }
+    }
+    assert!(r.context.cpu_threads.unwrap() >= 1);
+    assert!(r.fit.is_some() && r.cpu_fit.is_some());
+    let back = Report::from_json(&r.to_json()).unwrap();
+    assert_eq!(back, r, "JSON round trip keeps the backend of every point");
+    let csv = r.to_csv();
+    let cpu_rows = csv.lines().filter(|l| l.ends_with(",cpu")).count();
+    let gpu_rows = csv.lines().filter(|l| l.ends_with(",gpu")).count();
+    assert!(cpu_rows > 0 && gpu_rows > cpu_rows, "{csv}");
+    let table = r.table();
+    assert!(
+        table.contains("cpu serial") && table.contains("gpu parallel"),
+        "{table}"
+    );
+    assert!(table.contains("cpu engine: "), "{table}");
+
+    // A file from before backends has no `backend` fields: its points are the GPU's.
+    let mut old: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+    let points = old["points"].as_array_mut().unwrap();
+    points.retain(|p| p["backend"] == "gpu");
+    for p in points.iter_mut() {
+        p.as_object_mut().unwrap().remove("backend");
+    }
+    let old = Report::from_json(&old.to_string()).unwrap();
+    assert!(old.points.iter().all(|p| p.backend == bench::Backend::Gpu));
+    assert_eq!(old.points.len(), 4);
 }

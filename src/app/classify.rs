@@ -414,11 +414,11 @@ impl Classify {
             .y_axis_label("ms, one image")
             .include_y(0.0)
             .show(ui, |plot| {
-                super::median_with_band(
+                super::latency::median_with_band(
                     plot,
                     "median latency, parallel (wall clock)",
                     &latency,
-                    super::mode_color(Mode::Parallel),
+                    super::latency::mode_color(Mode::Parallel),
                 );
             });
         for r in &rows {

@@ -121,6 +121,7 @@ mod tests {
 
     fn point(mode: Mode, depth: usize, ms: f64) -> Point {
         Point {
+            backend: Default::default(),
             mode,
             depth,
             branches: depth,

@@ -4,6 +4,7 @@
 
 mod classify;
 mod fitted;
+mod latency;
 mod overlay;
 mod platform;
 mod profile;
@@ -21,7 +22,7 @@ mod worker;
 
 use std::sync::{Arc, Mutex};
 
-use egui_plot::{FilledArea, Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Line, Plot, PlotPoints};
 use paraformer::bench::share::Shared;
 use paraformer::bench::{Point, Report};
 use paraformer::model::{self, Config, Hints, Mode, PRESETS, Pool, Weights};
@@ -190,7 +191,10 @@ impl App {
                 let weights = self.weights_for(&settings.deepest());
                 self.live_on = false;
                 self.published = false;
-                self.worker.submit(Job::Sweep { settings, weights });
+                self.worker.submit(Job::Sweep {
+                    settings: Box::new(settings),
+                    weights,
+                });
             }
             Err(e) => self.say(e.to_string()),
         }
@@ -341,6 +345,17 @@ impl App {
                 ui.checkbox(&mut self.form.parallel, "parallel");
             });
             ui.end_row();
+            ui.label("backends");
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut self.form.gpu, "GPU")
+                    .on_hover_text("the WGSL engine on this adapter");
+                ui.checkbox(&mut self.form.cpu, "CPU").on_hover_text(if cfg!(target_arch = "wasm32") {
+                    "the CPU engine compiled to wasm (SIMD128, one thread), on the page's thread"
+                } else {
+                    "the CPU engine on every core (SIMD matrix multiply, rayon)"
+                });
+            });
+            ui.end_row();
             ui.label("");
             ui.checkbox(&mut self.form.profile, "per-op profile")
                 .on_hover_text(
@@ -466,126 +481,6 @@ impl App {
         {
             self.overlays.clear();
         }
-    }
-
-    fn latency_plot(&self, ui: &mut egui::Ui, points: &[Point]) {
-        let gpu = self.gpu_clock;
-        let fit = fitted::fit_of(points, gpu);
-        if !points.is_empty() {
-            let detail = fit.summary().join("\n");
-            ui.label(fitted::summary(points, &fit, gpu))
-                .on_hover_text(format!(
-                    "Least-squares fit to the medians, drawn dashed (README: \"Where the flat \
-                 latency ends\").\n{detail}"
-                ));
-        }
-        let hover_fit = fit.clone();
-        let hover: Vec<(String, Vec<Point>)> = Mode::ALL
-            .iter()
-            .map(|m| {
-                let mut v: Vec<Point> = points.iter().filter(|p| p.mode == *m).cloned().collect();
-                v.sort_by_key(|p| p.depth);
-                (m.name().to_string(), v)
-            })
-            .collect();
-        Plot::new("latency")
-            .legend(Legend::default())
-            .x_axis_label("depth L (blocks)")
-            .y_axis_label(if gpu {
-                "latency, ms (GPU timestamps)"
-            } else {
-                "latency, ms (wall clock)"
-            })
-            .label_formatter(move |hp| {
-                if let egui_plot::HoverPosition::NearDataPoint {
-                    plot_name, index, ..
-                } = hp
-                    && let Some((_, pts)) = hover.iter().find(|(n, _)| n == plot_name)
-                    && let Some(p) = pts.get(*index)
-                {
-                    let fitted = hover_fit
-                        .predicted(p.mode, p.depth)
-                        .map_or(String::new(), |v| format!("\nfitted {v:.3} ms"));
-                    return Some(state::describe(p, gpu) + &fitted);
-                }
-                None
-            })
-            .show(ui, |plot| {
-                for mode in Mode::ALL {
-                    let s = state::series(points, mode, gpu);
-                    median_with_band(plot, mode.name(), &s, mode_color(mode));
-                    let line = fitted::line(&fit, mode);
-                    if !line.is_empty() {
-                        plot.line(
-                            Line::new(format!("{} fit", mode.name()), PlotPoints::from(line))
-                                .color(mode_color(mode))
-                                .width(1.0)
-                                .style(egui_plot::LineStyle::dashed_dense()),
-                        );
-                    }
-                }
-                if let Some(k) = fit.parallel.as_ref().and_then(|p| p.knee_depth) {
-                    plot.vline(
-                        egui_plot::VLine::new(format!("knee L* = {k:.1}"), k)
-                            .color(mode_color(Mode::Parallel))
-                            .style(egui_plot::LineStyle::dotted_loose()),
-                    );
-                }
-                for r in &self.overlays {
-                    for mode in Mode::ALL {
-                        let s = r.series(mode, gpu);
-                        let med: Vec<[f64; 2]> = s.iter().map(|v| [v[0], v[1]]).collect();
-                        if !med.is_empty() {
-                            let name = format!("{} — {}", mode.name(), r.label());
-                            plot.line(
-                                Line::new(name, PlotPoints::from(med))
-                                    .color(mode_color(mode).gamma_multiply(0.6))
-                                    .style(egui_plot::LineStyle::dashed_loose()),
-                            );
-                        }
-                    }
-                }
-            });
-    }
-
-    fn speedup_plots(&self, ui: &mut egui::Ui, points: &[Point]) {
-        let h = ui.available_height() / 2.0 - 10.0;
-        ui.label(
-            "speedup = serial median / parallel median at the same L (same weights, same FLOPs)",
-        );
-        Plot::new("speedup")
-            .height(h)
-            .legend(Legend::default())
-            .x_axis_label("depth L")
-            .y_axis_label("speedup (x)")
-            .show(ui, |plot| {
-                let s = state::speedup(points, self.gpu_clock);
-                line_and_points(
-                    plot,
-                    "serial / parallel",
-                    s,
-                    egui::Color32::from_rgb(200, 90, 160),
-                );
-                plot.line(
-                    Line::new(
-                        "1x",
-                        PlotPoints::from(vec![[0.0, 1.0], [self.max_depth(points), 1.0]]),
-                    )
-                    .color(egui::Color32::GRAY)
-                    .style(egui_plot::LineStyle::dotted_dense()),
-                );
-            });
-        Plot::new("dispatches")
-            .height(h)
-            .legend(Legend::default())
-            .x_axis_label("depth L")
-            .y_axis_label("dispatches on the critical path")
-            .show(ui, |plot| {
-                for mode in Mode::ALL {
-                    let s = state::critical_paths(points, mode);
-                    line_and_points(plot, mode.name(), s, mode_color(mode));
-                }
-            });
     }
 
     fn max_depth(&self, points: &[Point]) -> f64 {
@@ -889,7 +784,8 @@ impl eframe::App for App {
                         egui::ProgressBar::new(p.done as f32 / p.total.max(1) as f32)
                             .desired_width(300.0)
                             .text(format!(
-                                "{} L={}  {}/{}",
+                                "{} {} L={}  {}/{}",
+                                p.backend.name(),
                                 p.mode.name(),
                                 p.depth,
                                 p.done,
@@ -941,57 +837,4 @@ impl eframe::App for App {
         // sweep, the live loop, Classify and the accuracy rounds wait for the window's drawing
         // to finish before they time a run (see `worker::Ctx::wait_for_window`).
     }
-}
-
-/// One colour per mode in every plot.
-fn mode_color(mode: Mode) -> egui::Color32 {
-    match mode {
-        Mode::Serial => egui::Color32::from_rgb(230, 120, 50),
-        Mode::Parallel => egui::Color32::from_rgb(60, 140, 230),
-    }
-}
-
-/// A series as a line with a dot at every point, in one colour.
-fn line_and_points(
-    plot: &mut egui_plot::PlotUi<'_>,
-    name: &str,
-    points: Vec<[f64; 2]>,
-    color: egui::Color32,
-) {
-    plot.line(
-        Line::new(name, PlotPoints::from(points.clone()))
-            .color(color)
-            .width(2.0),
-    );
-    plot.points(
-        Points::new(name, PlotPoints::from(points))
-            .color(color)
-            .radius(3.5),
-    );
-}
-
-/// Medians as a line with dots over their p10-p90 band; `rows` are [x, median, p10, p90].
-fn median_with_band(
-    plot: &mut egui_plot::PlotUi<'_>,
-    name: &str,
-    rows: &[[f64; 4]],
-    color: egui::Color32,
-) {
-    if rows.is_empty() {
-        return;
-    }
-    let xs: Vec<f64> = rows.iter().map(|v| v[0]).collect();
-    let lo: Vec<f64> = rows.iter().map(|v| v[2]).collect();
-    let hi: Vec<f64> = rows.iter().map(|v| v[3]).collect();
-    plot.add(
-        FilledArea::new(format!("{name} p10-p90"), &xs, &lo, &hi)
-            .fill_color(color.gamma_multiply(0.25))
-            .allow_hover(false),
-    );
-    line_and_points(
-        plot,
-        name,
-        rows.iter().map(|v| [v[0], v[1]]).collect(),
-        color,
-    );
 }

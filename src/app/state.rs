@@ -2,7 +2,7 @@
 //! command line), and the series the plots draw. Unit-tested without a GPU.
 
 use paraformer::Error;
-use paraformer::bench::{self, Point, Report, Settings};
+use paraformer::bench::{self, Backend, Point, Report, Settings};
 use paraformer::model::{Config, Mode, PRESETS, Pool};
 
 /// What the side panel edits.
@@ -19,6 +19,9 @@ pub struct Form {
     pub samples: usize,
     /// Also time every op at the deepest depth after the sweep.
     pub profile: bool,
+    /// Measure the WGSL engine on the adapter, the CPU engine, or both.
+    pub gpu: bool,
+    pub cpu: bool,
 }
 
 impl Form {
@@ -35,7 +38,16 @@ impl Form {
             warmup: 2,
             samples: 5,
             profile: false,
+            gpu: true,
+            cpu: false,
         })
+    }
+
+    pub fn backends(&self) -> Vec<Backend> {
+        [(Backend::Gpu, self.gpu), (Backend::Cpu, self.cpu)]
+            .into_iter()
+            .filter_map(|(b, on)| on.then_some(b))
+            .collect()
     }
 
     pub fn modes(&self) -> Vec<Mode> {
@@ -58,6 +70,7 @@ impl Form {
             seed: 0,
             profile: self.profile,
             serial_up_to: None,
+            backends: self.backends(),
         };
         s.validate()?;
         Ok(s)
@@ -198,6 +211,11 @@ impl Launch {
                     f.parallel = modes.contains(&Mode::Parallel);
                 }
                 "pool" => f.config.pool = Pool::parse(value)?,
+                "backends" => {
+                    let backends = Backend::parse_list(value)?;
+                    f.gpu = backends.contains(&Backend::Gpu);
+                    f.cpu = backends.contains(&Backend::Cpu);
+                }
                 k if SIZE_KEYS.contains(&k) => {
                     let v = num()?;
                     let c = &mut f.config;
@@ -243,7 +261,7 @@ impl Launch {
                 }
                 other => {
                     return Err(Error::Usage(format!(
-                        "unknown parameter '{other}': allowed are preset, depths, samples, warmup, modes, profile, pool, {}, autorun, tab, live, results, exit",
+                        "unknown parameter '{other}': allowed are preset, depths, samples, warmup, modes, backends, profile, pool, {}, autorun, tab, live, results, exit",
                         SIZE_KEYS.join(", ")
                     )));
                 }
@@ -256,11 +274,11 @@ impl Launch {
     }
 }
 
-/// One plotted series: (L, median, p10, p90) in ms for one mode and clock.
-pub fn series(points: &[Point], mode: Mode, gpu_clock: bool) -> Vec<[f64; 4]> {
+/// One plotted series: (L, median, p10, p90) in ms for one backend, mode and clock.
+pub fn series(points: &[Point], backend: Backend, mode: Mode, gpu_clock: bool) -> Vec<[f64; 4]> {
     let mut v: Vec<[f64; 4]> = points
         .iter()
-        .filter(|p| p.mode == mode)
+        .filter(|p| p.backend == backend && p.mode == mode)
         .filter_map(|p| {
             let s = if gpu_clock { p.gpu.as_ref()? } else { &p.wall };
             Some([p.depth as f64, s.median_ms, s.p10_ms, s.p90_ms])
@@ -270,20 +288,52 @@ pub fn series(points: &[Point], mode: Mode, gpu_clock: bool) -> Vec<[f64; 4]> {
     v
 }
 
-/// Serial median over parallel median at every depth both modes have: (L, ratio).
-pub fn speedup(points: &[Point], gpu_clock: bool) -> Vec<[f64; 2]> {
-    let s = series(points, Mode::Serial, gpu_clock);
-    let p = series(points, Mode::Parallel, gpu_clock);
-    s.iter()
-        .filter_map(|a| p.iter().find(|b| b[0] == a[0]).map(|b| [a[0], a[1] / b[1]]))
+/// Serial median over parallel median on one backend at every depth both modes have: (L, ratio).
+pub fn speedup(points: &[Point], backend: Backend, gpu_clock: bool) -> Vec<[f64; 2]> {
+    ratio(
+        &series(points, backend, Mode::Serial, gpu_clock),
+        &series(points, backend, Mode::Parallel, gpu_clock),
+    )
+}
+
+/// The GPU engine's median over the CPU engine's in one mode (above 1: the CPU is faster),
+/// wall clock, at every depth both have: (L, ratio).
+pub fn cpu_over_gpu(points: &[Point], mode: Mode) -> Vec<[f64; 2]> {
+    ratio(
+        &series(points, Backend::Gpu, mode, false),
+        &series(points, Backend::Cpu, mode, false),
+    )
+}
+
+/// `a` over `b` where both have the depth.
+fn ratio(a: &[[f64; 4]], b: &[[f64; 4]]) -> Vec<[f64; 2]> {
+    a.iter()
+        .filter_map(|a| b.iter().find(|b| b[0] == a[0]).map(|b| [a[0], a[1] / b[1]]))
         .collect()
 }
 
-/// Critical-path dispatches against L for a mode.
-pub fn critical_paths(points: &[Point], mode: Mode) -> Vec<[f64; 2]> {
+/// The backends that have points, GPU first.
+pub fn backends_in(points: &[Point]) -> Vec<Backend> {
+    Backend::ALL
+        .into_iter()
+        .filter(|b| points.iter().any(|p| p.backend == *b))
+        .collect()
+}
+
+/// A series' name: the mode, led by the backend when a run has several.
+pub fn series_name(backend: Backend, mode: Mode, several: bool) -> String {
+    if several {
+        format!("{} {}", backend.name(), mode.name())
+    } else {
+        mode.name().to_string()
+    }
+}
+
+/// Critical-path dispatches (ops, on the CPU engine) against L for a backend and mode.
+pub fn critical_paths(points: &[Point], backend: Backend, mode: Mode) -> Vec<[f64; 2]> {
     let mut v: Vec<[f64; 2]> = points
         .iter()
-        .filter(|p| p.mode == mode)
+        .filter(|p| p.backend == backend && p.mode == mode)
         .map(|p| [p.depth as f64, p.critical_path as f64])
         .collect();
     v.sort_by(|a, b| a[0].total_cmp(&b[0]));
@@ -297,7 +347,8 @@ pub fn describe(p: &Point, gpu_clock: bool) -> String {
         _ => (&p.wall, p.gflops_wall, "wall clock"),
     };
     format!(
-        "{} L={} (K={})\nmedian {:.3} ms ({clock})\np10..p90 {:.3}..{:.3} ms\n{:.2} GFLOP/s\n{} dispatches, {} on the critical path",
+        "{} {} L={} (K={})\nmedian {:.3} ms ({clock})\np10..p90 {:.3}..{:.3} ms\n{:.2} GFLOP/s\n{} dispatches, {} on the critical path",
+        p.backend.name(),
         p.mode.name(),
         p.depth,
         p.branches,

@@ -22,7 +22,7 @@ pub struct Renderer;
 /// Work the UI asks for.
 pub enum Job {
     Sweep {
-        settings: Settings,
+        settings: Box<Settings>,
         weights: Arc<Weights>,
     },
     /// Inference in a loop until stopped or replaced; mode and branches are read from
@@ -624,7 +624,9 @@ impl Worker {
         };
         wasm_bindgen_futures::spawn_local(async move {
             match job {
-                Job::Sweep { settings, weights } => run_sweep(&gpu, &ctx, settings, &weights).await,
+                Job::Sweep { settings, weights } => {
+                    run_sweep(&gpu, &ctx, *settings, &weights).await
+                }
                 Job::Check { weights, branches } => run_check(&gpu, &ctx, &weights, branches).await,
                 Job::Classify {
                     weights,
@@ -685,7 +687,7 @@ fn native_loop(ctx: Ctx, rx: std::sync::mpsc::Receiver<Job>) {
         }
         match job {
             Job::Sweep { settings, weights } => {
-                pollster::block_on(run_sweep(&gpu, &ctx, settings, &weights))
+                pollster::block_on(run_sweep(&gpu, &ctx, *settings, &weights))
             }
             Job::Check { weights, branches } => {
                 pollster::block_on(run_check(&gpu, &ctx, &weights, branches))
@@ -748,7 +750,10 @@ mod tests {
         let weights = Arc::new(bench::seeded_weights(&settings));
         let worker = Worker::new(egui::Context::default(), None);
         let shared = worker.shared.clone();
-        worker.submit(Job::Sweep { settings, weights });
+        worker.submit(Job::Sweep {
+            settings: Box::new(settings),
+            weights,
+        });
         let start = std::time::Instant::now();
         loop {
             std::thread::sleep(std::time::Duration::from_millis(20));

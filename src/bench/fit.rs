@@ -466,6 +466,7 @@ mod tests {
             Mode::Parallel => 11,
         };
         Point {
+            backend: Default::default(),
             mode,
             depth,
             branches: depth,

@@ -4,6 +4,7 @@
 //! progress and points are reported as they happen, and a flag cancels it.
 
 pub mod accuracy;
+mod backend;
 pub mod fit;
 mod report;
 pub mod share;
@@ -14,13 +15,16 @@ use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
 pub use crate::stats::{Stats, quantile};
+pub use backend::Backend;
 pub use report::{
-    Context, GPU_CLOCK, ModeProfile, Outcome, PageLoad, Point, Report, SCHEMA, WALL_CLOCK,
+    Context, GPU_CLOCK, ModeProfile, Outcome, PageLoad, Point, Report, SCHEMA, WALL_CLOCK, faster,
 };
 
 use crate::Error;
+use crate::cpu::CpuEngine;
 use crate::engine::{Engine, EngineOptions, Gpu};
 use crate::model::{Config, Mode, Weights, seeded_image};
+use backend::Runner;
 
 /// Everything that defines a sweep.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,6 +48,9 @@ pub struct Settings {
     /// deep sweep); None measures it at every depth.
     #[serde(default)]
     pub serial_up_to: Option<usize>,
+    /// The engines to measure, each at every point.
+    #[serde(default = "backend::gpu_only")]
+    pub backends: Vec<Backend>,
 }
 
 impl Settings {
@@ -60,6 +67,7 @@ impl Settings {
             seed: 0,
             profile: false,
             serial_up_to: None,
+            backends: backend::gpu_only(),
             config,
         })
     }
@@ -70,14 +78,14 @@ impl Settings {
             && (mode == Mode::Parallel || self.serial_up_to.is_none_or(|max| depth <= max))
     }
 
-    /// The points of the sweep in the order they are measured: modes alternate at each
-    /// depth, so that slow drift of the machine hits both alike.
-    pub fn points(&self) -> Vec<(Mode, usize)> {
+    /// The points of the sweep in the order they are measured: modes, and inside them
+    /// backends, alternate at each depth, so that slow drift of the machine hits all alike.
+    pub fn points(&self) -> Vec<(Backend, Mode, usize)> {
         let mut out = Vec::new();
         for &depth in &self.depths {
             for &mode in &self.modes {
                 if self.measures(mode, depth) {
-                    out.push((mode, depth));
+                    out.extend(self.backends.iter().map(|&b| (b, mode, depth)));
                 }
             }
         }
@@ -107,6 +115,11 @@ impl Settings {
         if self.modes.is_empty() {
             return Err(Error::Config(
                 "no modes to measure: choose serial, parallel or both".into(),
+            ));
+        }
+        if self.backends.is_empty() {
+            return Err(Error::Config(
+                "no backends to measure: choose gpu, cpu or both".into(),
             ));
         }
         if self.samples == 0 {
@@ -182,6 +195,7 @@ pub fn parse_depths(text: &str) -> Result<Vec<usize>, Error> {
 pub struct Progress {
     pub done: usize,
     pub total: usize,
+    pub backend: Backend,
     pub mode: Mode,
     pub depth: usize,
 }
@@ -237,9 +251,15 @@ pub async fn sweep_weights(
         batch: settings.batch,
         ..Default::default()
     };
+    // The GPU engine always: it also gives the report its memory figures.
     let mut engine = Engine::new(gpu, weights, options).await?;
     let engine_create_ms = ms(t0);
     let memory = engine.memory()?;
+    let mut cpu = if settings.backends.contains(&Backend::Cpu) {
+        Some(CpuEngine::new(weights, settings.batch)?)
+    } else {
+        None
+    };
     let images: Vec<f32> = (0..settings.batch)
         .flat_map(|i| seeded_image(c, settings.seed + 1 + i as u64))
         .collect();
@@ -262,6 +282,7 @@ pub async fn sweep_weights(
             .to_string(),
             clocks,
             settings: settings.clone(),
+            cpu_threads: cpu.as_ref().map(CpuEngine::threads),
         },
         linear_group: engine.linear_group(),
         engine_create_ms,
@@ -270,6 +291,7 @@ pub async fn sweep_weights(
         needed_bytes: memory.needed_bytes,
         points: Vec::new(),
         fit: None,
+        cpu_fit: None,
         profiles: Vec::new(),
         complete: false,
         error: None,
@@ -279,23 +301,45 @@ pub async fn sweep_weights(
     let mut progress = Progress {
         done: 0,
         total: settings.points().len() * per_point,
+        backend: settings.backends[0],
         mode: settings.modes[0],
         depth: settings.depths[0],
     };
-    for (mode, depth) in settings.points() {
-        (progress.mode, progress.depth) = (mode, depth);
+    for (backend, mode, depth) in settings.points() {
+        (progress.backend, progress.mode, progress.depth) = (backend, mode, depth);
         on_progress(&progress);
-        let measured = measure(
-            &mut engine,
-            settings,
+        let at = Where {
+            backend,
             mode,
             depth,
-            &images,
-            cancel,
-            &mut progress,
-            &mut on_progress,
-        );
-        match measured.await {
+        };
+        let measured = match cpu.as_mut() {
+            Some(cpu) if backend == Backend::Cpu => {
+                measure(
+                    cpu,
+                    settings,
+                    at,
+                    &images,
+                    cancel,
+                    &mut progress,
+                    &mut on_progress,
+                )
+                .await
+            }
+            _ => {
+                measure(
+                    &mut engine,
+                    settings,
+                    at,
+                    &images,
+                    cancel,
+                    &mut progress,
+                    &mut on_progress,
+                )
+                .await
+            }
+        };
+        match measured {
             Ok(Some(point)) => {
                 on_point(&point);
                 report.points.push(point);
@@ -332,12 +376,28 @@ pub async fn sweep_weights(
     Ok(finish(report, Outcome::Complete))
 }
 
-/// The report of a sweep that ended with `outcome`, with the fit of what it measured.
+/// The report of a sweep that ended with `outcome`, with the fit of what each backend measured.
 fn finish(mut report: Report, outcome: Outcome) -> Report {
     report.set_outcome(outcome);
     let d = report.context.settings.config.depth;
-    report.fit = Some(fit::Fit::of(&report.points, d));
+    let fit_of = |backend: Backend| {
+        let points: Vec<Point> = report.points_on(backend).cloned().collect();
+        (!points.is_empty()).then(|| fit::Fit::of(&points, d))
+    };
+    // Files before backends had a fit of the GPU points always; keep that for GPU runs.
+    let gpu = report.context.settings.backends.contains(&Backend::Gpu);
+    let fit = gpu.then(|| fit_of(Backend::Gpu).unwrap_or_else(|| fit::Fit::of(&[], d)));
+    let cpu_fit = fit_of(Backend::Cpu);
+    (report.fit, report.cpu_fit) = (fit, cpu_fit);
     report
+}
+
+/// Which point `measure` takes.
+#[derive(Clone, Copy)]
+struct Where {
+    backend: Backend,
+    mode: Mode,
+    depth: usize,
 }
 
 fn ms(since: Instant) -> f64 {
@@ -345,17 +405,20 @@ fn ms(since: Instant) -> f64 {
 }
 
 /// One point: cold run, warm-up, then counted samples. None when cancelled.
-#[allow(clippy::too_many_arguments)]
 async fn measure(
-    engine: &mut Engine,
+    engine: &mut impl Runner,
     settings: &Settings,
-    mode: Mode,
-    depth: usize,
+    at: Where,
     images: &[f32],
     cancel: &AtomicBool,
     progress: &mut Progress,
     on_progress: &mut impl FnMut(&Progress),
 ) -> Result<Option<Point>, Error> {
+    let Where {
+        backend,
+        mode,
+        depth,
+    } = at;
     let branches = depth / settings.config.depth;
     engine.settle().await?;
     let t = Instant::now();
@@ -387,6 +450,7 @@ async fn measure(
     let wall_stats = Stats::of(&wall).expect("samples >= 1");
     let gpu_stats = Stats::of(&gpu);
     Ok(Some(Point {
+        backend,
         mode,
         depth,
         branches,

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Settings;
 use super::fit::Fit;
+use super::{Backend, Settings};
 use crate::engine::{AdapterSummary, Profile};
 use crate::model::Mode;
 use crate::stats::Stats;
@@ -51,11 +51,17 @@ pub struct Context {
     pub target: String,
     pub clocks: Vec<String>,
     pub settings: Settings,
+    /// Threads of the CPU engine, when the sweep measured it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_threads: Option<usize>,
 }
 
 /// One (mode, depth) measurement.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Point {
+    /// The engine measured (absent in files from before backends: the GPU).
+    #[serde(default)]
+    pub backend: Backend,
     pub mode: Mode,
     /// Total blocks L.
     pub depth: usize,
@@ -101,9 +107,13 @@ pub struct Report {
     #[serde(default)]
     pub needed_bytes: u64,
     pub points: Vec<Point>,
-    /// The latency model fitted to `points` (absent in files from older versions).
+    /// The latency model fitted to the GPU `points` (absent in files from older versions
+    /// and in runs without the GPU backend).
     #[serde(default)]
     pub fit: Option<Fit>,
+    /// The same model fitted to the CPU engine's points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_fit: Option<Fit>,
     /// Per-op profiles at the deepest depth (`--profile`).
     #[serde(default)]
     pub profiles: Vec<ModeProfile>,
@@ -125,10 +135,26 @@ pub struct PageLoad {
 }
 
 impl Report {
+    /// The GPU point at (mode, depth).
     pub fn point(&self, mode: Mode, depth: usize) -> Option<&Point> {
-        self.points
-            .iter()
+        self.point_on(Backend::Gpu, mode, depth)
+    }
+
+    pub fn point_on(&self, backend: Backend, mode: Mode, depth: usize) -> Option<&Point> {
+        self.points_on(backend)
             .find(|p| p.mode == mode && p.depth == depth)
+    }
+
+    pub fn points_on(&self, backend: Backend) -> impl Iterator<Item = &Point> {
+        self.points.iter().filter(move |p| p.backend == backend)
+    }
+
+    /// The fit of a backend's points.
+    pub fn fit_on(&self, backend: Backend) -> Option<&Fit> {
+        match backend {
+            Backend::Gpu => self.fit.as_ref(),
+            Backend::Cpu => self.cpu_fit.as_ref(),
+        }
     }
 
     pub fn outcome(&self) -> Outcome {
@@ -196,17 +222,20 @@ impl Report {
         for c in &ctx.clocks {
             out.push_str(&format!("# clock {c}\n"));
         }
-        out.push_str("mode,depth,branches,clock,kind,name,value,flops,dispatches,critical_path\n");
+        out.push_str(
+            "mode,depth,branches,clock,kind,name,value,flops,dispatches,critical_path,backend\n",
+        );
         for p in &self.points {
             let mut row = |clock: &str, kind: &str, name: &str, value: f64| {
                 out.push_str(&format!(
-                    "{},{},{},{clock},{kind},{name},{value},{},{},{}\n",
+                    "{},{},{},{clock},{kind},{name},{value},{},{},{},{}\n",
                     p.mode.name(),
                     p.depth,
                     p.branches,
                     p.flops,
                     p.dispatches,
-                    p.critical_path
+                    p.critical_path,
+                    p.backend.name()
                 ));
             };
             row("wall", "cold", "cold_ms", p.cold_ms);
@@ -245,6 +274,35 @@ impl Report {
         out
     }
 
+    /// One table row; the mode column names the backend when the run has several.
+    fn row(&self, p: &Point, named: bool) -> String {
+        let mode = if named {
+            format!("{} {}", p.backend.name(), p.mode.name())
+        } else {
+            p.mode.name().to_string()
+        };
+        format!(
+            "{:>4} {:>4} | {:<14} {:>10.3} {:>9.3}..{:<9.3} {:>8.2} {:>6} {:>9.1}{}\n",
+            p.depth,
+            p.branches,
+            mode,
+            p.wall.median_ms,
+            p.wall.p10_ms,
+            p.wall.p90_ms,
+            p.gflops_wall,
+            p.critical_path,
+            p.cold_ms,
+            p.gpu
+                .as_ref()
+                .map_or(String::new(), |g| format!(" {:>16.3}", g.median_ms))
+        )
+    }
+
+    /// Which backend is faster in `mode` at depth `l`, and by how much.
+    pub fn faster(&self, mode: Mode, l: usize) -> Option<String> {
+        faster(&self.points, mode, l)
+    }
+
     /// The readable table: per depth, both modes' medians and spreads, and the speedup.
     pub fn table(&self) -> String {
         let ctx = &self.context;
@@ -280,6 +338,17 @@ impl Report {
                 self.linear_group
             ));
         }
+        if let Some(n) = ctx.cpu_threads {
+            out.push_str(&format!(
+                "cpu engine: {n} thread{}, matrixmultiply sgemm{}\n",
+                if n == 1 { "" } else { "s" },
+                if ctx.target == "wasm32" {
+                    " (wasm SIMD128)"
+                } else {
+                    ""
+                }
+            ));
+        }
         if self.needed_bytes > 0 {
             let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
             out.push_str(&format!(
@@ -296,7 +365,7 @@ impl Report {
         out.push('\n');
         let gpu = self.points.iter().any(|p| p.gpu.is_some());
         out.push_str(&format!(
-            "{:>4} {:>4} | {:<9} {:>10} {:>19} {:>8} {:>6} {:>9}{} \n",
+            "{:>4} {:>4} | {:<14} {:>10} {:>19} {:>8} {:>6} {:>9}{} \n",
             "L",
             "K",
             "mode",
@@ -309,45 +378,58 @@ impl Report {
         ));
         let mut depths: Vec<usize> = self.points.iter().map(|p| p.depth).collect();
         depths.dedup();
+        let backends: Vec<Backend> = Backend::ALL
+            .into_iter()
+            .filter(|&b| self.points_on(b).next().is_some())
+            .collect();
         for l in depths {
             for mode in Mode::ALL {
-                let Some(p) = self.point(mode, l) else {
+                for &backend in &backends {
+                    if let Some(p) = self.point_on(backend, mode, l) {
+                        out.push_str(&self.row(p, backends.len() > 1));
+                    }
+                }
+            }
+            for &backend in &backends {
+                let (Some(s), Some(p)) = (
+                    self.point_on(backend, Mode::Serial, l),
+                    self.point_on(backend, Mode::Parallel, l),
+                ) else {
                     continue;
                 };
-                out.push_str(&format!(
-                    "{:>4} {:>4} | {:<9} {:>10.3} {:>9.3}..{:<9.3} {:>8.2} {:>6} {:>9.1}{}\n",
-                    l,
-                    p.branches,
-                    mode.name(),
-                    p.wall.median_ms,
-                    p.wall.p10_ms,
-                    p.wall.p90_ms,
-                    p.gflops_wall,
-                    p.critical_path,
-                    p.cold_ms,
-                    p.gpu
-                        .as_ref()
-                        .map_or(String::new(), |g| format!(" {:>16.3}", g.median_ms))
-                ));
-            }
-            if let (Some(s), Some(p)) = (self.point(Mode::Serial, l), self.point(Mode::Parallel, l))
-            {
                 let gpu_ratio = match (&s.gpu, &p.gpu) {
                     (Some(a), Some(b)) => format!(", gpu clock {:.2}x", a.median_ms / b.median_ms),
                     _ => String::new(),
                 };
+                let on = if backends.len() > 1 {
+                    backend.name()
+                } else {
+                    ""
+                };
                 out.push_str(&format!(
-                    "{:>4} {:>4} | speedup serial/parallel (medians): wall {:.2}x{gpu_ratio}\n",
+                    "{:>4} {:>4} | {on} speedup serial/parallel (medians): wall {:.2}x{gpu_ratio}\n",
                     "",
                     "",
                     s.wall.median_ms / p.wall.median_ms
                 ));
             }
+            if backends.len() > 1 {
+                for mode in Mode::ALL {
+                    if let Some(line) = self.faster(mode, l) {
+                        out.push_str(&format!("{:>4} {:>4} | {line}\n", "", ""));
+                    }
+                }
+            }
         }
-        if let Some(fit) = &self.fit {
-            out.push_str("\nfit (least squares on the wall-clock medians):\n");
-            for line in fit.summary() {
-                out.push_str(&format!("  {line}\n"));
+        for backend in Backend::ALL {
+            if let Some(fit) = self.fit_on(backend) {
+                out.push_str(&format!(
+                    "\n{} fit (least squares on the wall-clock medians):\n",
+                    backend.name()
+                ));
+                for line in fit.summary() {
+                    out.push_str(&format!("  {line}\n"));
+                }
             }
         }
         for p in &self.profiles {
@@ -359,4 +441,25 @@ impl Report {
         }
         out
     }
+}
+
+/// Which backend is faster in `mode` at depth `l` among `points`, and by how much (wall-clock
+/// medians); None unless both measured it.
+pub fn faster(points: &[Point], mode: Mode, l: usize) -> Option<String> {
+    let median = |b: Backend| {
+        points
+            .iter()
+            .find(|p| p.backend == b && p.mode == mode && p.depth == l)
+            .map(|p| p.wall.median_ms)
+    };
+    let (g, c) = (median(Backend::Gpu)?, median(Backend::Cpu)?);
+    let (winner, ratio) = if c < g {
+        ("cpu", g / c)
+    } else {
+        ("gpu", c / g)
+    };
+    Some(format!(
+        "{}: {winner} {ratio:.2}x faster (gpu {g:.3} ms, cpu {c:.3} ms)",
+        mode.name()
+    ))
 }

@@ -48,9 +48,9 @@ impl Shared {
             target: ctx.target.clone(),
             preset: ctx.settings.preset.clone(),
             config: ctx.settings.config.clone(),
+            // The GPU engine's points: a link shares what the page's adapter measured.
             points: r
-                .points
-                .iter()
+                .points_on(super::Backend::Gpu)
                 .map(|p| {
                     let mode = if p.mode == Mode::Parallel { 1.0 } else { 0.0 };
                     let w = &p.wall;

@@ -33,6 +33,7 @@ pub const SPECS: &[Spec] = &[
     ("classes", true),
     ("pool", true),
     ("serial-up-to", true),
+    ("backend", true),
     ("profile", false),
     ("no-progress", false),
 ];
@@ -88,6 +89,9 @@ pub fn settings(args: &Args) -> Result<Settings, Error> {
     s.seed = args.get("seed")?.unwrap_or(s.seed);
     s.profile = args.flag("profile");
     s.serial_up_to = args.get("serial-up-to")?;
+    if let Some(b) = args.text("backend") {
+        s.backends = bench::Backend::parse_list(b)?;
+    }
     s.validate()?;
     Ok(s)
 }
@@ -96,11 +100,12 @@ fn draw(p: &Progress) {
     let width = 30;
     let filled = width * p.done / p.total.max(1);
     eprint!(
-        "\r[{}{}] {}/{} {} L={}   ",
+        "\r[{}{}] {}/{} {} {} L={}   ",
         "#".repeat(filled),
         " ".repeat(width - filled),
         p.done,
         p.total,
+        p.backend.name(),
         p.mode.name(),
         p.depth
     );

@@ -3,13 +3,14 @@
 
 use paraformer::Error;
 use paraformer::bench::accuracy;
+use paraformer::cpu::CpuEngine;
 use paraformer::data::{self, TestSet};
 use paraformer::engine::{Engine, EngineOptions, Gpu};
 use paraformer::model::{Mode, Weights};
 use paraformer::reference;
 
 use super::args::{Args, Spec};
-use super::model_args;
+use super::model_args::{self, Device};
 use crate::assets;
 
 pub const SPECS: &[Spec] = &[
@@ -18,6 +19,7 @@ pub const SPECS: &[Spec] = &[
     ("branches", true),
     ("mode", true),
     ("device", true),
+    ("backend", true),
     ("batch", true),
     ("heads", true),
     ("dim-head", true),
@@ -47,10 +49,18 @@ pub fn run(args: &Args) -> Result<(), Error> {
     let c = &weights.config;
     set.check(c)?;
     let (mode, branches) = model_args::mode_and_branches(args, c)?;
-    let device = args.text("device").unwrap_or("gpu");
+    let device = model_args::device(args)?;
     let (logits, adapter) = match device {
-        "cpu" => (cpu_logits(&weights, &set, mode, branches), None),
-        "gpu" => {
+        Device::Reference => (reference_logits(&weights, &set, mode, branches), None),
+        Device::Cpu => {
+            let mut engine = CpuEngine::new(&weights, 1)?;
+            let mut logits = Vec::with_capacity(set.len() * c.num_classes);
+            for i in 0..set.len() {
+                logits.extend(engine.run(mode, branches, &set.image(i))?);
+            }
+            (logits, None)
+        }
+        Device::Gpu => {
             let batch = args.get::<usize>("batch")?.unwrap_or(100).min(set.len());
             let gpu = pollster::block_on(Gpu::new())?;
             let options = EngineOptions {
@@ -65,11 +75,6 @@ pub fn run(args: &Args) -> Result<(), Error> {
                 .expect("never stopped");
             (logits, Some(gpu.summary.name.clone()))
         }
-        other => {
-            return Err(Error::Usage(format!(
-                "unknown device '{other}': allowed are 'gpu' and 'cpu'"
-            )));
-        }
     };
     let score = data::score(&logits, c.num_classes, &set.labels);
     let out = serde_json::json!({
@@ -79,7 +84,7 @@ pub fn run(args: &Args) -> Result<(), Error> {
         "per_class": score.per_class,
         "branches": branches,
         "mode": mode.name(),
-        "device": device,
+        "device": device.name(),
         "adapter": adapter,
         "checkpoint": checkpoint,
         "data": source,
@@ -89,7 +94,7 @@ pub fn run(args: &Args) -> Result<(), Error> {
 }
 
 /// The CPU reference on every image.
-fn cpu_logits(weights: &Weights, set: &TestSet, mode: Mode, branches: usize) -> Vec<f32> {
+fn reference_logits(weights: &Weights, set: &TestSet, mode: Mode, branches: usize) -> Vec<f32> {
     let w = weights.branch_prefix(branches);
     (0..set.len())
         .flat_map(|i| reference::forward(&w, &set.image(i), mode))

@@ -1,19 +1,21 @@
 //! `paraformer infer`: one inference on the CPU reference or the GPU engine, JSON on stdout.
 
 use paraformer::Error;
+use paraformer::cpu::CpuEngine;
 use paraformer::engine::{Engine, EngineOptions, Gpu};
 use paraformer::input;
 use paraformer::model::seeded_image;
 use paraformer::reference;
 
 use super::args::{Args, Spec};
-use super::model_args;
+use super::model_args::{self, Device};
 
 pub const SPECS: &[Spec] = &[
     ("checkpoint", true),
     ("input", true),
     ("mode", true),
     ("device", true),
+    ("backend", true),
     ("branches", true),
     ("heads", true),
     ("dim-head", true),
@@ -36,22 +38,22 @@ pub fn run(args: &Args) -> Result<(), Error> {
             "seeded random image (seed 0)".to_string(),
         ),
     };
-    let (logits, adapter) = match args.text("device").unwrap_or("gpu") {
-        "cpu" => (
+    let device = model_args::device(args)?;
+    let (logits, adapter) = match device {
+        Device::Reference => (
             reference::forward(&weights.branch_prefix(branches), &image, mode),
             None,
         ),
-        "gpu" => {
+        Device::Cpu => (
+            CpuEngine::new(&weights, 1)?.run(mode, branches, &image)?,
+            None,
+        ),
+        Device::Gpu => {
             let gpu = pollster::block_on(Gpu::new())?;
             let mut engine =
                 pollster::block_on(Engine::new(&gpu, &weights, EngineOptions::default()))?;
             let out = pollster::block_on(engine.run(mode, branches, &image))?;
             (out.logits, Some(gpu.summary.name.clone()))
-        }
-        other => {
-            return Err(Error::Usage(format!(
-                "unknown device '{other}': allowed are 'gpu' and 'cpu'"
-            )));
         }
     };
     // The first maximum on ties, as `eval` scores (and numpy's argmax).
@@ -60,7 +62,7 @@ pub fn run(args: &Args) -> Result<(), Error> {
         "logits": logits,
         "class": class,
         "mode": mode.name(),
-        "device": args.text("device").unwrap_or("gpu"),
+        "device": device.name(),
         "adapter": adapter,
         "branches": branches,
         "input": source,

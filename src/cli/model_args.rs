@@ -44,3 +44,47 @@ pub fn mode_and_branches(args: &Args, c: &Config) -> Result<(Mode, usize), Error
     }
     Ok((mode, branches))
 }
+
+/// Where `infer` and `eval` compute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Device {
+    /// The WGSL engine.
+    Gpu,
+    /// The CPU engine.
+    Cpu,
+    /// The plain f32 reference, the oracle the engines are tested against.
+    Reference,
+}
+
+impl Device {
+    pub fn name(self) -> &'static str {
+        match self {
+            Device::Gpu => "gpu",
+            Device::Cpu => "cpu",
+            Device::Reference => "reference",
+        }
+    }
+}
+
+/// `--backend` (or its older name `--device`): gpu (default), cpu or reference.
+pub fn device(args: &Args) -> Result<Device, Error> {
+    let (flag, value) = match (args.text("backend"), args.text("device")) {
+        (Some(_), Some(_)) => {
+            return Err(Error::Usage(
+                "--backend and --device are the same option: give one of them".into(),
+            ));
+        }
+        (Some(b), None) => ("backend", b),
+        (None, Some(d)) => ("device", d),
+        (None, None) => return Ok(Device::Gpu),
+    };
+    match value {
+        "gpu" => Ok(Device::Gpu),
+        "cpu" => Ok(Device::Cpu),
+        "reference" => Ok(Device::Reference),
+        other => Err(Error::Usage(format!(
+            "unknown {flag} '{other}': allowed are 'gpu' (the WGSL engine), 'cpu' (the CPU \
+             engine) and 'reference' (the plain f32 reference)"
+        ))),
+    }
+}
