@@ -2,7 +2,7 @@
 // sweep in headless Chromium (WebGPU on SwiftShader) from URL parameters, waits for
 // window.paraformerResults and prints its table, like `paraformer bench` does natively.
 //
-//   node web/bench.mjs 'preset=cifar&depths=4&samples=5&warmup=2' [results.json]
+//   node web/bench.mjs 'preset=cifar&depths=4&samples=5&warmup=2&backends=gpu,cpu' [results.json]
 //
 // Chromium: /usr/bin/chromium unless CHROMIUM names another. Timings are the page's: wall
 // clock from submit until the logits are read back (the browser offers no timestamps here).
@@ -49,9 +49,9 @@ try {
   const a = r.context.adapter;
   console.log(`adapter: ${a.name} (${a.backend}, ${a.device_type}) ${a.driver} ${a.driver_info}`);
   console.log(`clock: wall (submit until the logits are read back), ${r.context.settings.samples} samples per point`);
-  console.log('   L mode       median ms   p10 ms   p90 ms  GFLOP/s  crit  cold ms');
+  console.log('   L backend mode       median ms   p10 ms   p90 ms  GFLOP/s  crit  cold ms');
   for (const p of r.points) {
-    console.log(`${String(p.depth).padStart(4)} ${p.mode.padEnd(9)} ${p.wall.median_ms.toFixed(2).padStart(10)} `
+    console.log(`${String(p.depth).padStart(4)} ${(p.backend ?? 'gpu').padEnd(7)} ${p.mode.padEnd(9)} ${p.wall.median_ms.toFixed(2).padStart(10)} `
       + `${p.wall.p10_ms.toFixed(2).padStart(8)} ${p.wall.p90_ms.toFixed(2).padStart(8)} `
       + `${p.gflops_wall.toFixed(2).padStart(8)} ${String(p.critical_path).padStart(5)} ${p.cold_ms.toFixed(1).padStart(8)}`);
   }

@@ -60,10 +60,10 @@ function consoleErrors(page) {
   return errors;
 }
 
-test('an autorun URL measures both modes at every depth', { timeout: 20 * 60 * 1000 }, async () => {
+test('an autorun URL measures both modes at every depth on both backends', { timeout: 20 * 60 * 1000 }, async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const errors = consoleErrors(page);
-  await page.goto(`${base}/?preset=mnist&depths=1..=3&samples=3&warmup=1&autorun=1`);
+  await page.goto(`${base}/?preset=mnist&depths=1..=3&samples=3&warmup=1&backends=gpu,cpu&autorun=1`);
   await page.waitForFunction(() => window.paraformerResults || window.paraformerError, null, { timeout: 15 * 60 * 1000, polling: 500 });
   const error = await page.evaluate(() => window.paraformerError ?? null);
   assert.equal(error, null, `the page reported: ${error}`);
@@ -75,18 +75,28 @@ test('an autorun URL measures both modes at every depth', { timeout: 20 * 60 * 1
   assert.deepEqual(r.context.settings.depths, [1, 2, 3]);
   assert.ok(r.page_load.first_frame_ms > 0, JSON.stringify(r.page_load));
   assert.ok(r.page_load.adapter_ready_ms >= r.page_load.first_frame_ms, JSON.stringify(r.page_load));
-  for (const depth of [1, 2, 3]) {
-    for (const mode of ['serial', 'parallel']) {
-      const p = r.points.find((q) => q.mode === mode && q.depth === depth);
-      assert.ok(p, `${mode} L=${depth} measured`);
-      assert.equal(p.wall_samples_ms.length, 3);
-      assert.ok(p.wall.min_ms > 0 && p.wall.p10_ms <= p.wall.median_ms && p.wall.median_ms <= p.wall.p90_ms);
-      assert.ok(p.gflops_wall > 0);
+  assert.deepEqual(r.context.settings.backends, ['gpu', 'cpu']);
+  // The wasm CPU engine runs on the page's one thread (no threads without nightly Rust).
+  assert.equal(r.context.cpu_threads, 1);
+  assert.equal(r.points.length, 2 * 2 * 3);
+  for (const backend of ['gpu', 'cpu']) {
+    for (const depth of [1, 2, 3]) {
+      for (const mode of ['serial', 'parallel']) {
+        const p = r.points.find((q) => q.backend === backend && q.mode === mode && q.depth === depth);
+        assert.ok(p, `${backend} ${mode} L=${depth} measured`);
+        assert.equal(p.wall_samples_ms.length, 3);
+        assert.ok(p.wall.min_ms > 0 && p.wall.p10_ms <= p.wall.median_ms && p.wall.median_ms <= p.wall.p90_ms);
+        assert.ok(p.gflops_wall > 0);
+      }
+      const s = r.points.find((q) => q.backend === backend && q.mode === 'serial' && q.depth === depth);
+      const par = r.points.find((q) => q.backend === backend && q.mode === 'parallel' && q.depth === depth);
+      assert.equal(s.critical_path, 7 * depth + 4);
+      assert.equal(par.critical_path, 11);
     }
-    const s = r.points.find((q) => q.mode === 'serial' && q.depth === depth);
-    const par = r.points.find((q) => q.mode === 'parallel' && q.depth === depth);
-    assert.equal(s.critical_path, 7 * depth + 4);
-    assert.equal(par.critical_path, 11);
+  }
+  assert.ok(r.fit && r.cpu_fit, 'a fit per backend');
+  for (const p of r.points) {
+    console.log(`${p.backend} ${p.mode} L=${p.depth}: ${p.wall.median_ms.toFixed(2)} ms`);
   }
   await page.waitForTimeout(500);
   await page.screenshot({ path: join(shots, 'web.png') });
