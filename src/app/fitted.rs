@@ -133,6 +133,7 @@ mod tests {
                 11
             },
             cold_ms: 0.0,
+            runs_per_sample: 1,
             wall_samples_ms: vec![ms],
             wall: Stats::of(&[ms]).unwrap(),
             gpu_samples_ms: None,

@@ -73,6 +73,11 @@ pub(crate) trait Runner {
     async fn settle(&self) -> Result<(), Error>;
     /// Before each timed run.
     async fn wait_idle(&self) -> Result<(), Error>;
+    /// The shortest span one timed sample may cover: shorter runs are timed back to back
+    /// and averaged, since a page's clock has a 0.1 ms grain (no cross-origin isolation).
+    fn min_sample_ms(&self) -> f64 {
+        0.0
+    }
 }
 
 impl Runner for Engine {
@@ -134,5 +139,11 @@ impl Runner for CpuEngine {
         // In the browser a run holds the page's only thread: give the page a turn first.
         crate::platform::browser_pause(0).await;
         Ok(())
+    }
+
+    // A GPU run is a submission and a read-back (milliseconds in a page); a small model on
+    // the CPU can take less than the page clock's grain, so it is timed in groups of 2 ms.
+    fn min_sample_ms(&self) -> f64 {
+        2.0
     }
 }

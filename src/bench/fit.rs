@@ -474,6 +474,7 @@ mod tests {
             dispatches: critical_path,
             critical_path,
             cold_ms: 0.0,
+            runs_per_sample: 1,
             wall_samples_ms: vec![ms],
             wall: Stats::of(&[ms]).unwrap(),
             gpu_samples_ms: None,

@@ -72,6 +72,9 @@ pub struct Point {
     pub critical_path: usize,
     /// Plan building (bind groups, parameters) plus the first inference, wall clock.
     pub cold_ms: f64,
+    /// Runs timed back to back in each sample, which is their mean (absent in older files: 1).
+    #[serde(default = "one")]
+    pub runs_per_sample: usize,
     pub wall_samples_ms: Vec<f64>,
     pub wall: Stats,
     pub gpu_samples_ms: Option<Vec<f64>>,
@@ -462,4 +465,8 @@ pub fn faster(points: &[Point], mode: Mode, l: usize) -> Option<String> {
         "{}: {winner} {ratio:.2}x faster (gpu {g:.3} ms, cpu {c:.3} ms)",
         mode.name()
     ))
+}
+
+fn one() -> usize {
+    1
 }

@@ -87,6 +87,7 @@ test('an autorun URL measures both modes at every depth on both backends', { tim
         assert.equal(p.wall_samples_ms.length, 3);
         assert.ok(p.wall.min_ms > 0 && p.wall.p10_ms <= p.wall.median_ms && p.wall.median_ms <= p.wall.p90_ms);
         assert.ok(p.gflops_wall > 0);
+        assert.ok(backend === 'cpu' ? p.runs_per_sample >= 1 : p.runs_per_sample === 1);
       }
       const s = r.points.find((q) => q.backend === backend && q.mode === 'serial' && q.depth === depth);
       const par = r.points.find((q) => q.backend === backend && q.mode === 'parallel' && q.depth === depth);
