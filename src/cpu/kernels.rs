@@ -3,6 +3,18 @@
 //! that write disjoint parts of its output; natively rayon runs them on every core, in wasm
 //! they run one after another. Matrix products go to `matrixmultiply`'s SIMD sgemm.
 
+use super::math;
+
+/// Runs `f` (a whole inference) on a worker of rayon's pool, so that every op inside it
+/// starts its tasks from a pool thread: an op called from outside the pool would put the
+/// caller to sleep and wake a worker per op, which costs as much as a small op's work.
+pub fn on_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    #[cfg(not(target_arch = "wasm32"))]
+    return rayon::scope(|_| f());
+    #[cfg(target_arch = "wasm32")]
+    f()
+}
+
 /// Worker threads an op's tasks are spread over.
 pub fn threads() -> usize {
     #[cfg(not(target_arch = "wasm32"))]
@@ -107,7 +119,7 @@ pub fn linear(lanes: &[Lane], rows: usize, k: usize, n: usize, gelu: bool, y: &m
                 row.iter_mut().zip(&b[n0..n1]).for_each(|(v, b)| *v += b);
             }
             if gelu {
-                row.iter_mut().for_each(|v| *v = gelu_exact(*v));
+                row.iter_mut().for_each(|v| *v = math::gelu(*v));
             }
             if let Some(res) = lane.residual {
                 let res = &res[r * n + n0..r * n + n1];
@@ -115,11 +127,6 @@ pub fn linear(lanes: &[Lane], rows: usize, k: usize, n: usize, gelu: bool, y: &m
             }
         }
     });
-}
-
-/// Exact GELU, x * Phi(x) with the error function, as the spec and the shaders have it.
-fn gelu_exact(x: f32) -> f32 {
-    0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
 /// Rows of a layer_norm task.
@@ -150,8 +157,8 @@ pub fn layer_norm(
             let xr = &x[from + r * cols..from + (r + 1) * cols];
             // SAFETY: row r of lane l belongs to this task only.
             let yr = unsafe { out.part(to + r * cols, cols) };
-            let mean = xr.iter().sum::<f32>() / cols as f32;
-            let var = xr.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / cols as f32;
+            let mean = math::sum_by(xr, |v| v) / cols as f32;
+            let var = math::sum_by(xr, |v| (v - mean) * (v - mean)) / cols as f32;
             let inv = 1.0 / (var + 1e-5).sqrt();
             for (((o, v), g), b) in yr.iter_mut().zip(xr).zip(gamma).zip(beta) {
                 *o = (v - mean) * inv * g + b;
@@ -160,8 +167,13 @@ pub fn layer_norm(
     });
 }
 
+/// Query rows below which an attention task is not split further.
+const MIN_QUERIES: usize = 16;
+
 /// Multi-head attention on `qkv [lanes][images * tokens, 3I]` (q | k | v, head-major) into
-/// `y [lanes][images * tokens, I]`: softmax(q k^T / sqrt(Dh)) v, a task per (lane, image, head).
+/// `y [lanes][images * tokens, I]`: softmax(q k^T / sqrt(Dh)) v. A task is one (lane, image,
+/// head) and a chunk of its query rows; chunks are cut only until every thread has about two
+/// tasks, since each chunk reads the head's keys and values again.
 pub fn attention(
     qkv: &[f32],
     lanes: usize,
@@ -182,20 +194,31 @@ pub fn attention(
         lanes * images * tokens * i,
         "attention output size"
     );
+    let heads_total = lanes * images * heads;
+    let wanted = (2 * threads()).div_ceil(heads_total.max(1));
+    let chunks = wanted.min(tokens.div_ceil(MIN_QUERIES)).max(1);
+    let rows = tokens.div_ceil(chunks);
+    let chunks = tokens.div_ceil(rows);
     let scale = 1.0 / (dh as f32).sqrt();
     let out = Out(y.as_mut_ptr());
-    for_each_task(lanes * images * heads, |task| {
-        let (seq, h) = (task / heads, task % heads);
+    for_each_task(heads_total * chunks, |task| {
+        let (seq, h, c) = (
+            task / (heads * chunks),
+            task / chunks % heads,
+            task % chunks,
+        );
+        let (r0, r1) = (c * rows, ((c + 1) * rows).min(tokens));
         let base = seq * tokens;
-        let q = &qkv[base * 3 * i + h * dh..];
-        let (k, v) = (&q[i..], &q[2 * i..]);
-        let mut p = vec![0.0f32; tokens * tokens];
-        // SAFETY (both calls): the operands stay inside `qkv` (row t of q, k or v of this
-        // sequence), and the second writes head h's columns of this sequence's rows of `y`,
-        // which only this task writes.
+        let q = &qkv[(base + r0) * 3 * i + h * dh..];
+        let k = &qkv[base * 3 * i + i + h * dh..];
+        let v = &k[i..];
+        let mut p = vec![0.0f32; (r1 - r0) * tokens];
+        // SAFETY (both calls): the operands stay inside `qkv` (rows of q, k or v of this
+        // sequence), and the second writes head h's columns of rows r0..r1 of this
+        // sequence in `y`, which only this task writes.
         unsafe {
             matrixmultiply::sgemm(
-                tokens,
+                r1 - r0,
                 dh,
                 tokens,
                 scale,
@@ -212,18 +235,14 @@ pub fn attention(
             );
         }
         for row in p.chunks_exact_mut(tokens) {
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let mut sum = 0.0;
-            for s in row.iter_mut() {
-                *s = (*s - max).exp();
-                sum += *s;
-            }
-            let inv = 1.0 / sum;
+            let max = math::max(row);
+            row.iter_mut().for_each(|s| *s = math::exp(*s - max));
+            let inv = 1.0 / math::sum_by(row, |s| s);
             row.iter_mut().for_each(|s| *s *= inv);
         }
         unsafe {
             matrixmultiply::sgemm(
-                tokens,
+                r1 - r0,
                 tokens,
                 dh,
                 1.0,
@@ -234,7 +253,7 @@ pub fn attention(
                 3 * i as isize,
                 1,
                 0.0,
-                out.at(base * i + h * dh),
+                out.at((base + r0) * i + h * dh),
                 i as isize,
                 1,
             );

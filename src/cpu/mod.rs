@@ -4,6 +4,7 @@
 //! carry their bias, GELU and residual in the product's epilogue. `reference` stays the oracle.
 
 pub mod kernels;
+mod math;
 
 use kernels::Lane;
 
@@ -70,6 +71,13 @@ impl CpuEngine {
         let c = self.weights.config.clone();
         c.check_branches(branches)?;
         c.check_images(self.batch, images)?;
+        Ok(kernels::on_workers(|| {
+            self.forward(&c, mode, branches, images)
+        }))
+    }
+
+    /// `run` after its checks.
+    fn forward(&mut self, c: &Config, mode: Mode, branches: usize, images: &[f32]) -> Vec<f32> {
         let (rows, d) = (self.batch * c.tokens(), c.dim);
         let lanes = match mode {
             Mode::Parallel => branches,
@@ -86,16 +94,16 @@ impl CpuEngine {
             Mode::Parallel => {
                 for j in 0..c.depth {
                     let blocks: Vec<&BlockWeights> = (0..branches).map(|k| w.block(k, j)).collect();
-                    block(&c, self.batch, &blocks, b);
+                    block(c, self.batch, &blocks, b);
                 }
             }
             Mode::Serial => {
                 for blk in &w.blocks[..branches * c.depth] {
-                    block(&c, self.batch, &[blk], b);
+                    block(c, self.batch, &[blk], b);
                 }
             }
         }
-        Ok(self.head(lanes))
+        self.head(lanes)
     }
 
     /// x0 [batch * T, D]: patches projected, the class token first, positions added.

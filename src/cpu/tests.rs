@@ -105,3 +105,26 @@ fn bad_runs_are_errors() {
     assert!(e.contains("input value 3 is NaN"), "{e}");
     assert!(CpuEngine::new(&w, 0).is_err());
 }
+
+#[test]
+fn attention_query_chunks() {
+    // One head of 37 tokens: on two or more threads its queries are cut into uneven chunks
+    // (13, 13, 11); on one thread it is a single task. Values large enough that the softmax
+    // is far from uniform.
+    for (lanes, images, heads, tokens, dh) in [(1, 1, 1, 37, 8), (2, 3, 2, 17, 4)] {
+        let i = heads * dh;
+        let qkv: Vec<f32> = (0..lanes * images * tokens * 3 * i)
+            .map(|v| ((v * 7919) % 23) as f32 * 0.3 - 3.0)
+            .collect();
+        let mut y = vec![0.0; lanes * images * tokens * i];
+        kernels::attention(&qkv, lanes, images, tokens, heads, dh, &mut y);
+        for (s, (seq, got)) in qkv
+            .chunks_exact(tokens * 3 * i)
+            .zip(y.chunks_exact(tokens * i))
+            .enumerate()
+        {
+            let want = reference::attention(seq, tokens, heads, dh);
+            assert_close(&format!("sequence {s}"), got, &want, 1e-5);
+        }
+    }
+}
