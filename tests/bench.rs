@@ -269,6 +269,7 @@ fn both_backends_in_one_sweep_alternate_and_compare() {
         }
     }
     assert!(r.context.cpu_threads.unwrap() >= 1);
+    assert!(r.context.cpu_simd.is_some());
     assert!(r.fit.is_some() && r.cpu_fit.is_some());
     let back = Report::from_json(&r.to_json()).unwrap();
     assert_eq!(back, r, "JSON round trip keeps the backend of every point");

@@ -283,6 +283,7 @@ pub async fn sweep_weights(
             clocks,
             settings: settings.clone(),
             cpu_threads: cpu.as_ref().map(CpuEngine::threads),
+            cpu_simd: cpu.as_ref().map(|e| e.simd().to_string()),
         },
         linear_group: engine.linear_group(),
         engine_create_ms,

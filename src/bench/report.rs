@@ -54,6 +54,9 @@ pub struct Context {
     /// Threads of the CPU engine, when the sweep measured it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_threads: Option<usize>,
+    /// The CPU engine's SIMD instruction set ("AVX-512", "AVX2+FMA", "SSE2", "simd128", ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_simd: Option<String>,
 }
 
 /// One (mode, depth) measurement.
@@ -343,13 +346,9 @@ impl Report {
         }
         if let Some(n) = ctx.cpu_threads {
             out.push_str(&format!(
-                "cpu engine: {n} thread{}, matrixmultiply sgemm{}\n",
+                "cpu engine: {n} thread{}, gemm ({})\n",
                 if n == 1 { "" } else { "s" },
-                if ctx.target == "wasm32" {
-                    " (wasm SIMD128)"
-                } else {
-                    ""
-                }
+                ctx.cpu_simd.as_deref().unwrap_or("SIMD unknown"),
             ));
         }
         if self.needed_bytes > 0 {

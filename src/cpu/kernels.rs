@@ -1,7 +1,7 @@
 //! The CPU engine's ops on row-major f32 buffers, each over all lanes (the branches of a
 //! parallel run, or the one chain of a serial run) at once. An op splits its work into tasks
 //! that write disjoint parts of its output; natively rayon runs them on every core, in wasm
-//! they run one after another. Matrix products go to `matrixmultiply`'s SIMD sgemm.
+//! they run one after another. Matrix products go to `gemm`'s SIMD kernels.
 
 use super::math;
 
@@ -21,6 +21,37 @@ pub fn threads() -> usize {
     return rayon::current_num_threads();
     #[cfg(target_arch = "wasm32")]
     1
+}
+
+/// The SIMD instruction set of `gemm`'s kernels on this machine: its run-time choice is the
+/// widest of AVX-512 (with the `x86-v4` feature this crate enables), AVX2 with FMA and SSE2.
+pub fn simd() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f") {
+            "AVX-512"
+        } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            "AVX2+FMA"
+        } else {
+            "SSE2"
+        }
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        "simd128"
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        "NEON"
+    }
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        target_arch = "wasm32",
+        target_arch = "aarch64"
+    )))]
+    {
+        "scalar"
+    }
 }
 
 /// Runs `task(0..n)`, in parallel where threads exist.
@@ -54,6 +85,51 @@ impl Out {
     /// The range lies inside the buffer and no other task touches it during the op.
     unsafe fn part<'a>(self, at: usize, len: usize) -> &'a mut [f32] {
         unsafe { std::slice::from_raw_parts_mut(self.at(at), len) }
+    }
+}
+
+/// `c = alpha a b` with `a [m, k]` and `b [k, n]` addressed through their (row, column)
+/// strides, into `c [m, n]` (row stride `rsc`, columns contiguous), on the calling thread:
+/// the ops spread their own tasks over the threads. `gemm` picks its kernel at run time
+/// (AVX-512, AVX2 + FMA or SSE natively; simd128 in wasm).
+///
+/// # Safety
+/// Every element the shapes and strides address lies inside its buffer, and no other
+/// thread touches the elements of `c` written here during the call.
+#[allow(clippy::too_many_arguments)]
+unsafe fn matmul(
+    (m, k, n): (usize, usize, usize),
+    alpha: f32,
+    a: *const f32,
+    (rsa, csa): (isize, isize),
+    b: *const f32,
+    (rsb, csb): (isize, isize),
+    c: *mut f32,
+    rsc: isize,
+) {
+    // SAFETY: the caller's contract; `read_dst = false` means c is only written.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c,
+            1,
+            rsc,
+            false,
+            a,
+            csa,
+            rsa,
+            b,
+            csb,
+            rsb,
+            0.0,
+            alpha,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
     }
 }
 
@@ -95,21 +171,15 @@ pub fn linear(lanes: &[Lane], rows: usize, k: usize, n: usize, gelu: bool, y: &m
         // SAFETY: columns n0..n1 of lane l's rows are this task's alone (the rows' other
         // columns belong to the lane's other slices, which this sgemm call does not write).
         unsafe {
-            matrixmultiply::sgemm(
-                rows,
-                k,
-                n1 - n0,
+            matmul(
+                (rows, k, n1 - n0),
                 1.0,
                 lane.x.as_ptr(),
-                k as isize,
-                1,
+                (k as isize, 1),
                 lane.w.as_ptr().add(n0 * k),
-                1,
-                k as isize,
-                0.0,
+                (1, k as isize),
                 out.at(base + n0),
                 n as isize,
-                1,
             );
         }
         for r in 0..rows {
@@ -217,21 +287,15 @@ pub fn attention(
         // sequence), and the second writes head h's columns of rows r0..r1 of this
         // sequence in `y`, which only this task writes.
         unsafe {
-            matrixmultiply::sgemm(
-                r1 - r0,
-                dh,
-                tokens,
+            matmul(
+                (r1 - r0, dh, tokens),
                 scale,
                 q.as_ptr(),
-                3 * i as isize,
-                1,
+                (3 * i as isize, 1),
                 k.as_ptr(),
-                1,
-                3 * i as isize,
-                0.0,
+                (1, 3 * i as isize),
                 p.as_mut_ptr(),
                 tokens as isize,
-                1,
             );
         }
         for row in p.chunks_exact_mut(tokens) {
@@ -241,21 +305,15 @@ pub fn attention(
             row.iter_mut().for_each(|s| *s *= inv);
         }
         unsafe {
-            matrixmultiply::sgemm(
-                r1 - r0,
-                tokens,
-                dh,
+            matmul(
+                (r1 - r0, tokens, dh),
                 1.0,
                 p.as_ptr(),
-                tokens as isize,
-                1,
+                (tokens as isize, 1),
                 v.as_ptr(),
-                3 * i as isize,
-                1,
-                0.0,
+                (3 * i as isize, 1),
                 out.at((base + r0) * i + h * dh),
                 i as isize,
-                1,
             );
         }
     });

@@ -55,6 +55,11 @@ impl CpuEngine {
         kernels::threads()
     }
 
+    /// The SIMD instruction set of its matrix products.
+    pub fn simd(&self) -> &'static str {
+        kernels::simd()
+    }
+
     /// Ops of one inference: what the GPU engine dispatches, one op per dispatch.
     pub fn ops(&self, mode: Mode, branches: usize) -> usize {
         let layers = match mode {

@@ -78,6 +78,7 @@ test('an autorun URL measures both modes at every depth on both backends', { tim
   assert.deepEqual(r.context.settings.backends, ['gpu', 'cpu']);
   // The wasm CPU engine runs on the page's one thread (no threads without nightly Rust).
   assert.equal(r.context.cpu_threads, 1);
+  assert.equal(r.context.cpu_simd, 'simd128');
   assert.equal(r.points.length, 2 * 2 * 3);
   for (const backend of ['gpu', 'cpu']) {
     for (const depth of [1, 2, 3]) {
