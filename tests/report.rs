@@ -1,5 +1,6 @@
 //! `paraformer report` end to end: a short lavapipe sweep with a profile, reported alone
-//! and overlaid with itself; the files hold the series, the fit and the adapter's name;
+//! and overlaid with itself; the files hold the series, the fit and the adapter's name; a
+//! file with both backends gives a series and a section per backend;
 //! bad inputs fail with a message naming the file. No timing thresholds.
 
 use std::path::{Path, PathBuf};
@@ -94,6 +95,35 @@ fn a_sweep_is_reported_with_its_fit_plots_and_adapter() {
         .filter(|l| l.starts_with("| 3 | parallel |"))
         .count();
     assert_eq!(rows, 2, "{md}");
+}
+
+#[test]
+fn both_backends_of_one_file_are_separate_series() {
+    let json = sweep("both.json", "1..=4", "3", &["--backend", "all"]);
+    let j = json.to_str().unwrap();
+    let out = temp("both-out");
+    let (code, err) = paraformer(&["report", j, "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let latency = read(&out.join("latency.svg"));
+    for series in ["serial cpu engine (mnist", "parallel cpu engine (mnist"] {
+        assert!(latency.contains(series), "legend has '{series}'");
+    }
+    // A speedup point per backend and L (the CPU's serial over its own parallel).
+    let speedup = read(&out.join("speedup.svg"));
+    assert_eq!(speedup.matches("<circle").count(), 2 * 4, "{speedup}");
+    let md = read(&out.join("report.md"));
+    assert!(md.contains("engine: the CPU engine, gemm ("), "{md}");
+    assert!(md.contains("- adapter: "), "{md}");
+    // Two sections, each with its own fit and only its own points: one row per (mode, L).
+    assert_eq!(md.matches("### Fit").count(), 2, "{md}");
+    let rows = md
+        .lines()
+        .filter(|l| l.starts_with("| 4 | serial |"))
+        .count();
+    assert_eq!(rows, 2, "{md}");
+    let cpu = &md[md.find("## cpu engine").expect("a CPU section")..];
+    let cpu = &cpu[..cpu[3..].find("\n## ").map_or(cpu.len(), |i| i + 3)];
+    assert!(!cpu.contains("device timestamps"), "{cpu}");
 }
 
 #[test]

@@ -78,6 +78,8 @@ where
     chart
         .configure_mesh()
         .x_desc("total depth L (blocks)")
+        // At most one label per block, so the steps are whole depths.
+        .x_labels((max_l as usize + 1).clamp(2, 12))
         .y_desc(y_desc)
         .x_label_formatter(&|v| format!("{v:.0}"))
         .light_line_style(TRANSPARENT)
@@ -220,7 +222,7 @@ pub fn speedup(runs: &[Run], path: &Path) -> Result<PathBuf, Error> {
                 .iter()
                 .filter(|p| p.mode == Mode::Serial)
                 .filter_map(|s| {
-                    let p = r.point(Mode::Parallel, s.depth)?;
+                    let p = r.point_on(run.backend, Mode::Parallel, s.depth)?;
                     Some((s.depth as f64, s.wall.median_ms / p.wall.median_ms))
                 })
                 .collect()

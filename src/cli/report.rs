@@ -5,17 +5,19 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use paraformer::Error;
-use paraformer::bench::Report;
 use paraformer::bench::fit::Fit;
+use paraformer::bench::{Backend, GPU_CLOCK, Report};
 
 use super::plots;
 
-/// One input file: its report, its fit and a short label for legends.
+/// One backend of one input file: the report with that backend's points only, their fit
+/// and a short label for legends. A file measured with `--backend all` gives two runs.
 pub struct Run {
     pub file: String,
     pub label: String,
     pub report: Report,
     pub fit: Fit,
+    pub backend: Backend,
 }
 
 pub fn run(raw: &[String]) -> Result<(), Error> {
@@ -23,7 +25,10 @@ pub fn run(raw: &[String]) -> Result<(), Error> {
     let runs = files
         .iter()
         .map(|f| load(f))
-        .collect::<Result<Vec<_>, Error>>()?;
+        .collect::<Result<Vec<_>, Error>>()?
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>();
     std::fs::create_dir_all(&out)
         .map_err(|e| Error::Io(format!("cannot create '{}': {e}", out.display())))?;
     let mut written = vec![
@@ -74,7 +79,8 @@ fn parse(raw: &[String]) -> Result<(Vec<String>, PathBuf), Error> {
     Ok((files, PathBuf::from(out)))
 }
 
-fn load(file: &str) -> Result<Run, Error> {
+/// A file's runs, one per backend it measured (GPU first).
+fn load(file: &str) -> Result<Vec<Run>, Error> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| Error::Io(format!("cannot read '{file}': {e}")))?;
     let report =
@@ -84,21 +90,62 @@ fn load(file: &str) -> Result<Run, Error> {
             "'{file}' holds no measured points: nothing to report"
         )));
     }
-    let fit = Fit::of(&report.points, report.context.settings.config.depth);
     let ctx = &report.context;
-    let label = format!(
-        "{} ({}, {}, {})",
-        short_name(&ctx.adapter.name),
-        ctx.adapter.backend,
-        ctx.settings.preset,
-        ctx.date.get(..10).unwrap_or(&ctx.date)
-    );
-    Ok(Run {
-        file: file.to_string(),
-        label,
-        report,
-        fit,
-    })
+    let date = ctx.date.get(..10).unwrap_or(&ctx.date);
+    let runs = Backend::ALL
+        .into_iter()
+        .filter(|&b| report.points_on(b).next().is_some())
+        .map(|backend| {
+            let mut r = report.clone();
+            r.points.retain(|p| p.backend == backend);
+            // Per-op profiles and device timestamps are the GPU engine's.
+            if backend != Backend::Gpu {
+                r.profiles.clear();
+                r.context.clocks.retain(|c| c != GPU_CLOCK);
+            }
+            let label = match backend {
+                Backend::Gpu => format!(
+                    "{} ({}, {}, {date})",
+                    short_name(&ctx.adapter.name),
+                    ctx.adapter.backend,
+                    ctx.settings.preset
+                ),
+                Backend::Cpu => format!("cpu engine ({}, {date})", ctx.settings.preset),
+            };
+            Run {
+                file: file.to_string(),
+                label,
+                fit: Fit::of(&r.points, ctx.settings.config.depth),
+                report: r,
+                backend,
+            }
+        })
+        .collect();
+    Ok(runs)
+}
+
+/// What measured a run: the GPU adapter, or the CPU engine and its threads.
+fn engine_line(run: &Run) -> String {
+    let ctx = &run.report.context;
+    match run.backend {
+        Backend::Gpu => format!(
+            "adapter: {} ({}, {}; driver {} {})",
+            ctx.adapter.name,
+            ctx.adapter.backend,
+            ctx.adapter.device_type,
+            ctx.adapter.driver,
+            ctx.adapter.driver_info
+        ),
+        Backend::Cpu => format!(
+            "engine: the CPU engine, gemm ({}), {}",
+            ctx.cpu_simd.as_deref().unwrap_or("SIMD not recorded"),
+            match ctx.cpu_threads {
+                Some(1) => "1 thread".to_string(),
+                Some(n) => format!("{n} threads"),
+                None => "threads not recorded".to_string(),
+            }
+        ),
+    }
 }
 
 /// The adapter's name up to its first parenthesis ("llvmpipe (LLVM 15.0.6, 256 bits)");
@@ -132,17 +179,13 @@ fn markdown(runs: &[Run], profile: bool) -> String {
         let c = &s.config;
         let _ = write!(
             md,
-            "## {}\n\n- file: `{}`\n- adapter: {} ({}, {}; driver {} {})\n- date: {}, \
+            "## {}\n\n- file: `{}`\n- {}\n- date: {}, \
              paraformer {}{}, {}\n- model: preset {}, {}x{}x{} images, patch {}, dim {}, {} \
              heads of {}, MLP {}, branch depth d = {}, batch {}\n- samples: {} counted after \
              {} warm-up per point; clocks: {}\n",
             run.label,
             run.file,
-            ctx.adapter.name,
-            ctx.adapter.backend,
-            ctx.adapter.device_type,
-            ctx.adapter.driver,
-            ctx.adapter.driver_info,
+            engine_line(run),
             ctx.date,
             ctx.crate_version,
             ctx.git_commit
