@@ -1,27 +1,39 @@
-//! Entry points. Native: `paraformer` opens the desktop app (`paraformer app --help`
-//! for its launch flags); `paraformer infer|bench|eval ...` is the command line. Web: the
-//! same app on the page's canvas.
+//! Entry points. Native: `paraformer` opens the desktop app (`paraformer --help` for its
+//! launch flags); `paraformer infer|bench|eval|report ...` is the command line. Web: the
+//! same app on the page's canvas, launched with the same flags as URL parameters.
 
 mod app;
+mod args;
 mod assets;
 #[cfg(not(target_arch = "wasm32"))]
 mod cli;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
+    use clap::Parser;
     #[cfg(target_os = "linux")]
     quiet_headless_vulkan();
-    let raw: Vec<String> = std::env::args().skip(1).collect();
-    let result = match raw.first().map(String::as_str) {
-        None => run_app(&[]),
-        Some("app") => run_app(&raw[1..]),
-        Some(a) if a.starts_with("--") && a != "--help" => run_app(&raw),
-        _ => cli::main(&raw),
+    // clap prints help, the version and its own usage errors (exit 2) itself.
+    let cli = args::Cli::parse();
+    let (result, command) = match cli.command {
+        None => (run_app(cli.app), None),
+        Some(args::Command::App(a)) => (run_app(a), None),
+        Some(c) => {
+            let name = match &c {
+                args::Command::Infer(_) => "infer",
+                args::Command::Bench(_) => "bench",
+                args::Command::Eval(_) => "eval",
+                args::Command::Report(_) => "report",
+                args::Command::App(_) => "app",
+            };
+            (cli::main(c), Some(name))
+        }
     };
     if let Err(e) = result {
         eprintln!("error: {e}");
         if matches!(e, paraformer::Error::Usage(_)) {
-            eprintln!("\n{}", cli::USAGE);
+            let command = command.map_or(String::new(), |c| format!(" {c}"));
+            eprintln!("\nFor more information, try 'paraformer{command} --help'.");
         }
         std::process::exit(2);
     }
@@ -42,8 +54,8 @@ fn quiet_headless_vulkan() {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn run_app(args: &[String]) -> Result<(), paraformer::Error> {
-    let launch = app::state::Launch::parse(&app::state::arg_pairs(args)?)?;
+fn run_app(args: args::AppArgs) -> Result<(), paraformer::Error> {
+    let launch = app::state::Launch::from_args(&args)?;
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Para-Former on WebGPU")
@@ -64,9 +76,16 @@ fn main() {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
-    let show = |msg: &str| {
+    // Markup of our own (the no-WebGPU advice) goes in as HTML; messages that may quote the
+    // URL go in as text, so a crafted link cannot put markup on the page.
+    let show_html = |msg: &str| {
         if let Some(el) = document.get_element_by_id("status") {
             el.set_inner_html(msg);
+        }
+    };
+    let show = |msg: &str| {
+        if let Some(el) = document.get_element_by_id("status") {
+            el.set_text_content(Some(msg));
         }
     };
     let window = web_sys::window().expect("a page has a window");
@@ -77,7 +96,7 @@ fn main() {
                    Open it in Chrome or Edge 113+ (or Safari 26+, Firefox 141+ on Windows); in Chrome \
                    on Linux enable <code>chrome://flags/#enable-unsafe-webgpu</code>. The page must be \
                    served over https or from localhost.";
-        show(msg);
+        show_html(msg);
         let _ = js_sys::Reflect::set(
             &window,
             &"paraformerError".into(),
@@ -85,7 +104,9 @@ fn main() {
         );
         return;
     }
-    let launch = match app::state::Launch::parse(&app::state::query_pairs(&app::platform_query())) {
+    let launch = match args::app_args_from_pairs(&app::platform::query_pairs())
+        .and_then(|a| app::state::Launch::from_args(&a))
+    {
         Ok(l) => l,
         Err(e) => {
             show(&format!("Bad URL parameters: {e}"));
@@ -114,7 +135,7 @@ fn main() {
         if let Some(el) = document.get_element_by_id("status") {
             match started {
                 Ok(()) => el.remove(),
-                Err(e) => el.set_inner_html(&format!("The app could not start: {e:?}")),
+                Err(e) => el.set_text_content(Some(&format!("The app could not start: {e:?}"))),
             }
         }
     });

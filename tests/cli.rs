@@ -180,11 +180,27 @@ fn png_input_is_accepted() {
 
 #[test]
 fn bad_use_exits_2_with_a_message() {
-    let cases: [(&[&str], &str); 6] = [
-        (&["app", "--colour", "red"], "unknown parameter 'colour'"),
-        (&["infre"], "unknown command 'infre'"),
-        (&["infer", "--mode", "both"], "unknown mode 'both'"),
-        (&["infer", "--device", "tpu"], "unknown device 'tpu'"),
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["app", "--colour", "red"],
+            "unexpected argument '--colour' found",
+        ),
+        (
+            &["infre"],
+            "unrecognized subcommand 'infre'\n\n  tip: a similar subcommand exists: 'infer'",
+        ),
+        (
+            &["infer", "--mode", "both"],
+            "invalid value 'both' for '--mode <MODE>'\n  [possible values: serial, parallel]",
+        ),
+        (
+            &["infer", "--device", "tpu"],
+            "invalid value 'tpu' for '--backend <BACKEND>'\n  [possible values: gpu, cpu, reference]",
+        ),
+        (
+            &["infer", "--device", "cpu", "--backend", "gpu"],
+            "the argument '--backend <BACKEND>' cannot be used multiple times",
+        ),
         (
             &["infer", "--branches", "13"],
             "--branches 13 is out of range: this model has 1 to 12",
@@ -200,5 +216,49 @@ fn bad_use_exits_2_with_a_message() {
         assert!(err.contains(msg), "{args:?}: {err}");
     }
     let (_, _, err) = paraformer(&["infer", "--mode", "both"]);
-    assert!(err.contains("usage: paraformer"), "usage hint: {err}");
+    assert!(
+        err.contains("For more information, try '--help'."),
+        "hint: {err}"
+    );
+    let (_, _, err) = paraformer(&["infer", "--branches", "13"]);
+    assert!(
+        err.contains("For more information, try 'paraformer infer --help'."),
+        "hint: {err}"
+    );
+}
+
+#[test]
+fn help_and_version() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_paraformer"))
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {text}");
+        text
+    };
+    let top = run(&["--help"]);
+    for command in ["app", "infer", "bench", "eval", "report"] {
+        assert!(top.contains(&format!("  {command} ")), "{command} in {top}");
+    }
+    // The app's launch flags are the top level's options.
+    assert!(
+        top.contains("--autorun") && top.contains("--tab <TAB>"),
+        "{top}"
+    );
+    let bench = run(&["bench", "--help"]);
+    assert!(bench.starts_with("Latency against depth"), "{bench}");
+    for flag in [
+        "--backend <gpu|cpu|all>",
+        "--branch-depth <d>",
+        "--json <FILE>",
+    ] {
+        assert!(bench.contains(flag), "{flag} in {bench}");
+    }
+    assert_eq!(run(&["help", "infer"]), run(&["infer", "--help"]));
+    assert_eq!(
+        run(&["--version"]).trim(),
+        format!("paraformer {}", env!("CARGO_PKG_VERSION"))
+    );
 }

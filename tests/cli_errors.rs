@@ -108,7 +108,7 @@ fn bad_arguments_exit_2_with_a_usage_hint() {
     let cases: [(&[&str], &str); 8] = [
         (
             &["bench", "--samples", "-1"],
-            "--samples '-1' for 'bench' is not a whole number, 0 or more",
+            "invalid value '-1' for '--samples <N>': '-1' is not a whole number, 0 or more",
         ),
         (
             &["bench", "--samples", "0"],
@@ -133,15 +133,15 @@ fn bad_arguments_exit_2_with_a_usage_hint() {
         (&["bench", "--dim", "0"], "dim is 0: it must be at least 1"),
         (
             &["bench", "--depths", "1..x"],
-            "depths '1..x' is not understood",
+            "invalid value '1..x' for '--depths <L>': depths '1..x' is not understood",
         ),
         (
             &["bench", "--modes", "fast"],
-            "unknown mode 'fast': allowed are 'serial' and 'parallel'",
+            "invalid value 'fast' for '--modes <MODES>'\n  [possible values: serial, parallel]",
         ),
         (
             &["bench", "--colour"],
-            "unknown option '--colour' for 'bench'",
+            "unexpected argument '--colour' found",
         ),
     ];
     for (args, want) in cases {
@@ -150,7 +150,17 @@ fn bad_arguments_exit_2_with_a_usage_hint() {
         assert_eq!(out.code, 2, "{args:?}");
     }
     let out = paraformer(&["bench", "--samples", "-1"], &[]);
-    assert!(out.stderr.contains("usage: paraformer"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("For more information, try '--help'."),
+        "{}",
+        out.stderr
+    );
+    let out = paraformer(&["bench", "--colour"], &[]);
+    assert!(
+        out.stderr.contains("Usage: paraformer bench [OPTIONS]"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

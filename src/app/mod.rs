@@ -2,45 +2,29 @@
 //! both modes and watch latency points arrive, explore one depth live, check GPU against
 //! CPU, load checkpoints, export and compare runs.
 
-mod classify;
 mod fitted;
-mod latency;
 mod overlay;
-mod platform;
-mod profile;
+pub mod platform;
+mod side_panel;
 pub mod state;
+pub mod tab;
 mod trained;
+mod views;
 
-/// The page's query string (web).
-#[cfg(target_arch = "wasm32")]
-pub fn platform_query() -> String {
-    platform::url_query()
-}
 #[cfg(not(target_arch = "wasm32"))]
 mod window;
 mod worker;
 
 use std::sync::{Arc, Mutex};
 
-use egui_plot::{Line, Plot, PlotPoints};
 use paraformer::bench::share::Shared;
 use paraformer::bench::{Point, Report};
-use paraformer::model::{self, Config, Hints, Mode, PRESETS, Pool, Weights};
+use paraformer::model::{self, Config, Hints, Mode, PRESETS, Weights};
 
 use platform::Inbox;
 use state::{Form, Launch};
+use tab::Tab;
 use worker::{Job, Worker};
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Tab {
-    Latency,
-    Speedup,
-    Profile,
-    Live,
-    Adapter,
-    Classify,
-    Accuracy,
-}
 
 pub struct App {
     form: Form,
@@ -73,7 +57,10 @@ pub struct App {
     checked: Option<Config>,
     /// The shipped trained MNIST model and its test split.
     trained: trained::Trained,
-    classify: classify::Classify,
+    /// The worker's state as of this frame.
+    snap: worker::Snapshot,
+    classify: views::classify::Classify,
+    accuracy: views::accuracy::Accuracy,
     /// When to close the window (launched with `exit`, after the sweep was published).
     close_at: Option<web_time::Instant>,
 }
@@ -107,7 +94,9 @@ impl App {
         let mut app = App {
             trained,
             close_at: None,
-            classify: classify::Classify::new(branches, images),
+            snap: worker::Snapshot::default(),
+            classify: views::classify::Classify::new(branches),
+            accuracy: views::accuracy::Accuracy::new(images),
             worker,
             #[cfg(not(target_arch = "wasm32"))]
             renderer,
@@ -116,15 +105,7 @@ impl App {
             checkpoint: None,
             seeded: None,
             hints: Hints::default(),
-            tab: match launch.tab.as_deref() {
-                Some("speedup") => Tab::Speedup,
-                Some("profile") => Tab::Profile,
-                Some("live") => Tab::Live,
-                Some("adapter") => Tab::Adapter,
-                Some("classify") => Tab::Classify,
-                Some("accuracy") => Tab::Accuracy,
-                _ => Tab::Latency,
-            },
+            tab: launch.tab.unwrap_or_default(),
             gpu_clock: false,
             overlays: Vec::new(),
             live_on: false,
@@ -157,9 +138,9 @@ impl App {
     }
 
     /// The report of the last sweep, if one finished.
-    fn last_report(&self) -> Option<Report> {
-        let shared = self.worker.shared.lock().expect("worker state");
-        shared.sweep.report.clone()
+    /// The finished sweep's report, as of this frame.
+    fn last_report(&self) -> Option<Arc<Report>> {
+        self.snap.report.clone()
     }
 
     fn say(&self, msg: impl Into<String>) {
@@ -269,401 +250,8 @@ impl App {
         }
     }
 
-    fn side_panel(&mut self, ui: &mut egui::Ui) {
-        ui.heading("Model");
-        let mut preset = None;
-        egui::ComboBox::from_label("preset")
-            .selected_text(&self.form.source)
-            .show_ui(ui, |ui| {
-                for p in PRESETS {
-                    if ui.selectable_label(self.form.source == p, p).clicked() {
-                        preset = Some(p);
-                    }
-                }
-                let trained = crate::assets::TRAINED_MNIST_NAME;
-                if self.trained.ready().is_some()
-                    && ui
-                        .selectable_label(self.form.source == trained, trained)
-                        .on_hover_text(
-                            "the mnist preset trained on MNIST (tools/train): 8 branches",
-                        )
-                        .clicked()
-                {
-                    preset = Some(trained);
-                }
-            });
-        if let Some(p) = preset {
-            if let (true, Some((w, _))) =
-                (p == crate::assets::TRAINED_MNIST_NAME, self.trained.ready())
-            {
-                let w = w.clone();
-                self.use_checkpoint(p, w);
-            } else if let Ok(f) = Form::preset(p) {
-                self.form = f;
-            }
-        }
-        let c = &mut self.form.config;
-        egui::Grid::new("config").num_columns(2).show(ui, |ui| {
-            let row = |ui: &mut egui::Ui, label: &str, v: &mut usize, max: usize| {
-                ui.label(label);
-                ui.add(egui::DragValue::new(v).range(0..=max));
-                ui.end_row();
-            };
-            row(ui, "image height", &mut c.image_height, 1024);
-            row(ui, "image width", &mut c.image_width, 1024);
-            row(ui, "channels", &mut c.channels, 64);
-            row(ui, "patch", &mut c.patch, 256);
-            row(ui, "dim D", &mut c.dim, 4096);
-            row(ui, "heads", &mut c.heads, 64);
-            row(ui, "head dim", &mut c.dim_head, 1024);
-            row(ui, "MLP hidden", &mut c.mlp_dim, 16384);
-            row(ui, "classes", &mut c.num_classes, 100_000);
-            row(ui, "branch depth d", &mut c.depth, 64);
-            ui.label("pool");
-            ui.horizontal(|ui| {
-                ui.radio_value(&mut c.pool, Pool::Cls, "cls");
-                ui.radio_value(&mut c.pool, Pool::Mean, "mean");
-            });
-            ui.end_row();
-        });
-        ui.label(format!(
-            "T = {} tokens, {:.1} MFLOP per block",
-            c.tokens(),
-            c.block_flops() / 1e6
-        ));
-
-        ui.separator();
-        ui.heading("Sweep");
-        egui::Grid::new("sweep").num_columns(2).show(ui, |ui| {
-            ui.label("depths L");
-            ui.text_edit_singleline(&mut self.form.depths)
-                .on_hover_text("a range (1..=12, 1..13) or a list (1,2,4,8); each a multiple of d");
-            ui.end_row();
-            ui.label("modes");
-            ui.horizontal(|ui| {
-                ui.checkbox(&mut self.form.serial, "serial");
-                ui.checkbox(&mut self.form.parallel, "parallel");
-            });
-            ui.end_row();
-            ui.label("backends");
-            ui.horizontal(|ui| {
-                ui.checkbox(&mut self.form.gpu, "GPU")
-                    .on_hover_text("the WGSL engine on this adapter");
-                ui.checkbox(&mut self.form.cpu, "CPU").on_hover_text(if cfg!(target_arch = "wasm32") {
-                    "the CPU engine compiled to wasm (SIMD128, one thread), on the page's thread"
-                } else {
-                    "the CPU engine on every core (SIMD matrix multiply, rayon)"
-                });
-            });
-            ui.end_row();
-            ui.label("");
-            ui.checkbox(&mut self.form.profile, "per-op profile")
-                .on_hover_text(
-                    "after the sweep, time every op at the deepest depth (Per-op profile tab)",
-                );
-            ui.end_row();
-            ui.label("warm-up runs");
-            ui.add(egui::DragValue::new(&mut self.form.warmup).range(0..=100));
-            ui.end_row();
-            ui.label("samples");
-            ui.add(egui::DragValue::new(&mut self.form.samples).range(0..=1000));
-            ui.end_row();
-            ui.label("batch");
-            ui.add(egui::DragValue::new(&mut self.form.batch).range(0..=64));
-            ui.end_row();
-        });
-        let valid = self.form.settings();
-        if let Err(e) = &valid {
-            ui.colored_label(ui.visuals().error_fg_color, e.to_string());
-        }
-        let running = self
-            .worker
-            .shared
-            .lock()
-            .expect("worker state")
-            .sweep
-            .running;
-        ui.horizontal(|ui| {
-            if ui
-                .add_enabled(valid.is_ok() && !running, egui::Button::new("Run sweep"))
-                .clicked()
-            {
-                self.start_sweep();
-            }
-            if ui
-                .add_enabled(running, egui::Button::new("Cancel"))
-                .clicked()
-            {
-                self.worker.cancel_sweep();
-            }
-        });
-
-        ui.separator();
-        ui.heading("Files");
-        ui.horizontal_wrapped(|ui| {
-            if ui.button("Load checkpoint…").clicked() {
-                platform::pick_file(
-                    "Para-Former checkpoint",
-                    &["safetensors"],
-                    self.inbox.clone(),
-                    ui.ctx().clone(),
-                );
-            }
-            if ui.button("Import JSON…").clicked() {
-                platform::pick_file(
-                    "benchmark results",
-                    &["json"],
-                    self.inbox.clone(),
-                    ui.ctx().clone(),
-                );
-            }
-        });
-        ui.collapsing("flags for checkpoints without metadata", |ui| {
-            let opt = |ui: &mut egui::Ui, label: &str, v: &mut Option<usize>| {
-                let mut on = v.is_some();
-                let mut n = v.unwrap_or(1);
-                ui.horizontal(|ui| {
-                    ui.checkbox(&mut on, label);
-                    ui.add_enabled(on, egui::DragValue::new(&mut n).range(1..=4096));
-                });
-                *v = on.then_some(n);
-            };
-            opt(ui, "heads", &mut self.hints.heads);
-            opt(ui, "head dim", &mut self.hints.dim_head);
-            opt(ui, "patch", &mut self.hints.patch);
-        });
-        let report = self.last_report();
-        ui.add_enabled_ui(report.is_some(), |ui| {
-            ui.horizontal(|ui| {
-                if ui.button("Export CSV").clicked()
-                    && let Some(r) = &report
-                {
-                    platform::save_text(
-                        "paraformer-bench.csv",
-                        "text/csv",
-                        r.to_csv(),
-                        self.status.clone(),
-                    );
-                }
-                if ui.button("Export JSON").clicked()
-                    && let Some(r) = &report
-                {
-                    platform::save_text(
-                        "paraformer-bench.json",
-                        "application/json",
-                        r.to_json(),
-                        self.status.clone(),
-                    );
-                }
-                let share = if cfg!(target_arch = "wasm32") { "Share" } else { "Copy link" };
-                if ui
-                    .button(share)
-                    .on_hover_text("a link to this page that shows this run overlaid (the results travel in the link's fragment, no server)")
-                    .clicked()
-                    && let Some(r) = &report
-                {
-                    let link = overlay::share_link(&platform::page_url(), r);
-                    ui.ctx().copy_text(link.clone());
-                    self.say(format!("copied a link to this run ({} characters)", link.len()));
-                    self.share_link = Some(link);
-                }
-            });
-        });
-        if let Some(link) = &self.share_link {
-            let mut shown = link.as_str();
-            ui.add(egui::TextEdit::singleline(&mut shown).desired_width(f32::INFINITY));
-        }
-        ui.label("Drop a .safetensors checkpoint or a results .json here.");
-        if !self.overlays.is_empty()
-            && ui
-                .button(format!("Clear {} overlays", self.overlays.len()))
-                .clicked()
-        {
-            self.overlays.clear();
-        }
-    }
-
     fn max_depth(&self, points: &[Point]) -> f64 {
         points.iter().map(|p| p.depth as f64).fold(1.0, f64::max)
-    }
-
-    fn live_tab(&mut self, ui: &mut egui::Ui) {
-        let Ok(settings) = self.form.settings() else {
-            ui.label("Fix the model settings on the left first.");
-            return;
-        };
-        let config = settings.deepest();
-        let d = config.depth;
-        ui.label("Inference runs continuously on the current model; drag the depth to see latency follow.");
-        let mut changed = false;
-        ui.horizontal(|ui| {
-            let mut on = self.live_on;
-            let label = if on { "Stop" } else { "Run live" };
-            if ui.toggle_value(&mut on, label).changed() {
-                if on {
-                    self.start_live();
-                } else {
-                    self.worker.stop_live();
-                    self.live_on = false;
-                }
-            }
-            changed |= ui
-                .radio_value(&mut self.live_mode, Mode::Serial, "serial")
-                .changed();
-            changed |= ui
-                .radio_value(&mut self.live_mode, Mode::Parallel, "parallel")
-                .changed();
-        });
-        let mut k = (self.live_depth / d).clamp(1, config.branches);
-        changed |= ui
-            .add(
-                egui::Slider::new(&mut k, 1..=config.branches)
-                    .text(format!("branches K (L = K x {d})")),
-            )
-            .changed();
-        self.live_depth = k * d;
-        if changed {
-            self.worker.set_live(self.live_mode, k);
-        }
-        let shared = self.worker.shared.lock().expect("worker state");
-        let live = &shared.live;
-        if let Some(e) = &live.error {
-            ui.colored_label(ui.visuals().error_fg_color, e);
-        }
-        if !live.recent_ms.is_empty() {
-            let mut sorted = live.recent_ms.clone();
-            sorted.sort_by(f64::total_cmp);
-            let median = paraformer::bench::quantile(&sorted, 0.5);
-            ui.heading(format!(
-                "L = {}: median {:.2} ms over the last {} runs (wall clock){}",
-                self.live_depth,
-                median,
-                sorted.len(),
-                live.gpu_ms.map_or(String::new(), |g| format!(
-                    ", last {g:.2} ms by GPU timestamps"
-                ))
-            ));
-            ui.label(format!(
-                "{:.2} GFLOP/s, {} dispatches on the critical path",
-                live.flops / (median * 1e6),
-                live.dispatches
-            ));
-            let pts: Vec<[f64; 2]> = live
-                .recent_ms
-                .iter()
-                .enumerate()
-                .map(|(i, v)| [i as f64, *v])
-                .collect();
-            Plot::new("live")
-                .height(200.0)
-                .y_axis_label("ms")
-                .show(ui, |plot| {
-                    plot.line(Line::new("latency", PlotPoints::from(pts)));
-                });
-        }
-    }
-
-    fn adapter_tab(&mut self, ui: &mut egui::Ui) {
-        let (adapter, check, checking) = {
-            let s = self.worker.shared.lock().expect("worker state");
-            (s.adapter.clone(), s.check.clone(), s.checking)
-        };
-        let Some(a) = adapter else {
-            ui.label("Opening the GPU…");
-            return;
-        };
-        egui::Grid::new("adapter")
-            .num_columns(2)
-            .striped(true)
-            .show(ui, |ui| {
-                for (k, v) in [
-                    ("name", a.name.clone()),
-                    ("backend", a.backend.clone()),
-                    ("device type", a.device_type.clone()),
-                    ("driver", format!("{} {}", a.driver, a.driver_info)),
-                    ("timestamp queries", a.timestamps.to_string()),
-                    (
-                        "timestamps inside passes",
-                        a.timestamps_inside_passes.to_string(),
-                    ),
-                    (
-                        "max storage binding",
-                        format!("{} MiB", a.max_storage_binding_bytes >> 20),
-                    ),
-                    ("max buffer", format!("{} MiB", a.max_buffer_bytes >> 20)),
-                    (
-                        "max workgroups per dimension",
-                        a.max_workgroups_per_dim.to_string(),
-                    ),
-                    (
-                        "max invocations per workgroup",
-                        a.max_invocations_per_workgroup.to_string(),
-                    ),
-                    (
-                        "max workgroup storage",
-                        format!("{} KiB", a.max_workgroup_storage_bytes >> 10),
-                    ),
-                    (
-                        "storage buffers per stage",
-                        a.max_storage_buffers_per_stage.to_string(),
-                    ),
-                ] {
-                    ui.label(k);
-                    ui.label(v);
-                    ui.end_row();
-                }
-            });
-        ui.separator();
-        self.correctness_badge(ui, check, checking);
-    }
-
-    fn correctness_badge(
-        &mut self,
-        ui: &mut egui::Ui,
-        check: Option<Result<(f32, f32), String>>,
-        checking: bool,
-    ) {
-        let Ok(settings) = self.form.settings() else {
-            return;
-        };
-        let config = settings.deepest();
-        if self.checked.as_ref() != Some(&config) && !checking {
-            self.checked = Some(config.clone());
-            let weights = self.weights_for(&config);
-            self.worker.submit(Job::Check {
-                weights,
-                branches: config.branches,
-            });
-        }
-        ui.horizontal(|ui| {
-            ui.label(format!(
-                "GPU vs CPU reference (parallel, K = {}):",
-                config.branches
-            ));
-            match (checking, check) {
-                (true, _) | (false, None) => {
-                    ui.spinner();
-                }
-                (false, Some(Ok((err, scale)))) => {
-                    let ok = err <= 1e-3 * scale.max(1.0);
-                    let color = if ok {
-                        egui::Color32::from_rgb(40, 160, 60)
-                    } else {
-                        ui.visuals().error_fg_color
-                    };
-                    ui.colored_label(
-                        color,
-                        format!(
-                            "{} max abs error {err:.2e} (logits up to {scale:.2})",
-                            if ok { "OK:" } else { "MISMATCH:" }
-                        ),
-                    );
-                }
-                (false, Some(Err(e))) => {
-                    ui.colored_label(ui.visuals().error_fg_color, e);
-                }
-            }
-        });
     }
 
     fn autorun_and_publish(&mut self, ctx: &egui::Context) {
@@ -674,16 +262,9 @@ impl App {
                 ctx.request_repaint_after(std::time::Duration::from_millis(100));
             }
         }
-        let (ready, gpu_error, report, error, running) = {
-            let s = self.worker.shared.lock().expect("worker state");
-            (
-                s.adapter.is_some(),
-                s.gpu_error.clone(),
-                s.sweep.report.clone(),
-                s.sweep.error.clone(),
-                s.sweep.running,
-            )
-        };
+        let s = self.snap.clone();
+        let (ready, gpu_error, report, error, running) =
+            (s.ready, s.gpu_error, s.report, s.sweep_error, s.running);
         if let Some(e) = &gpu_error {
             platform::publish_error(e);
         }
@@ -710,8 +291,9 @@ impl App {
         if running || self.published {
             return;
         }
-        if let Some(mut r) = report {
+        if let Some(r) = report {
             self.published = true;
+            let mut r = (*r).clone();
             if cfg!(target_arch = "wasm32") {
                 r.page_load = Some(self.page_load);
             }
@@ -731,6 +313,81 @@ impl App {
     }
 }
 
+impl App {
+    /// The title, the tab bar and the clock toggle; wrapped, so that every tab stays
+    /// reachable on a narrow window.
+    fn top_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal_wrapped(|ui| {
+            ui.heading("Para-Former: latency against depth, serial vs parallel");
+            ui.separator();
+            for tab in Tab::ALL {
+                ui.selectable_value(&mut self.tab, tab, tab.label());
+            }
+            ui.separator();
+            ui.add_enabled_ui(self.snap.has_gpu_clock, |ui| {
+                ui.checkbox(&mut self.gpu_clock, "GPU timestamps").on_hover_text(
+                    "plot device timestamps of the compute pass instead of the wall clock (submit until logits are read back)",
+                );
+            });
+        });
+    }
+
+    /// The sweep's progress, its error, the last message.
+    fn status_bar(&self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            if let Some(p) = self.snap.progress.filter(|_| self.snap.running) {
+                ui.add(
+                    egui::ProgressBar::new(p.done as f32 / p.total.max(1) as f32)
+                        .desired_width(300.0)
+                        .text(format!(
+                            "{} {} L={}  {}/{}",
+                            p.backend.name(),
+                            p.mode.name(),
+                            p.depth,
+                            p.done,
+                            p.total
+                        )),
+                );
+            }
+            if let Some(e) = &self.snap.sweep_error {
+                ui.colored_label(ui.visuals().warn_fg_color, format!("sweep: {e}"));
+            }
+            if let Some(s) = self.status.lock().expect("status lock").as_ref() {
+                ui.label(s);
+            }
+        });
+    }
+
+    /// The open tab's view.
+    fn central(&mut self, ui: &mut egui::Ui) {
+        if let Some(e) = &self.snap.gpu_error {
+            ui.heading("No usable GPU");
+            ui.colored_label(ui.visuals().error_fg_color, e);
+            return;
+        }
+        let points = self.snap.points.clone();
+        match self.tab {
+            Tab::Latency => self.latency_plot(ui, &points),
+            Tab::Speedup => self.speedup_plots(ui, &points),
+            Tab::Profile => {
+                views::profile::profile_view(ui, self.last_report().as_deref(), self.snap.running)
+            }
+            Tab::Live => self.live_tab(ui),
+            Tab::Adapter => self.adapter_tab(ui),
+            Tab::Classify | Tab::Accuracy => {
+                self.trained.want(ui.ctx());
+                match self.trained.ready() {
+                    None => self.trained.waiting_ui(ui),
+                    Some(model) if self.tab == Tab::Classify => {
+                        self.classify.ui(ui, &self.worker, model)
+                    }
+                    Some(model) => self.accuracy.ui(ui, &self.worker, model),
+                }
+            }
+        }
+    }
+}
+
 impl eframe::App for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
@@ -741,98 +398,21 @@ impl eframe::App for App {
         self.take_files(&ctx);
         if let Some(msg) = self.trained.poll() {
             if let Some((w, set)) = self.trained.ready() {
-                self.classify = classify::Classify::new(w.config.branches, set.len());
+                self.classify = views::classify::Classify::new(w.config.branches);
+                self.accuracy = views::accuracy::Accuracy::new(set.len());
             }
             self.say(msg);
         }
+        self.snap = self.worker.snapshot();
         self.autorun_and_publish(&ctx);
-        let (gpu_error, progress, running, sweep_error, points, has_gpu_clock) = {
-            let s = self.worker.shared.lock().expect("worker state");
-            let gpu = s.adapter.as_ref().is_some_and(|a| a.timestamps);
-            (
-                s.gpu_error.clone(),
-                s.sweep.progress,
-                s.sweep.running,
-                s.sweep.error.clone(),
-                s.sweep.points.clone(),
-                gpu,
-            )
-        };
-        egui::Panel::top("top").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.heading("Para-Former: latency against depth, serial vs parallel");
-                ui.separator();
-                ui.selectable_value(&mut self.tab, Tab::Latency, "Latency");
-                ui.selectable_value(&mut self.tab, Tab::Speedup, "Speedup & dispatches");
-                ui.selectable_value(&mut self.tab, Tab::Profile, "Per-op profile");
-                ui.selectable_value(&mut self.tab, Tab::Live, "Live");
-                ui.selectable_value(&mut self.tab, Tab::Adapter, "Adapter & correctness");
-                ui.selectable_value(&mut self.tab, Tab::Classify, "Classify");
-                ui.selectable_value(&mut self.tab, Tab::Accuracy, "Accuracy vs branches");
-                ui.separator();
-                ui.add_enabled_ui(has_gpu_clock, |ui| {
-                    ui.checkbox(&mut self.gpu_clock, "GPU timestamps").on_hover_text(
-                        "plot device timestamps of the compute pass instead of the wall clock (submit until logits are read back)",
-                    );
-                });
-            });
-        });
-        egui::Panel::bottom("status").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                if let Some(p) = progress.filter(|_| running) {
-                    ui.add(
-                        egui::ProgressBar::new(p.done as f32 / p.total.max(1) as f32)
-                            .desired_width(300.0)
-                            .text(format!(
-                                "{} {} L={}  {}/{}",
-                                p.backend.name(),
-                                p.mode.name(),
-                                p.depth,
-                                p.done,
-                                p.total
-                            )),
-                    );
-                }
-                if let Some(e) = &sweep_error {
-                    ui.colored_label(ui.visuals().warn_fg_color, format!("sweep: {e}"));
-                }
-                if let Some(s) = self.status.lock().expect("status lock").as_ref() {
-                    ui.label(s);
-                }
-            });
-        });
+        egui::Panel::top("top").show(ui, |ui| self.top_bar(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         egui::Panel::left("settings")
             .resizable(true)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| self.side_panel(ui));
             });
-        egui::CentralPanel::default().show(ui, |ui| {
-            if let Some(e) = &gpu_error {
-                ui.heading("No usable GPU");
-                ui.colored_label(ui.visuals().error_fg_color, e);
-                return;
-            }
-            match self.tab {
-                Tab::Latency => self.latency_plot(ui, &points),
-                Tab::Speedup => self.speedup_plots(ui, &points),
-                Tab::Profile => {
-                    let report = self.last_report();
-                    profile::profile_view(ui, report.as_ref(), running);
-                }
-                Tab::Live => self.live_tab(ui),
-                Tab::Adapter => self.adapter_tab(ui),
-                Tab::Classify | Tab::Accuracy => {
-                    self.trained.want(ui.ctx());
-                    match self.trained.ready() {
-                        None => self.trained.waiting_ui(ui),
-                        Some(model) if self.tab == Tab::Classify => {
-                            self.classify.ui(ui, &self.worker, model)
-                        }
-                        Some(model) => self.classify.accuracy_ui(ui, &self.worker, model),
-                    }
-                }
-            }
-        });
+        egui::CentralPanel::default().show(ui, |ui| self.central(ui));
         // No frames on a timer: the worker asks for one whenever its state changes, and a
         // sweep, the live loop, Classify and the accuracy rounds wait for the window's drawing
         // to finish before they time a run (see `worker::Ctx::wait_for_window`).

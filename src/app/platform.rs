@@ -182,12 +182,25 @@ fn download(name: &str, mime: &str, text: &str) -> Result<(), wasm_bindgen::JsVa
     Ok(())
 }
 
-/// The page's query string.
+/// The page's URL parameters as the browser decodes them (`URLSearchParams`), in order.
 #[cfg(target_arch = "wasm32")]
-pub fn url_query() -> String {
-    web_sys::window()
+pub fn query_pairs() -> Vec<(String, String)> {
+    let search = web_sys::window()
         .and_then(|w| w.location().search().ok())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else {
+        return Vec::new();
+    };
+    params
+        .entries()
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|entry| {
+            let pair = js_sys::Array::from(&entry);
+            let text = |i| pair.get(i).as_string().unwrap_or_default();
+            (text(0), text(1))
+        })
+        .collect()
 }
 
 /// The page's address without its fragment (web); natively the page a share link points

@@ -3,7 +3,10 @@
 
 use paraformer::Error;
 use paraformer::bench::{self, Backend, Point, Report, Settings};
-use paraformer::model::{Config, Mode, PRESETS, Pool};
+use paraformer::model::{Config, Mode, PRESETS};
+
+use super::tab::Tab;
+use crate::args::{AppArgs, ModeArg, ModelOverrides};
 
 /// What the side panel edits.
 #[derive(Clone, Debug, PartialEq)]
@@ -78,7 +81,8 @@ impl Form {
 }
 
 /// Parameters a run can be launched with: a page URL (`?preset=mnist&depths=1..4&autorun=1`)
-/// or the desktop app's command line (`--preset mnist --depths 1..4 --autorun`).
+/// or the desktop app's command line (`--preset mnist --depths 1..4 --autorun`), both
+/// parsed by `crate::args::AppArgs`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Launch {
     pub form: Option<Form>,
@@ -87,190 +91,55 @@ pub struct Launch {
     pub results: Option<String>,
     /// Native only: close the window once the results are written.
     pub exit: bool,
-    /// The view to open: latency, speedup, live or adapter.
-    pub tab: Option<String>,
+    /// The view to open.
+    pub tab: Option<Tab>,
     /// Start the live loop at once.
     pub live: bool,
 }
 
-/// Views a launch can open.
-pub const TABS: [&str; 7] = [
-    "latency", "speedup", "profile", "live", "adapter", "classify", "accuracy",
-];
-
-const SIZE_KEYS: [&str; 11] = [
-    "image-height",
-    "image-width",
-    "channels",
-    "patch",
-    "dim",
-    "heads",
-    "dim-head",
-    "mlp-dim",
-    "classes",
-    "branch-depth",
-    "batch",
-];
-
-/// Splits a URL query (`?a=1&b=x`) into pairs; `+` and `%XX` are decoded. Used by the web build.
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-pub fn query_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .trim_start_matches('?')
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, "1"));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = |b: u8| (b as char).to_digit(16);
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Command-line `--key value` / `--flag` pairs, the same keys as the URL. Used natively.
-#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-pub fn arg_pairs(args: &[String]) -> Result<Vec<(String, String)>, Error> {
-    let mut out = Vec::new();
-    let mut it = args.iter().peekable();
-    while let Some(a) = it.next() {
-        let key = a
-            .strip_prefix("--")
-            .ok_or_else(|| Error::Usage(format!("unexpected argument '{a}' for the app")))?;
-        let value = match it.peek() {
-            Some(v) if !v.starts_with("--") => it.next().cloned().unwrap_or_default(),
-            _ => "1".to_string(),
-        };
-        out.push((key.to_string(), value));
-    }
-    Ok(out)
-}
-
-fn truthy(v: &str) -> bool {
-    matches!(v, "1" | "true" | "yes" | "on")
-}
-
 impl Launch {
-    pub fn parse(pairs: &[(String, String)]) -> Result<Launch, Error> {
-        let mut launch = Launch::default();
-        let mut form: Option<Form> = None;
-        let get = |key: &str| {
-            pairs
-                .iter()
-                .rev()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-        };
-        if let Some(p) = get("preset") {
-            form = Some(Form::preset(p)?);
-        }
-        let mut f = form.unwrap_or(Form::preset(PRESETS[0])?);
-        let mut touched = get("preset").is_some();
-        for (key, value) in pairs {
-            let num = || {
-                value.parse::<usize>().map_err(|_| {
-                    Error::Usage(format!("parameter {key}='{value}' is not a whole number"))
-                })
-            };
-            touched = true;
-            match key.as_str() {
-                "preset" => {}
-                "depths" => f.depths = value.clone(),
-                "samples" => f.samples = num()?,
-                "warmup" => f.warmup = num()?,
-                "profile" => f.profile = truthy(value),
-                "modes" => {
-                    let modes: Vec<Mode> = value
-                        .split(',')
-                        .map(Mode::parse)
-                        .collect::<Result<_, _>>()?;
-                    f.serial = modes.contains(&Mode::Serial);
-                    f.parallel = modes.contains(&Mode::Parallel);
-                }
-                "pool" => f.config.pool = Pool::parse(value)?,
-                "backends" => {
-                    let backends = Backend::parse_list(value)?;
-                    f.gpu = backends.contains(&Backend::Gpu);
-                    f.cpu = backends.contains(&Backend::Cpu);
-                }
-                k if SIZE_KEYS.contains(&k) => {
-                    let v = num()?;
-                    let c = &mut f.config;
-                    match k {
-                        "image-height" => c.image_height = v,
-                        "image-width" => c.image_width = v,
-                        "channels" => c.channels = v,
-                        "patch" => c.patch = v,
-                        "dim" => c.dim = v,
-                        "heads" => c.heads = v,
-                        "dim-head" => c.dim_head = v,
-                        "mlp-dim" => c.mlp_dim = v,
-                        "classes" => c.num_classes = v,
-                        "branch-depth" => c.depth = v,
-                        _ => f.batch = v,
-                    }
-                }
-                "autorun" => {
-                    touched = false;
-                    launch.autorun = truthy(value);
-                }
-                "results" => {
-                    touched = false;
-                    launch.results = Some(value.clone());
-                }
-                "exit" => {
-                    touched = false;
-                    launch.exit = truthy(value);
-                }
-                "tab" => {
-                    touched = false;
-                    if !TABS.contains(&value.as_str()) {
-                        return Err(Error::Usage(format!(
-                            "unknown tab '{value}': allowed are {}",
-                            TABS.join(", ")
-                        )));
-                    }
-                    launch.tab = Some(value.clone());
-                }
-                "live" => {
-                    touched = false;
-                    launch.live = truthy(value);
-                }
-                other => {
-                    return Err(Error::Usage(format!(
-                        "unknown parameter '{other}': allowed are preset, depths, samples, warmup, modes, backends, profile, pool, {}, autorun, tab, live, results, exit",
-                        SIZE_KEYS.join(", ")
-                    )));
-                }
+    /// The app's starting state: a form when any of its fields was given (the rest from the
+    /// preset, default the first), and what to do once open.
+    pub fn from_args(a: &AppArgs) -> Result<Launch, Error> {
+        let touched = a.preset.is_some()
+            || a.depths.is_some()
+            || a.samples.is_some()
+            || a.warmup.is_some()
+            || a.batch.is_some()
+            || !a.modes.is_empty()
+            || a.backends.is_some()
+            || a.profile.is_some()
+            || a.model != ModelOverrides::default();
+        let form = if touched {
+            let mut f = Form::preset(a.preset.as_deref().unwrap_or(PRESETS[0]))?;
+            a.model.apply(&mut f.config);
+            if let Some(d) = &a.depths {
+                f.depths = d.clone();
             }
-        }
-        if touched || get("preset").is_some() {
-            launch.form = Some(f);
-        }
-        Ok(launch)
+            f.samples = a.samples.unwrap_or(f.samples);
+            f.warmup = a.warmup.unwrap_or(f.warmup);
+            f.batch = a.batch.unwrap_or(f.batch);
+            f.profile = a.profile.unwrap_or(f.profile);
+            if !a.modes.is_empty() {
+                f.serial = a.modes.contains(&ModeArg::Serial);
+                f.parallel = a.modes.contains(&ModeArg::Parallel);
+            }
+            if let Some(b) = &a.backends {
+                f.gpu = b.0.contains(&Backend::Gpu);
+                f.cpu = b.0.contains(&Backend::Cpu);
+            }
+            Some(f)
+        } else {
+            None
+        };
+        Ok(Launch {
+            form,
+            autorun: a.autorun.unwrap_or(false),
+            results: a.results.clone(),
+            exit: a.exit.unwrap_or(false),
+            tab: a.tab,
+            live: a.live.unwrap_or(false),
+        })
     }
 }
 
@@ -372,18 +241,24 @@ pub fn report_label(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::args::app_args_from_pairs;
 
-    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter()
+    fn launch(v: &[(&str, &str)]) -> Result<Launch, Error> {
+        let pairs: Vec<(String, String)> = v
+            .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect()
+            .collect();
+        Launch::from_args(&app_args_from_pairs(&pairs)?)
     }
 
     #[test]
     fn url_parameters_set_the_form_and_autorun() {
-        let l = Launch::parse(&query_pairs(
-            "?preset=mnist&depths=1..4&samples=3&autorun=1",
-        ))
+        let l = launch(&[
+            ("preset", "mnist"),
+            ("depths", "1..4"),
+            ("samples", "3"),
+            ("autorun", "1"),
+        ])
         .unwrap();
         assert!(l.autorun);
         let f = l.form.unwrap();
@@ -392,40 +267,41 @@ mod tests {
             ("mnist", "1..4", 3)
         );
         assert_eq!(f.settings().unwrap().depths, [1, 2, 3]);
-        let l = Launch::parse(&query_pairs(
-            "modes=parallel&dim=96&heads=2&dim-head=48&branch-depth=2&depths=2,4",
-        ))
+        let l = launch(&[
+            ("modes", "parallel"),
+            ("dim", "96"),
+            ("heads", "2"),
+            ("dim-head", "48"),
+            ("branch-depth", "2"),
+            ("depths", "2,4"),
+            ("backends", "cpu"),
+        ])
         .unwrap();
         let f = l.form.unwrap();
         assert_eq!(
             (f.serial, f.parallel, f.config.dim, f.config.depth),
             (false, true, 96, 2)
         );
+        assert_eq!((f.gpu, f.cpu), (false, true));
         assert!(!l.autorun);
         assert!(!f.settings().unwrap().profile);
-        let l = Launch::parse(&query_pairs(
-            "?preset=mnist&depths=1,2&profile=1&tab=profile",
-        ))
+        let l = launch(&[
+            ("preset", "mnist"),
+            ("depths", "1,2"),
+            ("profile", ""),
+            ("tab", "profile"),
+        ])
         .unwrap();
         assert!(l.form.unwrap().settings().unwrap().profile);
-        assert_eq!(l.tab.as_deref(), Some("profile"));
-        assert_eq!(Launch::parse(&[]).unwrap(), Launch::default());
+        assert_eq!(l.tab, Some(Tab::Profile));
+        assert_eq!(launch(&[]).unwrap(), Launch::default());
+        // What to do once open does not make a form.
+        let l = launch(&[("tab", "live"), ("live", "yes")]).unwrap();
+        assert!(l.form.is_none() && l.live);
     }
 
     #[test]
-    fn bad_parameters_are_explained() {
-        let e = Launch::parse(&pairs(&[("samples", "many")]))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("samples='many' is not a whole number"), "{e}");
-        let e = Launch::parse(&pairs(&[("colour", "red")]))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("unknown parameter 'colour'"), "{e}");
-        let e = Launch::parse(&pairs(&[("preset", "imagenet")]))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("unknown preset 'imagenet'"), "{e}");
+    fn bad_forms_are_explained() {
         let mut f = Form::preset("mnist").unwrap();
         f.config.patch = 5;
         assert!(
@@ -440,27 +316,27 @@ mod tests {
     }
 
     #[test]
-    fn query_and_argument_decoding() {
-        assert_eq!(
-            query_pairs("?depths=1%2C2%2C4&x=a+b&flag"),
-            pairs(&[("depths", "1,2,4"), ("x", "a b"), ("flag", "1")])
-        );
-        assert_eq!(query_pairs("bad=%zz%4"), pairs(&[("bad", "%zz%4")]));
-        let args: Vec<String> = [
+    fn app_flags_on_the_command_line() {
+        use clap::Parser;
+        let cli = crate::args::Cli::try_parse_from([
+            "paraformer",
+            "app",
             "--preset",
             "mnist",
             "--autorun",
             "--results",
             "r.json",
             "--exit",
-        ]
-        .map(String::from)
-        .to_vec();
-        let l = Launch::parse(&arg_pairs(&args).unwrap()).unwrap();
+        ])
+        .unwrap();
+        let Some(crate::args::Command::App(a)) = cli.command else {
+            panic!("app");
+        };
+        let l = Launch::from_args(&a).unwrap();
         assert_eq!(
             (l.autorun, l.exit, l.results.as_deref()),
             (true, true, Some("r.json"))
         );
-        assert!(arg_pairs(&["mnist".to_string()]).is_err());
+        assert!(crate::args::Cli::try_parse_from(["paraformer", "app", "mnist"]).is_err());
     }
 }

@@ -7,36 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use paraformer::Error;
 use paraformer::bench::{self, Outcome, Progress, Settings};
 use paraformer::engine::Gpu;
-use paraformer::model::{Mode, Pool};
+use paraformer::model::Mode;
 
-use super::args::{Args, Spec};
-
-pub const SPECS: &[Spec] = &[
-    ("preset", true),
-    ("depths", true),
-    ("modes", true),
-    ("branch-depth", true),
-    ("batch", true),
-    ("warmup", true),
-    ("samples", true),
-    ("seed", true),
-    ("json", true),
-    ("csv", true),
-    ("image-height", true),
-    ("image-width", true),
-    ("channels", true),
-    ("patch", true),
-    ("dim", true),
-    ("heads", true),
-    ("dim-head", true),
-    ("mlp-dim", true),
-    ("classes", true),
-    ("pool", true),
-    ("serial-up-to", true),
-    ("backend", true),
-    ("profile", false),
-    ("no-progress", false),
-];
+use crate::args::BenchArgs;
 
 static CANCEL: AtomicBool = AtomicBool::new(false);
 
@@ -44,53 +17,26 @@ static CANCEL: AtomicBool = AtomicBool::new(false);
 /// (tests use it to check that a failure mid-sweep keeps what was measured).
 pub const LOSE_DEVICE_ENV: &str = "PARAFORMER_LOSE_DEVICE_AFTER_POINTS";
 
-pub fn settings(args: &Args) -> Result<Settings, Error> {
-    let mut s = Settings::new(args.text("preset").unwrap_or("cifar"))?;
-    let c = &mut s.config;
-    let overrides: [(&str, &mut usize); 10] = [
-        ("image-height", &mut c.image_height),
-        ("image-width", &mut c.image_width),
-        ("channels", &mut c.channels),
-        ("patch", &mut c.patch),
-        ("dim", &mut c.dim),
-        ("heads", &mut c.heads),
-        ("dim-head", &mut c.dim_head),
-        ("mlp-dim", &mut c.mlp_dim),
-        ("classes", &mut c.num_classes),
-        ("branch-depth", &mut c.depth),
-    ];
-    let mut edited = false;
-    for (name, field) in overrides {
-        if let Some(v) = args.get::<usize>(name)? {
-            *field = v;
-            edited = true;
-        }
-    }
-    if let Some(p) = args.text("pool") {
-        c.pool = Pool::parse(p)?;
-        edited = true;
-    }
-    if edited {
+pub fn settings(args: &BenchArgs) -> Result<Settings, Error> {
+    let mut s = Settings::new(&args.preset)?;
+    if args.model.apply(&mut s.config) {
         s.preset = format!("{} (edited)", s.preset);
     }
-    match args.text("depths") {
+    match &args.depths {
         Some(d) => s.depths = bench::parse_depths(d)?,
         None => s.depths = [1, 2, 4, 8, 12].map(|l| l * s.config.depth).to_vec(),
     }
-    if let Some(m) = args.text("modes") {
-        s.modes = m
-            .split(',')
-            .map(|m| Mode::parse(m.trim()))
-            .collect::<Result<_, _>>()?;
+    if !args.modes.is_empty() {
+        s.modes = args.modes.iter().map(|&m| Mode::from(m)).collect();
     }
-    s.batch = args.get("batch")?.unwrap_or(s.batch);
-    s.warmup = args.get("warmup")?.unwrap_or(s.warmup);
-    s.samples = args.get("samples")?.unwrap_or(s.samples);
-    s.seed = args.get("seed")?.unwrap_or(s.seed);
-    s.profile = args.flag("profile");
-    s.serial_up_to = args.get("serial-up-to")?;
-    if let Some(b) = args.text("backend") {
-        s.backends = bench::Backend::parse_list(b)?;
+    s.batch = args.batch.unwrap_or(s.batch);
+    s.warmup = args.warmup.unwrap_or(s.warmup);
+    s.samples = args.samples.unwrap_or(s.samples);
+    s.seed = args.seed.unwrap_or(s.seed);
+    s.profile = args.profile;
+    s.serial_up_to = args.serial_up_to;
+    if let Some(b) = &args.backend {
+        s.backends = b.0.clone();
     }
     s.validate()?;
     Ok(s)
@@ -112,11 +58,10 @@ fn draw(p: &Progress) {
     let _ = std::io::stderr().flush();
 }
 
-pub fn run(args: &Args) -> Result<(), Error> {
+pub fn run(args: &BenchArgs) -> Result<(), Error> {
     let settings = settings(args)?;
-    let json = args.text("json");
-    let csv = args.text("csv");
-    let show = std::io::stderr().is_terminal() && !args.flag("no-progress");
+    let (json, csv) = (args.json.as_deref(), args.csv.as_deref());
+    let show = std::io::stderr().is_terminal() && !args.no_progress;
     // A second Ctrl-C while stopping falls back to the default: the handler only sets the flag.
     ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed))
         .map_err(|e| Error::Io(format!("cannot install the Ctrl-C handler: {e}")))?;

@@ -9,33 +9,22 @@ use paraformer::engine::{Engine, EngineOptions, Gpu};
 use paraformer::model::{Mode, Weights};
 use paraformer::reference;
 
-use super::args::{Args, Spec};
-use super::model_args::{self, Device};
+use super::model_args;
+use crate::args::{Device, EvalArgs};
 use crate::assets;
 
-pub const SPECS: &[Spec] = &[
-    ("checkpoint", true),
-    ("data", true),
-    ("branches", true),
-    ("mode", true),
-    ("device", true),
-    ("backend", true),
-    ("batch", true),
-    ("heads", true),
-    ("dim-head", true),
-    ("patch", true),
-    ("pool", true),
-];
-
-pub fn run(args: &Args) -> Result<(), Error> {
-    let (weights, checkpoint) = match args.text("checkpoint") {
-        Some(path) => (model_args::load_weights(args)?, path.to_string()),
+pub fn run(args: &EvalArgs) -> Result<(), Error> {
+    let (weights, checkpoint) = match args.checkpoint.as_deref() {
+        Some(path) => (
+            model_args::load_weights(Some(path), &args.hints)?,
+            path.to_string(),
+        ),
         None => (
             assets::trained_mnist()?,
             assets::TRAINED_MNIST_NAME.to_string(),
         ),
     };
-    let (set, source) = match args.text("data") {
+    let (set, source) = match args.data.as_deref() {
         Some(path) => {
             let bytes = std::fs::read(path)
                 .map_err(|e| Error::Io(format!("cannot read test set '{path}': {e}")))?;
@@ -48,8 +37,8 @@ pub fn run(args: &Args) -> Result<(), Error> {
     };
     let c = &weights.config;
     set.check(c)?;
-    let (mode, branches) = model_args::mode_and_branches(args, c)?;
-    let device = model_args::device(args)?;
+    let (mode, branches) = (args.run.mode.into(), args.run.branches(c)?);
+    let device = args.run.backend;
     let (logits, adapter) = match device {
         Device::Reference => (reference_logits(&weights, &set, mode, branches), None),
         Device::Cpu => {
@@ -61,7 +50,7 @@ pub fn run(args: &Args) -> Result<(), Error> {
             (logits, None)
         }
         Device::Gpu => {
-            let batch = args.get::<usize>("batch")?.unwrap_or(100).min(set.len());
+            let batch = args.batch.min(set.len());
             let gpu = pollster::block_on(Gpu::new())?;
             let options = EngineOptions {
                 batch,

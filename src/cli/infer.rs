@@ -1,4 +1,5 @@
-//! `paraformer infer`: one inference on the CPU reference or the GPU engine, JSON on stdout.
+//! `paraformer infer`: one inference on the GPU engine, the CPU engine or the reference,
+//! JSON on stdout.
 
 use paraformer::Error;
 use paraformer::cpu::CpuEngine;
@@ -7,27 +8,14 @@ use paraformer::input;
 use paraformer::model::seeded_image;
 use paraformer::reference;
 
-use super::args::{Args, Spec};
-use super::model_args::{self, Device};
+use super::model_args;
+use crate::args::{Device, InferArgs};
 
-pub const SPECS: &[Spec] = &[
-    ("checkpoint", true),
-    ("input", true),
-    ("mode", true),
-    ("device", true),
-    ("backend", true),
-    ("branches", true),
-    ("heads", true),
-    ("dim-head", true),
-    ("patch", true),
-    ("pool", true),
-];
-
-pub fn run(args: &Args) -> Result<(), Error> {
-    let weights = model_args::load_weights(args)?;
+pub fn run(args: &InferArgs) -> Result<(), Error> {
+    let weights = model_args::load_weights(args.checkpoint.as_deref(), &args.hints)?;
     let c = &weights.config;
-    let (mode, branches) = model_args::mode_and_branches(args, c)?;
-    let (image, source) = match args.text("input") {
+    let (mode, branches) = (args.run.mode.into(), args.run.branches(c)?);
+    let (image, source) = match args.input.as_deref() {
         Some(path) => {
             let bytes = std::fs::read(path)
                 .map_err(|e| Error::Io(format!("cannot read input '{path}': {e}")))?;
@@ -38,7 +26,7 @@ pub fn run(args: &Args) -> Result<(), Error> {
             "seeded random image (seed 0)".to_string(),
         ),
     };
-    let device = model_args::device(args)?;
+    let device = args.run.backend;
     let (logits, adapter) = match device {
         Device::Reference => (
             reference::forward(&weights.branch_prefix(branches), &image, mode),

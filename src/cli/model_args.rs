@@ -1,59 +1,30 @@
-//! Options shared by the commands that need a model: a checkpoint (with the flags a
-//! metadata-less one needs) or the built-in default.
+//! The model `infer` and `eval` run: a checkpoint (with the hints a metadata-less one
+//! needs) or the built-in default.
 
 use paraformer::Error;
-use paraformer::model::{self, Config, Hints, Mode, Pool, Weights};
+use paraformer::model::{self, Config, Hints, Pool, Weights};
 
-use super::args::Args;
+use crate::args::{Device, HintArgs, RunArgs};
 
 /// Seed of the built-in default model's weights.
 pub const DEFAULT_SEED: u64 = 0;
 
-pub fn load_weights(args: &Args) -> Result<Weights, Error> {
-    let Some(path) = args.text("checkpoint") else {
+/// The checkpoint at `path`, or the built-in cifar model with seeded weights.
+pub fn load_weights(path: Option<&str>, hints: &HintArgs) -> Result<Weights, Error> {
+    let Some(path) = path else {
         let mut c = Config::preset("cifar")?;
-        if let Some(p) = args.text("pool") {
-            c.pool = Pool::parse(p)?;
+        if let Some(p) = hints.pool {
+            c.pool = Pool::from(p);
         }
         return Ok(Weights::seeded(&c, DEFAULT_SEED));
     };
-    let hints = Hints {
-        heads: args.get("heads")?,
-        dim_head: args.get("dim-head")?,
-        patch: args.get("patch")?,
-        pool: args.text("pool").map(Pool::parse).transpose()?,
-    };
     let bytes = std::fs::read(path)
         .map_err(|e| Error::Io(format!("cannot read checkpoint '{path}': {e}")))?;
-    let loaded = model::load(&bytes, &hints)?;
+    let loaded = model::load(&bytes, &hints.hints())?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
     Ok(loaded.weights)
-}
-
-/// `--mode` (default parallel) and `--branches` (default all; 1 to K).
-pub fn mode_and_branches(args: &Args, c: &Config) -> Result<(Mode, usize), Error> {
-    let mode = Mode::parse(args.text("mode").unwrap_or("parallel"))?;
-    let branches = args.get::<usize>("branches")?.unwrap_or(c.branches);
-    if branches == 0 || branches > c.branches {
-        return Err(Error::Usage(format!(
-            "--branches {branches} is out of range: this model has 1 to {} branches",
-            c.branches
-        )));
-    }
-    Ok((mode, branches))
-}
-
-/// Where `infer` and `eval` compute.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Device {
-    /// The WGSL engine.
-    Gpu,
-    /// The CPU engine.
-    Cpu,
-    /// The plain f32 reference, the oracle the engines are tested against.
-    Reference,
 }
 
 impl Device {
@@ -66,25 +37,27 @@ impl Device {
     }
 }
 
-/// `--backend` (or its older name `--device`): gpu (default), cpu or reference.
-pub fn device(args: &Args) -> Result<Device, Error> {
-    let (flag, value) = match (args.text("backend"), args.text("device")) {
-        (Some(_), Some(_)) => {
-            return Err(Error::Usage(
-                "--backend and --device are the same option: give one of them".into(),
-            ));
+impl HintArgs {
+    pub fn hints(&self) -> Hints {
+        Hints {
+            heads: self.heads,
+            dim_head: self.dim_head,
+            patch: self.patch,
+            pool: self.pool.map(Pool::from),
         }
-        (Some(b), None) => ("backend", b),
-        (None, Some(d)) => ("device", d),
-        (None, None) => return Ok(Device::Gpu),
-    };
-    match value {
-        "gpu" => Ok(Device::Gpu),
-        "cpu" => Ok(Device::Cpu),
-        "reference" => Ok(Device::Reference),
-        other => Err(Error::Usage(format!(
-            "unknown {flag} '{other}': allowed are 'gpu' (the WGSL engine), 'cpu' (the CPU \
-             engine) and 'reference' (the plain f32 reference)"
-        ))),
+    }
+}
+
+impl RunArgs {
+    /// `--branches` checked against the model: 1 to K (default K).
+    pub fn branches(&self, c: &Config) -> Result<usize, Error> {
+        let branches = self.branches.unwrap_or(c.branches);
+        if branches == 0 || branches > c.branches {
+            return Err(Error::Usage(format!(
+                "--branches {branches} is out of range: this model has 1 to {} branches",
+                c.branches
+            )));
+        }
+        Ok(branches)
     }
 }

@@ -9,6 +9,7 @@ use paraformer::bench::fit::Fit;
 use paraformer::bench::{Backend, GPU_CLOCK, Report};
 
 use super::plots;
+use crate::args::ReportArgs;
 
 /// One backend of one input file: the report with that backend's points only, their fit
 /// and a short label for legends. A file measured with `--backend all` gives two runs.
@@ -20,9 +21,10 @@ pub struct Run {
     pub backend: Backend,
 }
 
-pub fn run(raw: &[String]) -> Result<(), Error> {
-    let (files, out) = parse(raw)?;
-    let runs = files
+pub fn run(args: &ReportArgs) -> Result<(), Error> {
+    let out = PathBuf::from(&args.out);
+    let runs = args
+        .files
         .iter()
         .map(|f| load(f))
         .collect::<Result<Vec<_>, Error>>()?
@@ -48,35 +50,6 @@ pub fn run(raw: &[String]) -> Result<(), Error> {
         eprintln!("wrote {}", path.display());
     }
     Ok(())
-}
-
-fn parse(raw: &[String]) -> Result<(Vec<String>, PathBuf), Error> {
-    let mut files = Vec::new();
-    let mut out = None;
-    let mut it = raw.iter();
-    while let Some(arg) = it.next() {
-        if let Some(v) = arg.strip_prefix("--out=") {
-            out = Some(v.to_string());
-        } else if arg == "--out" {
-            let v = it
-                .next()
-                .ok_or_else(|| Error::Usage("--out needs a value (a directory)".into()))?;
-            out = Some(v.clone());
-        } else if arg.starts_with("--") {
-            return Err(Error::Usage(format!(
-                "unknown option '{arg}' for 'report': allowed is --out DIR"
-            )));
-        } else {
-            files.push(arg.clone());
-        }
-    }
-    if files.is_empty() {
-        return Err(Error::Usage(
-            "report needs at least one results file (paraformer bench --json FILE)".into(),
-        ));
-    }
-    let out = out.ok_or_else(|| Error::Usage("report needs --out DIR".into()))?;
-    Ok((files, PathBuf::from(out)))
 }
 
 /// A file's runs, one per backend it measured (GPU first).

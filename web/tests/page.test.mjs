@@ -200,7 +200,12 @@ test('bad URL parameters are explained on the page', async () => {
   await page.goto(`${base}/?preset=imagenet`);
   await page.waitForFunction(() => window.paraformerError, null, { timeout: 60000 });
   const text = await page.textContent('#status');
-  assert.match(text, /unknown preset 'imagenet'/);
+  assert.match(text, /invalid value 'imagenet' for 'preset <NAME>' \[possible values: cifar, vit-tiny-224, mnist\]/);
+  // A value that looks like markup stays text.
+  await page.goto(`${base}/?preset=${encodeURIComponent('<b id="injected">x</b>')}`);
+  await page.waitForFunction(() => window.paraformerError, null, { timeout: 60000 });
+  assert.equal(await page.locator('#injected').count(), 0);
+  assert.match(await page.textContent('#status'), /invalid value '<b id="injected">x<\/b>' for 'preset/);
   await page.close();
 });
 

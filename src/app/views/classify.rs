@@ -4,12 +4,11 @@
 
 use std::sync::Arc;
 
-use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 use paraformer::data::{TestSet, argmax};
 use paraformer::input::normalise_pixel;
 use paraformer::model::{Mode, Weights};
 
-use super::worker::{Job, Worker};
+use crate::app::worker::{Job, Worker};
 
 /// The pad's side in pixels, as MNIST's.
 pub const SIDE: usize = 28;
@@ -166,7 +165,7 @@ fn draw_ink(ui: &mut egui::Ui, pad: &Pad, cell: f32) {
     paint_ink(ui, rect, pad, cell);
 }
 
-/// What the Classify and Accuracy views keep between frames.
+/// What the Classify view keeps between frames.
 pub struct Classify {
     pub pad: Pad,
     last: Option<[f32; 2]>,
@@ -177,11 +176,10 @@ pub struct Classify {
     pub branches: usize,
     /// What was last sent to the engine.
     sent: Option<(Vec<f32>, Mode, usize)>,
-    pub accuracy_images: usize,
 }
 
 impl Classify {
-    pub fn new(branches: usize, images: usize) -> Classify {
+    pub fn new(branches: usize) -> Classify {
         Classify {
             pad: Pad::default(),
             last: None,
@@ -190,7 +188,6 @@ impl Classify {
             mode: Mode::Parallel,
             branches,
             sent: None,
-            accuracy_images: images,
         }
     }
 
@@ -314,130 +311,6 @@ impl Classify {
                 branches: want.2,
             });
             self.sent = Some(want);
-        }
-    }
-
-    pub fn accuracy_ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        worker: &Worker,
-        model: &(Arc<Weights>, Arc<TestSet>),
-    ) {
-        let (weights, set) = model;
-        ui.label(
-            "Accuracy on the shipped MNIST test split using only branches 0..k (the model was \
-             trained so that every prefix is a classifier), computed by the GPU engine, next to \
-             the latency of one image with those k branches in parallel mode.",
-        );
-        let (running, done, total, timing, rows, error) = {
-            let s = worker.shared.lock().expect("worker state");
-            let a = &s.accuracy;
-            let rows = a.rows.clone();
-            (a.running, a.done, a.total, a.timing, rows, a.error.clone())
-        };
-        ui.horizontal(|ui| {
-            ui.label("test images");
-            ui.add(egui::DragValue::new(&mut self.accuracy_images).range(1..=set.len()));
-            if ui
-                .add_enabled(!running, egui::Button::new("Compute"))
-                .clicked()
-            {
-                worker.submit(Job::Accuracy {
-                    weights: weights.clone(),
-                    set: set.clone(),
-                    images: self.accuracy_images,
-                });
-            }
-            if ui
-                .add_enabled(running, egui::Button::new("Cancel"))
-                .clicked()
-            {
-                worker.cancel_sweep();
-            }
-            if let Some((round, rounds)) = timing {
-                ui.add(
-                    egui::ProgressBar::new(round as f32 / rounds.max(1) as f32)
-                        .desired_width(240.0)
-                        .text(format!("timing one image: round {round}/{rounds}")),
-                );
-            } else if running {
-                ui.add(
-                    egui::ProgressBar::new(done as f32 / total.max(1) as f32)
-                        .desired_width(240.0)
-                        .text(format!("{done}/{total} images scored")),
-                );
-            }
-        });
-        if let Some(e) = error {
-            ui.colored_label(ui.visuals().warn_fg_color, e);
-        }
-        let gpu: Vec<[f64; 2]> = rows
-            .iter()
-            .map(|r| [r.branches as f64, r.accuracy * 100.0])
-            .collect();
-        let tool: Vec<[f64; 2]> = set
-            .accuracy
-            .iter()
-            .map(|(&k, &a)| [k as f64, a * 100.0])
-            .collect();
-        let latency: Vec<[f64; 4]> = rows
-            .iter()
-            .filter_map(|r| {
-                let l = r.latency.as_ref()?;
-                Some([r.branches as f64, l.median_ms, l.p10_ms, l.p90_ms])
-            })
-            .collect();
-        // Room below the plots for the table (one line per k).
-        let height = ((ui.available_height() - 40.0 - 18.0 * set.accuracy.len().max(8) as f32)
-            / 2.0)
-            .max(120.0);
-        Plot::new("accuracy")
-            .height(height)
-            .legend(Legend::default().position(egui_plot::Corner::RightBottom))
-            .x_axis_label("branches k")
-            .y_axis_label("accuracy %")
-            .show(ui, |plot| {
-                plot.line(Line::new(
-                    "training tool (JAX), all 2000 test images",
-                    PlotPoints::from(tool),
-                ));
-                plot.line(Line::new(
-                    "GPU engine, this run",
-                    PlotPoints::from(gpu.clone()),
-                ));
-                plot.points(Points::new("GPU engine points", PlotPoints::from(gpu)).radius(4.0));
-            });
-        Plot::new("accuracy latency")
-            .height(height)
-            .legend(Legend::default())
-            .x_axis_label("branches k")
-            .y_axis_label("ms, one image")
-            .include_y(0.0)
-            .show(ui, |plot| {
-                super::latency::median_with_band(
-                    plot,
-                    "median latency, parallel (wall clock)",
-                    &latency,
-                    super::latency::mode_color(Mode::Parallel),
-                );
-            });
-        for r in &rows {
-            let latency = r.latency.as_ref().map_or_else(
-                || "latency not timed yet".to_string(),
-                |l| {
-                    format!(
-                        "{:.2} ms (p10..p90 {:.2}..{:.2}, {} runs)",
-                        l.median_ms, l.p10_ms, l.p90_ms, l.n
-                    )
-                },
-            );
-            ui.monospace(format!(
-                "k = {}: {}/{} = {:.2}%, {latency}",
-                r.branches,
-                r.correct,
-                r.total,
-                r.accuracy * 100.0,
-            ));
         }
     }
 }

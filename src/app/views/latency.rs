@@ -6,15 +6,39 @@ use egui_plot::{FilledArea, Legend, Line, Plot, PlotPoints, Points};
 use paraformer::bench::{Backend, Point};
 use paraformer::model::Mode;
 
-use super::{App, fitted, state};
+use crate::app::{App, fitted, state};
+
+/// A backend, its points, and their fit.
+type BackendFit = (Backend, Vec<Point>, paraformer::bench::fit::Fit);
+
+/// A line per backend with its fit (the notes on hover), and which backend is faster.
+fn fit_lines(ui: &mut egui::Ui, points: &[Point], fits: &[BackendFit], gpu: bool) {
+    let several = fits.len() > 1;
+    for (b, own, fit) in fits {
+        let detail = fit.summary().join("\n");
+        let lead = if several {
+            format!("{}: ", b.name())
+        } else {
+            String::new()
+        };
+        ui.label(format!("{lead}{}", fitted::summary(own, fit, gpu)))
+            .on_hover_text(format!(
+                "Least-squares fit to the medians, drawn dashed (README: \"Where the flat \
+                 latency ends\").\n{detail}"
+            ));
+    }
+    if several && let Some(line) = faster_line(points) {
+        ui.label(line);
+    }
+}
 
 impl App {
-    pub(super) fn latency_plot(&self, ui: &mut egui::Ui, points: &[Point]) {
+    pub(in crate::app) fn latency_plot(&self, ui: &mut egui::Ui, points: &[Point]) {
         let gpu = self.gpu_clock;
         let backends = state::backends_in(points);
         let several = backends.len() > 1;
         // One fit per backend, over that backend's points.
-        let fits: Vec<(Backend, Vec<Point>, paraformer::bench::fit::Fit)> = backends
+        let fits: Vec<BackendFit> = backends
             .iter()
             .map(|&b| {
                 let own: Vec<Point> = points.iter().filter(|p| p.backend == b).cloned().collect();
@@ -22,22 +46,7 @@ impl App {
                 (b, own, fit)
             })
             .collect();
-        for (b, own, fit) in &fits {
-            let detail = fit.summary().join("\n");
-            let lead = if several {
-                format!("{}: ", b.name())
-            } else {
-                String::new()
-            };
-            ui.label(format!("{lead}{}", fitted::summary(own, fit, gpu)))
-                .on_hover_text(format!(
-                    "Least-squares fit to the medians, drawn dashed (README: \"Where the flat \
-                     latency ends\").\n{detail}"
-                ));
-        }
-        if several && let Some(line) = faster_line(points) {
-            ui.label(line);
-        }
+        fit_lines(ui, points, &fits, gpu);
         let mut hover: Vec<(String, Vec<Point>, usize)> = Vec::new();
         for (n, (b, own, _)) in fits.iter().enumerate() {
             for m in Mode::ALL {
@@ -116,7 +125,7 @@ impl App {
             });
     }
 
-    pub(super) fn speedup_plots(&self, ui: &mut egui::Ui, points: &[Point]) {
+    pub(in crate::app) fn speedup_plots(&self, ui: &mut egui::Ui, points: &[Point]) {
         let h = ui.available_height() / 2.0 - 10.0;
         let backends = state::backends_in(points);
         let several = backends.len() > 1;

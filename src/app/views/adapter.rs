@@ -1,0 +1,111 @@
+//! The Adapter & correctness view: what the adapter is and offers, and whether the GPU
+//! engine agrees with the CPU reference on the current model.
+
+use crate::app::App;
+use crate::app::worker::Job;
+
+impl App {
+    /// The Adapter & correctness view: the adapter's limits and the GPU-vs-reference badge.
+    pub(in crate::app) fn adapter_tab(&mut self, ui: &mut egui::Ui) {
+        let (adapter, check, checking) = {
+            let s = self.worker.shared.lock().expect("worker state");
+            (s.adapter.clone(), s.check.clone(), s.checking)
+        };
+        let Some(a) = adapter else {
+            ui.label("Opening the GPU…");
+            return;
+        };
+        egui::Grid::new("adapter")
+            .num_columns(2)
+            .striped(true)
+            .show(ui, |ui| {
+                for (k, v) in [
+                    ("name", a.name.clone()),
+                    ("backend", a.backend.clone()),
+                    ("device type", a.device_type.clone()),
+                    ("driver", format!("{} {}", a.driver, a.driver_info)),
+                    ("timestamp queries", a.timestamps.to_string()),
+                    (
+                        "timestamps inside passes",
+                        a.timestamps_inside_passes.to_string(),
+                    ),
+                    (
+                        "max storage binding",
+                        format!("{} MiB", a.max_storage_binding_bytes >> 20),
+                    ),
+                    ("max buffer", format!("{} MiB", a.max_buffer_bytes >> 20)),
+                    (
+                        "max workgroups per dimension",
+                        a.max_workgroups_per_dim.to_string(),
+                    ),
+                    (
+                        "max invocations per workgroup",
+                        a.max_invocations_per_workgroup.to_string(),
+                    ),
+                    (
+                        "max workgroup storage",
+                        format!("{} KiB", a.max_workgroup_storage_bytes >> 10),
+                    ),
+                    (
+                        "storage buffers per stage",
+                        a.max_storage_buffers_per_stage.to_string(),
+                    ),
+                ] {
+                    ui.label(k);
+                    ui.label(v);
+                    ui.end_row();
+                }
+            });
+        ui.separator();
+        self.correctness_badge(ui, check, checking);
+    }
+
+    fn correctness_badge(
+        &mut self,
+        ui: &mut egui::Ui,
+        check: Option<Result<(f32, f32), String>>,
+        checking: bool,
+    ) {
+        let Ok(settings) = self.form.settings() else {
+            return;
+        };
+        let config = settings.deepest();
+        if self.checked.as_ref() != Some(&config) && !checking {
+            self.checked = Some(config.clone());
+            let weights = self.weights_for(&config);
+            self.worker.submit(Job::Check {
+                weights,
+                branches: config.branches,
+            });
+        }
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "GPU vs CPU reference (parallel, K = {}):",
+                config.branches
+            ));
+            match (checking, check) {
+                (true, _) | (false, None) => {
+                    ui.spinner();
+                }
+                (false, Some(Ok((err, scale)))) => {
+                    let ok = err <= 1e-3 * scale.max(1.0);
+                    let color = if ok {
+                        egui::Color32::from_rgb(40, 160, 60)
+                    } else {
+                        ui.visuals().error_fg_color
+                    };
+                    ui.colored_label(
+                        color,
+                        format!(
+                            "{} max abs error {err:.2e} (logits up to {scale:.2})",
+                            if ok { "OK:" } else { "MISMATCH:" }
+                        ),
+                    );
+                }
+                (false, Some(Err(e))) => {
+                    ui.colored_label(ui.visuals().error_fg_color, e);
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,86 @@
+//! The Live view: inference runs continuously on the current model while the user drags
+//! the number of branches or switches the mode.
+
+use egui_plot::{Line, Plot, PlotPoints};
+use paraformer::model::Mode;
+
+use crate::app::App;
+
+impl App {
+    /// The Live view: inference in a loop, the depth on a slider.
+    pub(in crate::app) fn live_tab(&mut self, ui: &mut egui::Ui) {
+        let Ok(settings) = self.form.settings() else {
+            ui.label("Fix the model settings on the left first.");
+            return;
+        };
+        let config = settings.deepest();
+        let d = config.depth;
+        ui.label("Inference runs continuously on the current model; drag the depth to see latency follow.");
+        let mut changed = false;
+        ui.horizontal(|ui| {
+            let mut on = self.live_on;
+            let label = if on { "Stop" } else { "Run live" };
+            if ui.toggle_value(&mut on, label).changed() {
+                if on {
+                    self.start_live();
+                } else {
+                    self.worker.stop_live();
+                    self.live_on = false;
+                }
+            }
+            changed |= ui
+                .radio_value(&mut self.live_mode, Mode::Serial, "serial")
+                .changed();
+            changed |= ui
+                .radio_value(&mut self.live_mode, Mode::Parallel, "parallel")
+                .changed();
+        });
+        let mut k = (self.live_depth / d).clamp(1, config.branches);
+        changed |= ui
+            .add(
+                egui::Slider::new(&mut k, 1..=config.branches)
+                    .text(format!("branches K (L = K x {d})")),
+            )
+            .changed();
+        self.live_depth = k * d;
+        if changed {
+            self.worker.set_live(self.live_mode, k);
+        }
+        let shared = self.worker.shared.lock().expect("worker state");
+        let live = &shared.live;
+        if let Some(e) = &live.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        if !live.recent_ms.is_empty() {
+            let mut sorted = live.recent_ms.clone();
+            sorted.sort_by(f64::total_cmp);
+            let median = paraformer::bench::quantile(&sorted, 0.5);
+            ui.heading(format!(
+                "L = {}: median {:.2} ms over the last {} runs (wall clock){}",
+                self.live_depth,
+                median,
+                sorted.len(),
+                live.gpu_ms.map_or(String::new(), |g| format!(
+                    ", last {g:.2} ms by GPU timestamps"
+                ))
+            ));
+            ui.label(format!(
+                "{:.2} GFLOP/s, {} dispatches on the critical path",
+                live.flops / (median * 1e6),
+                live.dispatches
+            ));
+            let pts: Vec<[f64; 2]> = live
+                .recent_ms
+                .iter()
+                .enumerate()
+                .map(|(i, v)| [i as f64, *v])
+                .collect();
+            Plot::new("live")
+                .height(200.0)
+                .y_axis_label("ms")
+                .show(ui, |plot| {
+                    plot.line(Line::new("latency", PlotPoints::from(pts)));
+                });
+        }
+    }
+}
