@@ -235,17 +235,8 @@ pub async fn sweep_weights(
     mut on_progress: impl FnMut(&Progress),
     mut on_point: impl FnMut(&Point),
 ) -> Result<Report, Error> {
-    settings.validate()?;
+    check_model(settings, weights)?;
     let c = &weights.config;
-    if c.depth != settings.config.depth || settings.deepest().branches > c.branches {
-        return Err(Error::Config(format!(
-            "the sweep needs depths up to {} with branch depth {}, the model has {} branches of depth {}",
-            settings.deepest().blocks(),
-            settings.config.depth,
-            c.branches,
-            c.depth
-        )));
-    }
     let t0 = Instant::now();
     let options = EngineOptions {
         batch: settings.batch,
@@ -254,7 +245,6 @@ pub async fn sweep_weights(
     // The GPU engine always: it also gives the report its memory figures.
     let mut engine = Engine::new(gpu, weights, options).await?;
     let engine_create_ms = ms(t0);
-    let memory = engine.memory()?;
     let mut cpu = if settings.backends.contains(&Backend::Cpu) {
         Some(CpuEngine::new(weights, settings.batch)?)
     } else {
@@ -263,41 +253,7 @@ pub async fn sweep_weights(
     let images: Vec<f32> = (0..settings.batch)
         .flat_map(|i| seeded_image(c, settings.seed + 1 + i as u64))
         .collect();
-    let mut clocks = vec![WALL_CLOCK.to_string()];
-    if engine.has_timestamps() {
-        clocks.push(GPU_CLOCK.to_string());
-    }
-    let mut report = Report {
-        schema: SCHEMA.to_string(),
-        context: Context {
-            adapter: gpu.summary.clone(),
-            crate_version: env!("CARGO_PKG_VERSION").to_string(),
-            git_commit: option_env!("PARAFORMER_GIT_COMMIT").map(str::to_string),
-            date: utc_now(),
-            target: if cfg!(target_arch = "wasm32") {
-                "wasm32"
-            } else {
-                "native"
-            }
-            .to_string(),
-            clocks,
-            settings: settings.clone(),
-            cpu_threads: cpu.as_ref().map(CpuEngine::threads),
-            cpu_simd: cpu.as_ref().map(|e| e.simd().to_string()),
-        },
-        linear_group: engine.linear_group(),
-        engine_create_ms,
-        device_bytes: memory.held_bytes,
-        weight_bytes: memory.weight_bytes,
-        needed_bytes: memory.needed_bytes,
-        points: Vec::new(),
-        fit: None,
-        cpu_fit: None,
-        profiles: Vec::new(),
-        complete: false,
-        error: None,
-        page_load: None,
-    };
+    let mut report = empty_report(gpu, settings, &engine, cpu.as_ref(), engine_create_ms)?;
     let per_point = 1 + settings.warmup + settings.samples;
     let mut progress = Progress {
         done: 0,
@@ -349,32 +305,103 @@ pub async fn sweep_weights(
             Err(e) => return Ok(finish(report, Outcome::Failed(e.to_string()))),
         }
     }
-    if settings.profile {
-        for &mode in &settings.modes {
-            // Each mode at the deepest depth it was measured at.
-            let Some(depth) = settings
-                .depths
-                .iter()
-                .rev()
-                .find(|&&l| settings.measures(mode, l))
-            else {
-                continue;
-            };
-            let (depth, branches) = (*depth, depth / settings.config.depth);
-            match engine
-                .profile(mode, branches, &images, settings.samples)
-                .await
-            {
-                Ok(profile) => report.profiles.push(ModeProfile {
-                    mode,
-                    depth,
-                    profile,
-                }),
-                Err(e) => return Ok(finish(report, Outcome::Failed(e.to_string()))),
-            }
-        }
+    if settings.profile
+        && let Err(e) = profile_modes(&mut engine, settings, &images, &mut report).await
+    {
+        return Ok(finish(report, Outcome::Failed(e.to_string())));
     }
     Ok(finish(report, Outcome::Complete))
+}
+
+/// The sweep's depths and branch depth fit the model.
+fn check_model(settings: &Settings, weights: &Weights) -> Result<(), Error> {
+    settings.validate()?;
+    let c = &weights.config;
+    if c.depth != settings.config.depth || settings.deepest().branches > c.branches {
+        return Err(Error::Config(format!(
+            "the sweep needs depths up to {} with branch depth {}, the model has {} branches of depth {}",
+            settings.deepest().blocks(),
+            settings.config.depth,
+            c.branches,
+            c.depth
+        )));
+    }
+    Ok(())
+}
+
+/// A report with the sweep's context and the engine's figures, before any point.
+fn empty_report(
+    gpu: &Gpu,
+    settings: &Settings,
+    engine: &Engine,
+    cpu: Option<&CpuEngine>,
+    engine_create_ms: f64,
+) -> Result<Report, Error> {
+    let memory = engine.memory()?;
+    let mut clocks = vec![WALL_CLOCK.to_string()];
+    if engine.has_timestamps() {
+        clocks.push(GPU_CLOCK.to_string());
+    }
+    Ok(Report {
+        schema: SCHEMA.to_string(),
+        context: Context {
+            adapter: gpu.summary.clone(),
+            crate_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: option_env!("PARAFORMER_GIT_COMMIT").map(str::to_string),
+            date: utc_now(),
+            target: if cfg!(target_arch = "wasm32") {
+                "wasm32"
+            } else {
+                "native"
+            }
+            .to_string(),
+            clocks,
+            settings: settings.clone(),
+            cpu_threads: cpu.map(CpuEngine::threads),
+            cpu_simd: cpu.map(|e| e.simd().to_string()),
+        },
+        linear_group: engine.linear_group(),
+        engine_create_ms,
+        device_bytes: memory.held_bytes,
+        weight_bytes: memory.weight_bytes,
+        needed_bytes: memory.needed_bytes,
+        points: Vec::new(),
+        fit: None,
+        cpu_fit: None,
+        profiles: Vec::new(),
+        complete: false,
+        error: None,
+        page_load: None,
+    })
+}
+
+/// Per-op profiles of each mode at the deepest depth it was measured at, into `report`.
+async fn profile_modes(
+    engine: &mut Engine,
+    settings: &Settings,
+    images: &[f32],
+    report: &mut Report,
+) -> Result<(), Error> {
+    for &mode in &settings.modes {
+        let Some(depth) = settings
+            .depths
+            .iter()
+            .rev()
+            .find(|&&l| settings.measures(mode, l))
+        else {
+            continue;
+        };
+        let (depth, branches) = (*depth, depth / settings.config.depth);
+        let profile = engine
+            .profile(mode, branches, images, settings.samples)
+            .await?;
+        report.profiles.push(ModeProfile {
+            mode,
+            depth,
+            profile,
+        });
+    }
+    Ok(())
 }
 
 /// The report of a sweep that ended with `outcome`, with the fit of what each backend measured.

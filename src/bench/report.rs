@@ -309,8 +309,8 @@ impl Report {
         faster(&self.points, mode, l)
     }
 
-    /// The readable table: per depth, both modes' medians and spreads, and the speedup.
-    pub fn table(&self) -> String {
+    /// The table's lines above the points: adapter, model, clocks, engines, memory.
+    fn table_header(&self) -> String {
         let ctx = &self.context;
         let s = &ctx.settings;
         let mut out = format!(
@@ -364,6 +364,12 @@ impl Report {
                 self.device_bytes as f64 / self.needed_bytes as f64
             ));
         }
+        out
+    }
+
+    /// The readable table: per depth, both modes' medians and spreads, and the speedup.
+    pub fn table(&self) -> String {
+        let mut out = self.table_header();
         out.push('\n');
         let gpu = self.points.iter().any(|p| p.gpu.is_some());
         out.push_str(&format!(
