@@ -340,6 +340,25 @@ pub struct AppArgs {
     /// Natively: close the window once the results are written
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub exit: Option<bool>,
+    /// Natively: the window's inner size in logical pixels (default 1280x800)
+    #[arg(long, value_name = "WxH", value_parser = window_size)]
+    pub window_size: Option<WindowSize>,
+}
+
+/// A window size, `1024x768`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WindowSize(pub f32, pub f32);
+
+fn window_size(s: &str) -> Result<WindowSize, String> {
+    let bad = || {
+        format!("'{s}' is not a window size: give WIDTHxHEIGHT, each 200 to 8192, e.g. 1024x768")
+    };
+    let (w, h) = s.split_once('x').ok_or_else(bad)?;
+    let side = |v: &str| v.parse::<u32>().ok().filter(|n| (200..=8192).contains(n));
+    match (side(w), side(h)) {
+        (Some(w), Some(h)) => Ok(WindowSize(w as f32, h as f32)),
+        _ => Err(bad()),
+    }
 }
 
 /// The page's parameters alone, parsed as flags.
@@ -423,6 +442,8 @@ mod tests {
         assert_eq!(a.backends, Some(Backends(vec![Backend::Gpu, Backend::Cpu])));
         assert_eq!(a.model.hints.dim_head, Some(8));
         assert_eq!(a.tab, Some(Tab::Speedup));
+        let a = app_args_from_pairs(&pairs(&[("window-size", "1024x900")])).unwrap();
+        assert_eq!(a.window_size, Some(WindowSize(1024.0, 900.0)));
         let flags = Cli::try_parse_from(["paraformer", "--preset", "mnist", "--autorun"]).unwrap();
         assert_eq!(flags.app.autorun, Some(true));
         assert!(flags.command.is_none());
@@ -446,6 +467,8 @@ mod tests {
         );
         let e = err(&[("tab", "graphs")]);
         assert!(e.contains("'graphs'") && e.contains("accuracy"), "{e}");
+        let e = err(&[("window-size", "1024")]);
+        assert!(e.contains("give WIDTHxHEIGHT"), "{e}");
         let e = err(&[("depths", "1..x")]);
         assert!(e.contains("depths '1..x' is not understood"), "{e}");
     }

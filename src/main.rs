@@ -56,10 +56,11 @@ fn quiet_headless_vulkan() {
 #[cfg(not(target_arch = "wasm32"))]
 fn run_app(args: args::AppArgs) -> Result<(), paraformer::Error> {
     let launch = app::state::Launch::from_args(&args)?;
+    let size = args.window_size.unwrap_or(args::WindowSize(1280.0, 800.0));
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Para-Former on WebGPU")
-            .with_inner_size([1280.0, 800.0]),
+            .with_inner_size([size.0, size.1]),
         ..Default::default()
     };
     eframe::run_native(

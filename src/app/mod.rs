@@ -17,13 +17,14 @@ mod worker;
 
 use std::sync::{Arc, Mutex};
 
+use paraformer::bench::Report;
 use paraformer::bench::share::Shared;
-use paraformer::bench::{Point, Report};
-use paraformer::model::{self, Config, Hints, Mode, PRESETS, Weights};
+use paraformer::model::{self, Config, Hints, PRESETS, Weights};
 
 use platform::Inbox;
 use state::{Form, Launch};
 use tab::Tab;
+use views::{ViewCtx, Views};
 use worker::{Job, Worker};
 
 pub struct App {
@@ -32,10 +33,7 @@ pub struct App {
     /// The window's renderer, marked in every frame so the worker knows when drawing ends.
     #[cfg(not(target_arch = "wasm32"))]
     renderer: Option<worker::Renderer>,
-    /// A loaded checkpoint, used while the form's source is its file name.
-    checkpoint: Option<(String, Arc<Weights>)>,
-    /// Seeded weights cached for the config they were made for.
-    seeded: Option<Arc<Weights>>,
+    models: Models,
     hints: Hints,
     tab: Tab,
     gpu_clock: bool,
@@ -44,25 +42,60 @@ pub struct App {
     share_link: Option<String>,
     /// When the page showed its first frame and had its adapter (browser).
     page_load: paraformer::bench::PageLoad,
-    live_on: bool,
-    live_depth: usize,
-    live_mode: Mode,
     launch: Launch,
     autorun_pending: bool,
     live_pending: bool,
     published: bool,
     inbox: Inbox,
-    status: Arc<Mutex<Option<String>>>,
-    /// Model whose correctness was last checked.
-    checked: Option<Config>,
+    status: Status,
     /// The shipped trained MNIST model and its test split.
     trained: trained::Trained,
     /// The worker's state as of this frame.
     snap: worker::Snapshot,
-    classify: views::classify::Classify,
-    accuracy: views::accuracy::Accuracy,
+    views: Views,
     /// When to close the window (launched with `exit`, after the sweep was published).
     close_at: Option<web_time::Instant>,
+}
+
+/// The weights runs use: a loaded checkpoint, or seeded weights cached per config.
+#[derive(Default)]
+pub struct Models {
+    /// A loaded checkpoint, used while the form's source is its file name.
+    checkpoint: Option<(String, Arc<Weights>)>,
+    /// Seeded weights cached for the config they were made for.
+    seeded: Option<Arc<Weights>>,
+}
+
+impl Models {
+    /// The weights a run of `config` uses: the checkpoint when it is `source`, else seeded.
+    pub fn weights_for(&mut self, source: &str, config: &Config) -> Arc<Weights> {
+        if let Some((name, w)) = &self.checkpoint
+            && name == source
+        {
+            return w.clone();
+        }
+        match &self.seeded {
+            Some(w) if w.config == *config => w.clone(),
+            _ => {
+                let w = Arc::new(Weights::seeded(config, 0));
+                self.seeded = Some(w.clone());
+                w
+            }
+        }
+    }
+}
+
+/// The status line's last message, shared with file pickers and downloads.
+#[derive(Clone, Default)]
+pub struct Status(pub Arc<Mutex<Option<String>>>);
+
+impl Status {
+    /// Shows `msg` in the status line (and to the page's hooks).
+    pub fn say(&self, msg: impl Into<String>) {
+        let msg = msg.into();
+        platform::announce(&msg);
+        *self.0.lock().expect("status lock") = Some(msg);
+    }
 }
 
 /// How long the finished plot stays up before `exit` closes the window.
@@ -74,10 +107,10 @@ impl App {
             .form
             .clone()
             .unwrap_or_else(|| Form::preset(PRESETS[0]).expect("built-in preset"));
-        let status = Arc::new(Mutex::new(None));
+        let status = Status::default();
         let trained = trained::Trained::at_start();
         if let trained::Trained::Failed(e) = &trained {
-            *status.lock().expect("status lock") = Some(e.clone());
+            *status.0.lock().expect("status lock") = Some(e.clone());
         }
         #[cfg(not(target_arch = "wasm32"))]
         let renderer = cc
@@ -95,28 +128,22 @@ impl App {
             trained,
             close_at: None,
             snap: worker::Snapshot::default(),
-            classify: views::classify::Classify::new(branches),
-            accuracy: views::accuracy::Accuracy::new(images),
+            views: Views::new(form.config.depth, branches, images),
             worker,
             #[cfg(not(target_arch = "wasm32"))]
             renderer,
-            live_depth: form.config.depth,
             form,
-            checkpoint: None,
-            seeded: None,
+            models: Models::default(),
             hints: Hints::default(),
             tab: launch.tab.unwrap_or_default(),
             gpu_clock: false,
             overlays: Vec::new(),
-            live_on: false,
-            live_mode: Mode::Parallel,
             autorun_pending: launch.autorun,
             live_pending: launch.live,
             launch,
             published: false,
             inbox: Arc::new(Mutex::new(Vec::new())),
             status,
-            checked: None,
             share_link: None,
             page_load: Default::default(),
         };
@@ -137,40 +164,49 @@ impl App {
         }
     }
 
-    /// The report of the last sweep, if one finished.
     /// The finished sweep's report, as of this frame.
     fn last_report(&self) -> Option<Arc<Report>> {
         self.snap.report.clone()
     }
 
     fn say(&self, msg: impl Into<String>) {
-        let msg = msg.into();
-        platform::announce(&msg);
-        *self.status.lock().expect("status lock") = Some(msg);
+        self.status.say(msg);
     }
 
-    /// The weights a run of `config` uses: the checkpoint when it is the source, else seeded.
-    fn weights_for(&mut self, config: &Config) -> Arc<Weights> {
-        if let Some((name, w)) = &self.checkpoint
-            && *name == self.form.source
-        {
-            return w.clone();
-        }
-        match &self.seeded {
-            Some(w) if w.config == *config => w.clone(),
-            _ => {
-                let w = Arc::new(Weights::seeded(config, 0));
-                self.seeded = Some(w.clone());
-                w
-            }
-        }
+    /// The views and what they see of the rest of the app, borrowed apart.
+    fn split(&mut self) -> (&mut Views, ViewCtx<'_>) {
+        let App {
+            views,
+            snap,
+            worker,
+            form,
+            models,
+            gpu_clock,
+            overlays,
+            trained,
+            status,
+            ..
+        } = self;
+        let cx = ViewCtx {
+            snap,
+            worker,
+            form,
+            models,
+            gpu_clock: *gpu_clock,
+            overlays,
+            trained,
+            status,
+        };
+        (views, cx)
     }
 
     fn start_sweep(&mut self) {
         match self.form.settings() {
             Ok(settings) => {
-                let weights = self.weights_for(&settings.deepest());
-                self.live_on = false;
+                let weights = self
+                    .models
+                    .weights_for(&self.form.source, &settings.deepest());
+                self.views.live.on = false;
                 self.published = false;
                 self.worker.submit(Job::Sweep {
                     settings: Box::new(settings),
@@ -182,18 +218,8 @@ impl App {
     }
 
     fn start_live(&mut self) {
-        match self.form.settings() {
-            Ok(settings) => {
-                let config = settings.deepest();
-                let weights = self.weights_for(&config);
-                self.live_depth = self.live_depth.clamp(config.depth, config.blocks());
-                self.worker
-                    .set_live(self.live_mode, self.live_depth / config.depth);
-                self.worker.submit(Job::Live { weights });
-                self.live_on = true;
-            }
-            Err(e) => self.say(e.to_string()),
-        }
+        let (views, mut cx) = self.split();
+        views.live.start(&mut cx);
     }
 
     /// Makes `weights` the model of sweeps and live runs, under `name`.
@@ -202,7 +228,7 @@ impl App {
         self.form.source = name.to_string();
         self.form.depths = format!("{}..={}", c.depth, c.blocks());
         self.form.config = c;
-        self.checkpoint = Some((name.to_string(), weights));
+        self.models.checkpoint = Some((name.to_string(), weights));
     }
 
     fn load_checkpoint(&mut self, name: &str, bytes: &[u8]) {
@@ -248,10 +274,6 @@ impl App {
                 self.load_checkpoint(&f.name, &f.bytes);
             }
         }
-    }
-
-    fn max_depth(&self, points: &[Point]) -> f64 {
-        points.iter().map(|p| p.depth as f64).fold(1.0, f64::max)
     }
 
     fn autorun_and_publish(&mut self, ctx: &egui::Context) {
@@ -352,7 +374,7 @@ impl App {
             if let Some(e) = &self.snap.sweep_error {
                 ui.colored_label(ui.visuals().warn_fg_color, format!("sweep: {e}"));
             }
-            if let Some(s) = self.status.lock().expect("status lock").as_ref() {
+            if let Some(s) = self.status.0.lock().expect("status lock").as_ref() {
                 ui.label(s);
             }
         });
@@ -365,26 +387,9 @@ impl App {
             ui.colored_label(ui.visuals().error_fg_color, e);
             return;
         }
-        let points = self.snap.points.clone();
-        match self.tab {
-            Tab::Latency => self.latency_plot(ui, &points),
-            Tab::Speedup => self.speedup_plots(ui, &points),
-            Tab::Profile => {
-                views::profile::profile_view(ui, self.last_report().as_deref(), self.snap.running)
-            }
-            Tab::Live => self.live_tab(ui),
-            Tab::Adapter => self.adapter_tab(ui),
-            Tab::Classify | Tab::Accuracy => {
-                self.trained.want(ui.ctx());
-                match self.trained.ready() {
-                    None => self.trained.waiting_ui(ui),
-                    Some(model) if self.tab == Tab::Classify => {
-                        self.classify.ui(ui, &self.worker, model)
-                    }
-                    Some(model) => self.accuracy.ui(ui, &self.worker, model),
-                }
-            }
-        }
+        let tab = self.tab;
+        let (views, mut cx) = self.split();
+        views.get(tab).ui(ui, &mut cx);
     }
 }
 
@@ -398,8 +403,8 @@ impl eframe::App for App {
         self.take_files(&ctx);
         if let Some(msg) = self.trained.poll() {
             if let Some((w, set)) = self.trained.ready() {
-                self.classify = views::classify::Classify::new(w.config.branches);
-                self.accuracy = views::accuracy::Accuracy::new(set.len());
+                self.views.classify = views::classify::Classify::new(w.config.branches);
+                self.views.accuracy = views::accuracy::Accuracy::new(set.len());
             }
             self.say(msg);
         }

@@ -193,7 +193,7 @@ impl App {
                         "paraformer-bench.csv",
                         "text/csv",
                         r.to_csv(),
-                        self.status.clone(),
+                        self.status.0.clone(),
                     );
                 }
                 if ui.button("Export JSON").clicked()
@@ -203,7 +203,7 @@ impl App {
                         "paraformer-bench.json",
                         "application/json",
                         r.to_json(),
-                        self.status.clone(),
+                        self.status.0.clone(),
                     );
                 }
                 let share = if cfg!(target_arch = "wasm32") { "Share" } else { "Copy link" };

@@ -7,6 +7,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 use paraformer::data::TestSet;
 use paraformer::model::{Mode, Weights};
 
+use super::{View, ViewCtx};
 use crate::app::worker::{AccuracyRow, AccuracyState, Job, Worker};
 
 /// What the Accuracy view keeps between frames.
@@ -15,12 +16,28 @@ pub struct Accuracy {
     pub images: usize,
 }
 
+impl View for Accuracy {
+    /// The trained model's view, once it is loaded (the page fetches it on first use).
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewCtx<'_>) {
+        cx.trained.want(ui.ctx());
+        match cx.trained.ready() {
+            None => cx.trained.waiting_ui(ui),
+            Some(model) => self.model_ui(ui, cx.worker, model),
+        }
+    }
+}
+
 impl Accuracy {
     pub fn new(images: usize) -> Accuracy {
         Accuracy { images }
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, worker: &Worker, model: &(Arc<Weights>, Arc<TestSet>)) {
+    fn model_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        worker: &Worker,
+        model: &(Arc<Weights>, Arc<TestSet>),
+    ) {
         let (weights, set) = model;
         ui.label(
             "Accuracy on the shipped MNIST test split using only branches 0..k (the model was \

@@ -1,14 +1,22 @@
 //! The Adapter & correctness view: what the adapter is and offers, and whether the GPU
 //! engine agrees with the CPU reference on the current model.
 
-use crate::app::App;
+use paraformer::model::Config;
+
+use super::{View, ViewCtx};
 use crate::app::worker::Job;
 
-impl App {
-    /// The Adapter & correctness view: the adapter's limits and the GPU-vs-reference badge.
-    pub(in crate::app) fn adapter_tab(&mut self, ui: &mut egui::Ui) {
+/// The adapter's limits and the GPU-vs-reference badge.
+#[derive(Default)]
+pub struct AdapterView {
+    /// Model whose correctness was last checked.
+    checked: Option<Config>,
+}
+
+impl View for AdapterView {
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewCtx<'_>) {
         let (adapter, check, checking) = {
-            let s = self.worker.shared.lock().expect("worker state");
+            let s = cx.worker.shared.lock().expect("worker state");
             (s.adapter.clone(), s.check.clone(), s.checking)
         };
         let Some(a) = adapter else {
@@ -57,23 +65,26 @@ impl App {
                 }
             });
         ui.separator();
-        self.correctness_badge(ui, check, checking);
+        self.correctness_badge(ui, cx, check, checking);
     }
+}
 
+impl AdapterView {
     fn correctness_badge(
         &mut self,
         ui: &mut egui::Ui,
+        cx: &mut ViewCtx<'_>,
         check: Option<Result<(f32, f32), String>>,
         checking: bool,
     ) {
-        let Ok(settings) = self.form.settings() else {
+        let Ok(settings) = cx.form.settings() else {
             return;
         };
         let config = settings.deepest();
         if self.checked.as_ref() != Some(&config) && !checking {
             self.checked = Some(config.clone());
-            let weights = self.weights_for(&config);
-            self.worker.submit(Job::Check {
+            let weights = cx.weights_for(&config);
+            cx.worker.submit(Job::Check {
                 weights,
                 branches: config.branches,
             });

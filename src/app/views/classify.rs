@@ -8,6 +8,7 @@ use paraformer::data::{TestSet, argmax};
 use paraformer::input::normalise_pixel;
 use paraformer::model::{Mode, Weights};
 
+use super::{View, ViewCtx};
 use crate::app::worker::{Job, Worker};
 
 /// The pad's side in pixels, as MNIST's.
@@ -178,6 +179,17 @@ pub struct Classify {
     sent: Option<(Vec<f32>, Mode, usize)>,
 }
 
+impl View for Classify {
+    /// The trained model's view, once it is loaded (the page fetches it on first use).
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewCtx<'_>) {
+        cx.trained.want(ui.ctx());
+        match cx.trained.ready() {
+            None => cx.trained.waiting_ui(ui),
+            Some(model) => self.model_ui(ui, cx.worker, model),
+        }
+    }
+}
+
 impl Classify {
     pub fn new(branches: usize) -> Classify {
         Classify {
@@ -191,7 +203,12 @@ impl Classify {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, worker: &Worker, model: &(Arc<Weights>, Arc<TestSet>)) {
+    fn model_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        worker: &Worker,
+        model: &(Arc<Weights>, Arc<TestSet>),
+    ) {
         let (weights, set) = model;
         let k_max = weights.config.branches;
         ui.label(

@@ -4,12 +4,45 @@
 use egui_plot::{Line, Plot, PlotPoints};
 use paraformer::model::Mode;
 
-use crate::app::App;
+use super::{View, ViewCtx};
+use crate::app::worker::Job;
 
-impl App {
-    /// The Live view: inference in a loop, the depth on a slider.
-    pub(in crate::app) fn live_tab(&mut self, ui: &mut egui::Ui) {
-        let Ok(settings) = self.form.settings() else {
+/// The live loop's controls: on or off, the mode, the depth.
+pub struct LiveView {
+    pub on: bool,
+    depth: usize,
+    mode: Mode,
+}
+
+impl LiveView {
+    pub fn new(depth: usize) -> LiveView {
+        LiveView {
+            on: false,
+            depth,
+            mode: Mode::Parallel,
+        }
+    }
+
+    /// Starts the live loop on the form's model (or says what is wrong with the form).
+    pub fn start(&mut self, cx: &mut ViewCtx<'_>) {
+        match cx.form.settings() {
+            Ok(settings) => {
+                let config = settings.deepest();
+                let weights = cx.weights_for(&config);
+                self.depth = self.depth.clamp(config.depth, config.blocks());
+                cx.worker.set_live(self.mode, self.depth / config.depth);
+                cx.worker.submit(Job::Live { weights });
+                self.on = true;
+            }
+            Err(e) => cx.status.say(e.to_string()),
+        }
+    }
+}
+
+impl View for LiveView {
+    /// Inference in a loop, the depth on a slider.
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewCtx<'_>) {
+        let Ok(settings) = cx.form.settings() else {
             ui.label("Fix the model settings on the left first.");
             return;
         };
@@ -18,35 +51,35 @@ impl App {
         ui.label("Inference runs continuously on the current model; drag the depth to see latency follow.");
         let mut changed = false;
         ui.horizontal(|ui| {
-            let mut on = self.live_on;
+            let mut on = self.on;
             let label = if on { "Stop" } else { "Run live" };
             if ui.toggle_value(&mut on, label).changed() {
                 if on {
-                    self.start_live();
+                    self.start(cx);
                 } else {
-                    self.worker.stop_live();
-                    self.live_on = false;
+                    cx.worker.stop_live();
+                    self.on = false;
                 }
             }
             changed |= ui
-                .radio_value(&mut self.live_mode, Mode::Serial, "serial")
+                .radio_value(&mut self.mode, Mode::Serial, "serial")
                 .changed();
             changed |= ui
-                .radio_value(&mut self.live_mode, Mode::Parallel, "parallel")
+                .radio_value(&mut self.mode, Mode::Parallel, "parallel")
                 .changed();
         });
-        let mut k = (self.live_depth / d).clamp(1, config.branches);
+        let mut k = (self.depth / d).clamp(1, config.branches);
         changed |= ui
             .add(
                 egui::Slider::new(&mut k, 1..=config.branches)
                     .text(format!("branches K (L = K x {d})")),
             )
             .changed();
-        self.live_depth = k * d;
+        self.depth = k * d;
         if changed {
-            self.worker.set_live(self.live_mode, k);
+            cx.worker.set_live(self.mode, k);
         }
-        let shared = self.worker.shared.lock().expect("worker state");
+        let shared = cx.worker.shared.lock().expect("worker state");
         let live = &shared.live;
         if let Some(e) = &live.error {
             ui.colored_label(ui.visuals().error_fg_color, e);
@@ -57,7 +90,7 @@ impl App {
             let median = paraformer::bench::quantile(&sorted, 0.5);
             ui.heading(format!(
                 "L = {}: median {:.2} ms over the last {} runs (wall clock){}",
-                self.live_depth,
+                self.depth,
                 median,
                 sorted.len(),
                 live.gpu_ms.map_or(String::new(), |g| format!(

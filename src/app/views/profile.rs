@@ -3,8 +3,19 @@
 
 use paraformer::bench::Report;
 
+use super::{View, ViewCtx};
+
+/// The per-op tables of the last sweep.
+pub struct ProfileView;
+
+impl View for ProfileView {
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewCtx<'_>) {
+        profile_view(ui, cx.snap.report.as_deref(), cx.snap.running);
+    }
+}
+
 /// Draws the profiles of `report`, or says how to get one.
-pub fn profile_view(ui: &mut egui::Ui, report: Option<&Report>, running: bool) {
+fn profile_view(ui: &mut egui::Ui, report: Option<&Report>, running: bool) {
     let Some(report) = report.filter(|r| !r.profiles.is_empty()) else {
         ui.heading("Per-op profile");
         ui.label(if running {
