@@ -11,6 +11,8 @@ pub use shared::{AccuracyRow, AccuracyState, Shared, Snapshot};
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+#[cfg(target_arch = "wasm32")]
+use std::{cell::RefCell, rc::Rc};
 
 use paraformer::Error;
 use paraformer::bench::{self, Outcome, Settings, Stats};
@@ -71,7 +73,12 @@ pub struct Worker {
     #[cfg(target_arch = "wasm32")]
     ctx: egui::Context,
     #[cfg(target_arch = "wasm32")]
-    gpu: std::rc::Rc<std::cell::RefCell<Option<Gpu>>>,
+    gpu: Rc<RefCell<Option<Gpu>>>,
+    /// Jobs waiting for the page's one job task, and whether that task runs.
+    #[cfg(target_arch = "wasm32")]
+    queue: Rc<RefCell<std::collections::VecDeque<Job>>>,
+    #[cfg(target_arch = "wasm32")]
+    draining: Rc<std::cell::Cell<bool>>,
 }
 
 const LIVE_WINDOW: usize = 50;
@@ -219,6 +226,8 @@ impl Worker {
                 live,
                 ctx: repaint,
                 gpu: Default::default(),
+                queue: Default::default(),
+                draining: Default::default(),
             };
             let (ctx, slot) = (worker.task_ctx(), worker.gpu.clone());
             wasm_bindgen_futures::spawn_local(async move {
@@ -294,47 +303,67 @@ impl Worker {
         }
     }
 
+    /// Queues `job` for the page's one job task, starting it when idle. One task runs the
+    /// jobs in order: two at once would interleave their error scopes on the one device,
+    /// which wgpu requires popped in reverse order.
     #[cfg(target_arch = "wasm32")]
     fn dispatch(&self, job: Job) {
-        let ctx = self.task_ctx();
-        // A lost device (driver reset, out of memory) is replaced by a new one before the job.
-        if self
-            .gpu
-            .borrow()
-            .as_ref()
-            .is_some_and(|g| g.lost().is_some())
-        {
-            let slot = self.gpu.clone();
-            *slot.borrow_mut() = None;
-            ctx.update(|s| {
-                s.classify.busy = false;
-                s.gpu_error = Some(
-                    "the GPU device was lost; a new one is being opened: run again in a moment"
-                        .into(),
-                )
-            });
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Some(g) = open_gpu(&ctx).await {
-                    *slot.borrow_mut() = Some(g);
-                }
-            });
+        self.queue.borrow_mut().push_back(job);
+        if self.draining.replace(true) {
             return;
         }
-        let Some(gpu) = self.gpu.borrow().clone() else {
-            ctx.update(|s| {
-                s.classify.busy = false;
-                if s.gpu_error.is_none() {
-                    s.gpu_error = Some("the GPU is not ready yet: try again in a moment".into());
-                }
-            });
-            return;
-        };
+        let (ctx, slot) = (self.task_ctx(), self.gpu.clone());
+        let (queue, draining) = (self.queue.clone(), self.draining.clone());
         wasm_bindgen_futures::spawn_local(async move {
-            // Tasks of the page take turns on its event loop: nothing interrupts a live loop
-            // but its stop (a new job stops it first, in `submit`).
-            run_job(&gpu, &ctx, job, &|| false).await;
+            // A live loop that another job interrupted resumes after it, unless stopped.
+            let mut paused_live: Option<(u64, Job)> = None;
+            loop {
+                let next = queue.borrow_mut().pop_front();
+                let Some(job) = next.or_else(|| resume(&mut paused_live, &ctx)) else {
+                    break;
+                };
+                let Some(gpu) = page_gpu(&ctx, &slot).await else {
+                    ctx.update(|s| s.classify.busy = false);
+                    continue;
+                };
+                let interrupted = || !queue.borrow().is_empty();
+                if let Some(live) = run_job(&gpu, &ctx, job, &interrupted).await {
+                    paused_live = Some((ctx.live_generation.load(Ordering::Relaxed), live));
+                }
+            }
+            draining.set(false);
         });
     }
+}
+
+/// The page's device for the next job: a lost one (driver reset, out of memory) is replaced
+/// first; None, with the reason shown, while none is open.
+#[cfg(target_arch = "wasm32")]
+async fn page_gpu(ctx: &Ctx, slot: &Rc<RefCell<Option<Gpu>>>) -> Option<Gpu> {
+    let lost = slot.borrow().as_ref().is_some_and(|g| g.lost().is_some());
+    if lost {
+        *slot.borrow_mut() = None;
+        ctx.update(|s| s.gpu_error = Some("the GPU device was lost; opening a new one".into()));
+        let g = open_gpu(ctx).await?;
+        *slot.borrow_mut() = Some(g);
+    }
+    let gpu = slot.borrow().clone();
+    if gpu.is_none() {
+        ctx.update(|s| {
+            if s.gpu_error.is_none() {
+                s.gpu_error = Some("the GPU is not ready yet: try again in a moment".into());
+            }
+        });
+    }
+    gpu
+}
+
+/// The live loop paused for another job, unless it was stopped meanwhile.
+fn resume(paused: &mut Option<(u64, Job)>, ctx: &Ctx) -> Option<Job> {
+    paused
+        .take()
+        .filter(|(g, _)| ctx.live_generation.load(Ordering::Relaxed) == *g)
+        .map(|(_, j)| j)
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -355,14 +384,11 @@ fn native_loop(ctx: Ctx, rx: std::sync::mpsc::Receiver<Job>) {
     };
     loop {
         let queued = next.borrow_mut().take();
-        let job = match queued {
+        let job = match queued.or_else(|| resume(&mut paused_live, &ctx)) {
             Some(j) => j,
-            None => match paused_live.take() {
-                Some((g, j)) if ctx.live_generation.load(Ordering::Relaxed) == g => j,
-                _ => match rx.recv() {
-                    Ok(j) => j,
-                    Err(_) => return,
-                },
+            None => match rx.recv() {
+                Ok(j) => j,
+                Err(_) => return,
             },
         };
         // A lost device (driver reset, out of memory) is replaced by a new one before the job.

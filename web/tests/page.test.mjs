@@ -181,6 +181,19 @@ test('the first screen is small and the trained model comes when Classify opens'
   await classify.close();
 });
 
+test('the adapter view checks the model while a sweep runs, one job after the other', { timeout: 20 * 60 * 1000 }, async () => {
+  // The view's GPU-vs-reference check and the sweep share the one device: run side by side
+  // their error scopes interleaved and wgpu panicked.
+  const page = await browser.newPage({ viewport: { width: 1024, height: 800 } });
+  const errors = consoleErrors(page);
+  await page.goto(`${base}/?preset=mnist&depths=1..=2&samples=2&warmup=0&autorun=1&tab=adapter`);
+  await page.waitForFunction(() => window.paraformerResults || window.paraformerError, null, { timeout: 15 * 60 * 1000, polling: 500 });
+  assert.equal(await page.evaluate(() => window.paraformerError ?? null), null);
+  assert.equal(await page.evaluate(() => window.paraformerResults.points.length), 4);
+  assert.deepEqual(errors, [], 'no console errors');
+  await page.close();
+});
+
 test('a model that cannot be fetched is explained and the rest of the app works', { timeout: 20 * 60 * 1000 }, async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.route('**/mnist-paraformer.safetensors', (route) => route.fulfill({ status: 404, body: 'gone' }));

@@ -7,7 +7,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 use paraformer::data::TestSet;
 use paraformer::model::{Mode, Weights};
 
-use super::{View, ViewCtx};
+use super::{View, ViewCtx, with_trained};
 use crate::app::worker::{AccuracyRow, AccuracyState, Job, Worker};
 
 /// What the Accuracy view keeps between frames.
@@ -17,13 +17,8 @@ pub struct Accuracy {
 }
 
 impl View for Accuracy {
-    /// The trained model's view, once it is loaded (the page fetches it on first use).
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewCtx<'_>) {
-        cx.trained.want(ui.ctx());
-        match cx.trained.ready() {
-            None => cx.trained.waiting_ui(ui),
-            Some(model) => self.model_ui(ui, cx.worker, model),
-        }
+        with_trained(ui, cx, |ui, worker, model| self.model_ui(ui, worker, model));
     }
 }
 
@@ -135,6 +130,10 @@ fn plots(ui: &mut egui::Ui, set: &TestSet, rows: &[AccuracyRow]) {
             ));
             plot.points(Points::new("GPU engine points", PlotPoints::from(gpu)).radius(4.0));
         });
+    if latency.is_empty() {
+        ui.label("Compute scores every k, then times one image with each k: the latency plot appears here.");
+        return;
+    }
     Plot::new("accuracy latency")
         .height(height)
         .legend(Legend::default())

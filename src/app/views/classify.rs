@@ -8,7 +8,7 @@ use paraformer::data::{TestSet, argmax};
 use paraformer::input::normalise_pixel;
 use paraformer::model::{Mode, Weights};
 
-use super::{View, ViewCtx};
+use super::{View, ViewCtx, with_trained};
 use crate::app::worker::{Job, Worker};
 
 /// The pad's side in pixels, as MNIST's.
@@ -180,13 +180,8 @@ pub struct Classify {
 }
 
 impl View for Classify {
-    /// The trained model's view, once it is loaded (the page fetches it on first use).
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewCtx<'_>) {
-        cx.trained.want(ui.ctx());
-        match cx.trained.ready() {
-            None => cx.trained.waiting_ui(ui),
-            Some(model) => self.model_ui(ui, cx.worker, model),
-        }
+        with_trained(ui, cx, |ui, worker, model| self.model_ui(ui, worker, model));
     }
 }
 

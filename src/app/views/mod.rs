@@ -41,6 +41,20 @@ impl ViewCtx<'_> {
     }
 }
 
+/// Draws `model_ui` with the trained model and its test split once they are loaded (the
+/// page fetches them on first use), a progress line until then.
+pub fn with_trained(
+    ui: &mut egui::Ui,
+    cx: &mut ViewCtx<'_>,
+    model_ui: impl FnOnce(&mut egui::Ui, &Worker, &(Arc<Weights>, Arc<paraformer::data::TestSet>)),
+) {
+    cx.trained.want(ui.ctx());
+    match cx.trained.ready() {
+        None => cx.trained.waiting_ui(ui),
+        Some(model) => model_ui(ui, cx.worker, model),
+    }
+}
+
 /// One view of the central panel.
 pub trait View {
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewCtx<'_>);
