@@ -141,11 +141,11 @@ fn plots(ui: &mut egui::Ui, set: &TestSet, rows: &[AccuracyRow]) {
         .y_axis_label("ms, one image")
         .include_y(0.0)
         .show(ui, |plot| {
-            super::latency::median_with_band(
+            super::plot::median_with_band(
                 plot,
                 "median latency, parallel (wall clock)",
                 &latency,
-                super::latency::mode_color(Mode::Parallel),
+                super::plot::mode_color(Mode::Parallel),
             );
         });
 }

@@ -7,7 +7,9 @@ pub mod adapter;
 pub mod classify;
 pub mod latency;
 pub mod live;
+pub mod plot;
 pub mod profile;
+pub mod speedup;
 
 use std::sync::Arc;
 
@@ -63,7 +65,7 @@ pub trait View {
 /// Every view, one per tab.
 pub struct Views {
     pub latency: latency::LatencyView,
-    pub speedup: latency::SpeedupView,
+    pub speedup: speedup::SpeedupView,
     pub profile: profile::ProfileView,
     pub live: live::LiveView,
     pub adapter: adapter::AdapterView,
@@ -76,7 +78,7 @@ impl Views {
     pub fn new(depth: usize, branches: usize, images: usize) -> Views {
         Views {
             latency: latency::LatencyView,
-            speedup: latency::SpeedupView,
+            speedup: speedup::SpeedupView,
             profile: profile::ProfileView,
             live: live::LiveView::new(depth),
             adapter: adapter::AdapterView::default(),
