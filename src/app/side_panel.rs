@@ -125,13 +125,7 @@ impl App {
         if let Err(e) = &valid {
             ui.colored_label(ui.visuals().error_fg_color, e.to_string());
         }
-        let running = self
-            .worker
-            .shared
-            .lock()
-            .expect("worker state")
-            .sweep
-            .running;
+        let running = self.snap.running;
         ui.horizontal(|ui| {
             if ui
                 .add_enabled(valid.is_ok() && !running, egui::Button::new("Run sweep"))

@@ -60,7 +60,8 @@ pub enum Job {
 
 /// Handle the UI keeps.
 pub struct Worker {
-    pub shared: Arc<Mutex<Shared>>,
+    /// Read by the UI only through `snapshot`, once a frame.
+    shared: Arc<Mutex<Shared>>,
     cancel: Arc<AtomicBool>,
     /// Bumped to stop the live loop (a new live job or `stop_live`).
     live_generation: Arc<AtomicU64>,
@@ -239,7 +240,8 @@ impl Worker {
         }
     }
 
-    /// The state a frame draws (cheap: the points and the report are shared).
+    /// The state a frame draws, under one lock (cheap: the points and the report are
+    /// shared, the rest is small).
     pub fn snapshot(&self) -> Snapshot {
         let s = self.shared.lock().expect("worker state");
         Snapshot {
@@ -251,6 +253,12 @@ impl Worker {
             sweep_error: s.sweep.error.clone(),
             points: s.sweep.points.clone(),
             report: s.sweep.report.clone(),
+            adapter: s.adapter.clone(),
+            check: s.check.clone(),
+            checking: s.checking,
+            live: s.live.clone(),
+            classify: s.classify.clone(),
+            accuracy: s.accuracy.clone(),
         }
     }
 

@@ -7,8 +7,8 @@ use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 use paraformer::data::TestSet;
 use paraformer::model::{Mode, Weights};
 
-use super::{View, ViewCtx, with_trained};
-use crate::app::worker::{AccuracyRow, AccuracyState, Job, Worker};
+use super::{TrainedModel, View, ViewCtx, with_trained};
+use crate::app::worker::{AccuracyRow, AccuracyState, Job, Snapshot, Worker};
 
 /// What the Accuracy view keeps between frames.
 pub struct Accuracy {
@@ -18,7 +18,9 @@ pub struct Accuracy {
 
 impl View for Accuracy {
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewCtx<'_>) {
-        with_trained(ui, cx, |ui, worker, model| self.model_ui(ui, worker, model));
+        with_trained(ui, cx, |ui, worker, snap, model| {
+            self.model_ui(ui, worker, snap, model)
+        });
     }
 }
 
@@ -31,7 +33,8 @@ impl Accuracy {
         &mut self,
         ui: &mut egui::Ui,
         worker: &Worker,
-        model: &(Arc<Weights>, Arc<TestSet>),
+        snap: &Snapshot,
+        model: &TrainedModel,
     ) {
         let (weights, set) = model;
         ui.label(
@@ -39,8 +42,8 @@ impl Accuracy {
              trained so that every prefix is a classifier), computed by the GPU engine, next to \
              the latency of one image with those k branches in parallel mode.",
         );
-        let state = worker.shared.lock().expect("worker state").accuracy.clone();
-        self.controls(ui, worker, weights, set, &state);
+        let state = &snap.accuracy;
+        self.controls(ui, worker, weights, set, state);
         if let Some(e) = &state.error {
             ui.colored_label(ui.visuals().warn_fg_color, e);
         }

@@ -15,10 +15,11 @@ pub struct AdapterView {
 
 impl View for AdapterView {
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewCtx<'_>) {
-        let (adapter, check, checking) = {
-            let s = cx.worker.shared.lock().expect("worker state");
-            (s.adapter.clone(), s.check.clone(), s.checking)
-        };
+        let (adapter, check, checking) = (
+            cx.snap.adapter.clone(),
+            cx.snap.check.clone(),
+            cx.snap.checking,
+        );
         let Some(a) = adapter else {
             ui.label("Opening the GPU…");
             return;

@@ -8,8 +8,8 @@ use paraformer::data::{TestSet, argmax};
 use paraformer::input::normalise_pixel;
 use paraformer::model::{Mode, Weights};
 
-use super::{View, ViewCtx, with_trained};
-use crate::app::worker::{Job, Worker};
+use super::{TrainedModel, View, ViewCtx, with_trained};
+use crate::app::worker::{Job, Snapshot, Worker};
 
 /// The pad's side in pixels, as MNIST's.
 pub const SIDE: usize = 28;
@@ -181,7 +181,9 @@ pub struct Classify {
 
 impl View for Classify {
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut ViewCtx<'_>) {
-        with_trained(ui, cx, |ui, worker, model| self.model_ui(ui, worker, model));
+        with_trained(ui, cx, |ui, worker, snap, model| {
+            self.model_ui(ui, worker, snap, model)
+        });
     }
 }
 
@@ -202,7 +204,8 @@ impl Classify {
         &mut self,
         ui: &mut egui::Ui,
         worker: &Worker,
-        model: &(Arc<Weights>, Arc<TestSet>),
+        snap: &Snapshot,
+        model: &TrainedModel,
     ) {
         let (weights, set) = model;
         let k_max = weights.config.branches;
@@ -243,10 +246,10 @@ impl Classify {
                         );
                 });
                 ui.add(egui::Slider::new(&mut self.branches, 1..=k_max).text("branches 0..k"));
-                self.results_ui(ui, worker);
+                self.results_ui(ui, snap);
             });
         });
-        self.submit_if_changed(worker, weights);
+        self.submit_if_changed(worker, snap, weights);
     }
 
     fn show_test(&mut self, set: &TestSet, i: usize) {
@@ -275,8 +278,7 @@ impl Classify {
         paint_ink(ui, rect, &self.pad, cell);
     }
 
-    fn results_ui(&self, ui: &mut egui::Ui, worker: &Worker) {
-        let s = worker.shared.lock().expect("worker state");
+    fn results_ui(&self, ui: &mut egui::Ui, s: &Snapshot) {
         if let Some(e) = &s.classify.error {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
@@ -309,8 +311,8 @@ impl Classify {
         draw_ink(ui, &self.pad.centered(), 4.0);
     }
 
-    fn submit_if_changed(&mut self, worker: &Worker, weights: &Arc<Weights>) {
-        if self.pad.is_blank() || worker.shared.lock().expect("worker state").classify.busy {
+    fn submit_if_changed(&mut self, worker: &Worker, snap: &Snapshot, weights: &Arc<Weights>) {
+        if self.pad.is_blank() || snap.classify.busy {
             return;
         }
         let image = self.pad.centered().to_image();

@@ -79,8 +79,7 @@ impl View for LiveView {
         if changed {
             cx.worker.set_live(self.mode, k);
         }
-        let shared = cx.worker.shared.lock().expect("worker state");
-        let live = &shared.live;
+        let live = &cx.snap.live;
         if let Some(e) = &live.error {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }

@@ -48,14 +48,17 @@ impl ViewCtx<'_> {
 pub fn with_trained(
     ui: &mut egui::Ui,
     cx: &mut ViewCtx<'_>,
-    model_ui: impl FnOnce(&mut egui::Ui, &Worker, &(Arc<Weights>, Arc<paraformer::data::TestSet>)),
+    model_ui: impl FnOnce(&mut egui::Ui, &Worker, &Snapshot, &TrainedModel),
 ) {
     cx.trained.want(ui.ctx());
     match cx.trained.ready() {
         None => cx.trained.waiting_ui(ui),
-        Some(model) => model_ui(ui, cx.worker, model),
+        Some(model) => model_ui(ui, cx.worker, cx.snap, model),
     }
 }
+
+/// The trained MNIST model and its test split.
+pub type TrainedModel = (Arc<Weights>, Arc<paraformer::data::TestSet>);
 
 /// One view of the central panel.
 pub trait View {

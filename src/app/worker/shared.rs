@@ -6,7 +6,7 @@ use paraformer::bench::{Point, Progress, Report, Stats};
 use paraformer::engine::AdapterSummary;
 use paraformer::model::Mode;
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ClassifyState {
     pub busy: bool,
     /// Probabilities, the mode and branches they came from, and the wall-clock latency (ms).
@@ -61,9 +61,16 @@ pub struct Snapshot {
     pub sweep_error: Option<String>,
     pub points: Arc<Vec<Point>>,
     pub report: Option<Arc<Report>>,
+    pub adapter: Option<AdapterSummary>,
+    /// The GPU-vs-reference check's result, and whether one runs.
+    pub check: Option<Result<(f32, f32), String>>,
+    pub checking: bool,
+    pub live: LiveState,
+    pub classify: ClassifyState,
+    pub accuracy: AccuracyState,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct LiveState {
     /// Recent wall-clock latencies (ms), newest last.
     pub recent_ms: Vec<f64>,
