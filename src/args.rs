@@ -92,12 +92,7 @@ impl From<PoolArg> for Pool {
 }
 
 /// A whole number, 0 or more, with a message that says so.
-fn whole(s: &str) -> Result<usize, String> {
-    s.parse()
-        .map_err(|_| format!("'{s}' is not a whole number, 0 or more"))
-}
-
-fn seed(s: &str) -> Result<u64, String> {
+fn whole<T: std::str::FromStr>(s: &str) -> Result<T, String> {
     s.parse()
         .map_err(|_| format!("'{s}' is not a whole number, 0 or more"))
 }
@@ -123,13 +118,13 @@ fn backends(s: &str) -> Result<Backends, String> {
 #[derive(Args, Clone, Debug, Default, PartialEq, Eq)]
 pub struct HintArgs {
     /// Attention heads
-    #[arg(long, value_name = "N", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub heads: Option<usize>,
     /// Dimension of one head
-    #[arg(long, value_name = "N", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub dim_head: Option<usize>,
     /// Patch side in pixels
-    #[arg(long, value_name = "N", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub patch: Option<usize>,
     /// Which token the classifier reads
     #[arg(long, value_enum)]
@@ -142,25 +137,25 @@ pub struct ModelOverrides {
     #[command(flatten)]
     pub hints: HintArgs,
     /// Image height in pixels
-    #[arg(long, value_name = "N", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub image_height: Option<usize>,
     /// Image width in pixels
-    #[arg(long, value_name = "N", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub image_width: Option<usize>,
     /// Image channels
-    #[arg(long, value_name = "N", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub channels: Option<usize>,
     /// Model width D
-    #[arg(long, value_name = "N", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub dim: Option<usize>,
     /// Hidden width of the MLP
-    #[arg(long, value_name = "N", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub mlp_dim: Option<usize>,
     /// Output classes
-    #[arg(long, value_name = "N", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub classes: Option<usize>,
     /// Blocks per branch d (parallel mode runs K = L/d branches)
-    #[arg(long, value_name = "d", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "d", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub branch_depth: Option<usize>,
 }
 
@@ -204,7 +199,7 @@ pub struct RunArgs {
     #[arg(long, visible_alias = "device", value_enum, default_value_t = Device::Gpu)]
     pub backend: Device,
     /// Run branches 0..k only (a branch prefix is a valid smaller model); default all
-    #[arg(long, value_name = "k", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "k", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub branches: Option<usize>,
 }
 
@@ -236,7 +231,7 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub run: RunArgs,
     /// Images per GPU batch
-    #[arg(long, value_name = "N", default_value_t = 100, value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub batch: usize,
     #[command(flatten)]
     pub hints: HintArgs,
@@ -256,19 +251,19 @@ pub struct BenchArgs {
     #[arg(long, value_name = "gpu|cpu|all", value_parser = backends)]
     pub backend: Option<Backends>,
     /// Serial mode only at depths up to L (parallel at every depth)
-    #[arg(long, value_name = "L", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "L", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub serial_up_to: Option<usize>,
     /// Images per inference
-    #[arg(long, value_name = "N", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub batch: Option<usize>,
     /// Untimed runs per point
-    #[arg(long, value_name = "N", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub warmup: Option<usize>,
     /// Timed runs per point
-    #[arg(long, value_name = "N", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub samples: Option<usize>,
     /// Seed of the weights and images
-    #[arg(long, value_name = "N", value_parser = seed, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = whole::<u64>, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     #[command(flatten)]
     pub model: ModelOverrides,
@@ -306,13 +301,13 @@ pub struct AppArgs {
     #[arg(long, value_name = "L", value_parser = depths)]
     pub depths: Option<String>,
     /// Timed runs per point
-    #[arg(long, value_name = "N", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub samples: Option<usize>,
     /// Untimed runs per point
-    #[arg(long, value_name = "N", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub warmup: Option<usize>,
     /// Images per inference
-    #[arg(long, value_name = "N", value_parser = whole, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub batch: Option<usize>,
     /// Modes to measure
     #[arg(long, value_enum, value_delimiter = ',')]
