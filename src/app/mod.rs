@@ -284,10 +284,9 @@ impl App {
                 ctx.request_repaint_after(std::time::Duration::from_millis(100));
             }
         }
-        let s = self.snap.clone();
-        let (ready, gpu_error, report, error, running) =
-            (s.ready, s.gpu_error, s.report, s.sweep_error, s.running);
-        if let Some(e) = &gpu_error {
+        // The fields it needs, not a copy of the whole snapshot every frame.
+        let (ready, running) = (self.snap.ready, self.snap.running);
+        if let Some(e) = &self.snap.gpu_error {
             platform::publish_error(e);
         }
         let load = &mut self.page_load;
@@ -313,8 +312,9 @@ impl App {
         if running || self.published {
             return;
         }
-        if let Some(r) = report {
+        if let Some(r) = self.snap.report.clone() {
             self.published = true;
+            let error = self.snap.sweep_error.clone();
             let mut r = (*r).clone();
             if cfg!(target_arch = "wasm32") {
                 r.page_load = Some(self.page_load);

@@ -140,6 +140,19 @@ pub struct PageLoad {
     pub adapter_ready_ms: Option<f64>,
 }
 
+impl Context {
+    /// The CPU engine as measured, "gemm (AVX-512), 2 threads"; None when the sweep did not
+    /// measure it.
+    pub fn cpu_engine(&self) -> Option<String> {
+        let n = self.cpu_threads?;
+        Some(format!(
+            "gemm ({}), {n} thread{}",
+            self.cpu_simd.as_deref().unwrap_or("SIMD not recorded"),
+            if n == 1 { "" } else { "s" }
+        ))
+    }
+}
+
 impl Report {
     /// The GPU point at (mode, depth).
     pub fn point(&self, mode: Mode, depth: usize) -> Option<&Point> {
@@ -344,12 +357,8 @@ impl Report {
                 self.linear_group
             ));
         }
-        if let Some(n) = ctx.cpu_threads {
-            out.push_str(&format!(
-                "cpu engine: {n} thread{}, gemm ({})\n",
-                if n == 1 { "" } else { "s" },
-                ctx.cpu_simd.as_deref().unwrap_or("SIMD unknown"),
-            ));
+        if let Some(cpu) = ctx.cpu_engine() {
+            out.push_str(&format!("cpu engine: {cpu}\n"));
         }
         if self.needed_bytes > 0 {
             let mib = |b: u64| b as f64 / (1024.0 * 1024.0);

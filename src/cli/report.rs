@@ -110,13 +110,9 @@ fn engine_line(run: &Run) -> String {
             ctx.adapter.driver_info
         ),
         Backend::Cpu => format!(
-            "engine: the CPU engine, gemm ({}), {}",
-            ctx.cpu_simd.as_deref().unwrap_or("SIMD not recorded"),
-            match ctx.cpu_threads {
-                Some(1) => "1 thread".to_string(),
-                Some(n) => format!("{n} threads"),
-                None => "threads not recorded".to_string(),
-            }
+            "engine: the CPU engine, {}",
+            ctx.cpu_engine()
+                .unwrap_or_else(|| "gemm, threads not recorded".to_string())
         ),
     }
 }
