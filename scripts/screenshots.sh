@@ -14,22 +14,25 @@ for width in 1024 1600; do
         rm -f "$results"
         shot="$SHOTS/native-$tab-$width.png"
         # The live view runs its loop instead of a sweep (a sweep would stop it).
-        if [ "$tab" = live ]; then run=(--live); else run=(--autorun --results "$results" --exit); fi
+        if [ "$tab" = live ]; then live=1 run=(--live); else live=0 run=(--autorun --results "$results" --exit); fi
         xvfb-run -a -s "-screen 0 ${width}x900x24" bash -c '
-            app=$1 shot=$2 results=$3; shift 3
+            app=$1 shot=$2 results=$3 live=$4; shift 4
             "$app" app --preset mnist --depths 1..=3 --samples 3 --warmup 1 --backends gpu,cpu \
                 --profile "$@" &
             pid=$!
-            for i in $(seq 1 600); do
-                [ -s "$results" ] && break
-                kill -0 $pid 2>/dev/null || break
-                [ "$i" -gt 30 ] && [ ! -e "$results" ] && grep -q -- --live <<<"$*" && break
-                sleep 0.2
-            done
+            if [ "$live" = 1 ]; then
+                sleep 6
+            else
+                for i in $(seq 1 600); do
+                    [ -s "$results" ] && break
+                    kill -0 $pid 2>/dev/null || break
+                    sleep 0.2
+                done
+            fi
             sleep 0.5
             import -window root "$shot"
-            if grep -q -- --live <<<"$*"; then kill $pid; fi
-            wait $pid || true' bash "$APP" "$shot" "$results" --tab "$tab" --window-size "${width}x900" "${run[@]}"
+            [ "$live" = 1 ] && kill $pid
+            wait $pid || true' bash "$APP" "$shot" "$results" "$live" --tab "$tab" --window-size "${width}x900" "${run[@]}"
         echo "wrote $shot"
         rm -f "$results"
     done
