@@ -260,10 +260,10 @@ fn both_backends_in_one_sweep_alternate_and_compare() {
             assert_eq!(c.flops, g.flops, "same work on both engines");
             assert_eq!(c.critical_path, g.critical_path, "same plan shape");
             assert!(c.gpu.is_none() && c.wall.n == 3 && c.gflops_wall > 0.0);
-            // A GPU sample is one run; a CPU sample covers at least 2 ms of back-to-back runs.
+            // A GPU sample is one run; a CPU sample groups back-to-back runs (how many is
+            // timing, checked as arithmetic in the unit test `runs_per_sample_covers_...`).
             assert_eq!(g.runs_per_sample, 1);
-            assert!((1..=1000).contains(&c.runs_per_sample));
-            assert!(c.runs_per_sample as f64 * c.wall.max_ms >= 1.0, "{c:?}");
+            assert!((1..=1000).contains(&c.runs_per_sample), "{c:?}");
             let line = r.faster(mode, l).expect("both measured");
             assert!(line.contains("x faster (gpu "), "{line}");
         }

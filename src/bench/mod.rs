@@ -432,6 +432,15 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1e3
 }
 
+/// Runs grouped into one timed sample so that a sample lasts about `min_sample_ms`, from
+/// `probe_runs` back-to-back runs that took `probe_ms`: at least 1, at most 1000.
+fn runs_per_sample(min_sample_ms: f64, probe_ms: f64, probe_runs: usize) -> usize {
+    let per_run = probe_ms / probe_runs.max(1) as f64;
+    (min_sample_ms / per_run.max(1e-3))
+        .ceil()
+        .clamp(1.0, 1000.0) as usize
+}
+
 /// One point: cold run, warm-up, then counted samples. None when cancelled.
 async fn measure(
     engine: &mut impl Runner,
@@ -463,10 +472,7 @@ async fn measure(
             engine.run(mode, branches, images).await?;
             n += 1;
         }
-        let per_run = ms(t) / n as f64;
-        (engine.min_sample_ms() / per_run.max(1e-3))
-            .ceil()
-            .clamp(1.0, 1000.0) as usize
+        runs_per_sample(engine.min_sample_ms(), ms(t), n)
     } else {
         1
     };
@@ -577,6 +583,18 @@ mod tests {
                 .to_string()
                 .contains("samples is 0")
         );
+    }
+
+    #[test]
+    fn runs_per_sample_covers_the_shortest_sample() {
+        // 4 runs in 2 ms: 0.5 ms each, so 2 ms take 4 and 2.1 ms take 5.
+        assert_eq!(runs_per_sample(2.0, 2.0, 4), 4);
+        assert_eq!(runs_per_sample(2.1, 2.0, 4), 5);
+        // A run longer than the sample is one run per sample.
+        assert_eq!(runs_per_sample(2.0, 6.0, 1), 1);
+        // Runs too short to time are bounded, and no probe runs cannot divide by zero.
+        assert_eq!(runs_per_sample(2.0, 0.0, 1000), 1000);
+        assert_eq!(runs_per_sample(2.0, 1.0, 0), 2);
     }
 
     #[test]
