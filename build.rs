@@ -1,8 +1,13 @@
-//! Records the git commit the binary was built from, for benchmark reports.
+//! Records the git commit the binary was built from, for benchmark reports, and reruns (so the
+//! crate recompiles) when the checkout that builds into a shared target directory changes.
 
 fn main() {
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
+    // scripts/dev.sh builds every checkout of a machine into one target directory and names the
+    // checkout here: another checkout's build then recompiles this crate instead of trusting
+    // file times that belong to different sources.
+    println!("cargo:rerun-if-env-changed=PARAFORMER_CHECKOUT");
     let commit = std::process::Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
         .output()

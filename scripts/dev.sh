@@ -9,10 +9,68 @@
 #                              GPU, else lavapipe; no display needed), then `paraformer report` into
 #                              target/report/ (--quick: a few minutes on lavapipe, what CI runs)
 #   bash scripts/dev.sh setup  only install the prerequisites
+# Builds go to one target directory per machine (see "Build cache" below); test and report end
+# with a table of their stages and seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s\n' "$*"; }
+
+# Build cache: every checkout on this machine (a person's, CI's clean clone) builds into one
+# target directory, so a clean clone compiles only this crate, not its ~400 dependencies, in
+# each of the test command's profiles. PARAFORMER_SHARED_TARGET=0 builds into ./target instead;
+# a CARGO_TARGET_DIR of your own wins over both. Cargo judges a crate fresh by file times, and
+# two checkouts of different commits can hold files older than the other's build:
+# PARAFORMER_CHECKOUT (build.rs reruns when it changes) makes a build from another checkout
+# recompile this crate, so a result never depends on which checkout built last.
+if [ -z "${CARGO_TARGET_DIR:-}" ] && [ "${PARAFORMER_SHARED_TARGET:-1}" != 0 ]; then
+    export CARGO_TARGET_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/paraformer/target"
+fi
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+export PARAFORMER_CHECKOUT="$PWD"
+
+# One test or report run at a time per target directory: two checkouts building at once would
+# overwrite each other's binaries (target/release/paraformer has one name for every checkout).
+lock_target() {
+    mkdir -p "$TARGET_DIR"
+    exec 9>"$TARGET_DIR/.paraformer-dev.lock"
+    if ! flock -n 9; then
+        log "waiting (at most 1 h) for another dev.sh test/report to finish with $TARGET_DIR"
+        flock -w 3600 9 || {
+            echo "$TARGET_DIR/.paraformer-dev.lock is still held by another dev.sh run (or a" \
+                "process it left behind: fuser -v that file); PARAFORMER_SHARED_TARGET=0 builds" \
+                "into ./target instead" >&2
+            return 1
+        }
+    fi
+}
+
+# Stages and their seconds, printed as a table when the command ends (also when a stage fails:
+# the table then names it).
+STAGE_NAMES=() STAGE_SECS=() STAGE_STATUS=() STAGE_NOW="" STAGE_START=0 RUN_START=$SECONDS
+stage() {
+    local name=$1
+    shift
+    STAGE_NOW=$name STAGE_START=$SECONDS
+    log "$name"
+    "$@"
+    STAGE_NAMES+=("$name") STAGE_SECS+=($((SECONDS - STAGE_START))) STAGE_STATUS+=(ok)
+    STAGE_NOW=""
+}
+stage_table() {
+    local rc=$? i
+    if [ -n "$STAGE_NOW" ]; then
+        STAGE_NAMES+=("$STAGE_NOW") STAGE_SECS+=($((SECONDS - STAGE_START))) STAGE_STATUS+=("FAILED")
+    fi
+    [ ${#STAGE_NAMES[@]} -gt 0 ] || return "$rc"
+    printf '\n== stages (build cache: %s)\n' "$TARGET_DIR"
+    printf '%-44s %8s  %s\n' stage seconds status
+    for i in "${!STAGE_NAMES[@]}"; do
+        printf '%-44s %8d  %s\n' "${STAGE_NAMES[$i]}" "${STAGE_SECS[$i]}" "${STAGE_STATUS[$i]}"
+    done
+    printf '%-44s %8d  %s\n' total $((SECONDS - RUN_START)) "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (exit $rc)")"
+    return "$rc"
+}
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -90,7 +148,7 @@ setup_fuzz() {
 # RUSTC_BOOTSTRAP lets cargo-fuzz pass its -Z flags; no sanitizer is needed for safe code
 # (panics, hangs and runaway memory are what it looks for).
 run_fuzz() {
-    log "fuzz the checkpoint loader for ${FUZZ_SECONDS} s (fuzz/, seeds in fuzz/seeds)"
+    echo "fuzzing the checkpoint loader for ${FUZZ_SECONDS} s (fuzz/, seeds in fuzz/seeds)"
     local corpus=fuzz/corpus/checkpoint log status=0
     mkdir -p "$corpus"
     for seed in fuzz/seeds/*; do
@@ -126,11 +184,15 @@ still_flat() {
 # Sweeps that tell the story on this machine's adapter, and their report. The full form goes
 # deeper in parallel mode while no knee has shown, as long as REPORT_BUDGET_S allows.
 run_report() {
+    local quick=$1
+    stage "report: cargo build --release" cargo build --release --locked
+    REPORT_BIN=$TARGET_DIR/release/paraformer
+    stage "report: sweeps and paraformer report" run_report_sweeps "$quick"
+}
+
+run_report_sweeps() {
     local quick=$1 dir=target/report start=$SECONDS
     local budget=${REPORT_BUDGET_S:-1800}
-    log "cargo build --release"
-    cargo build --release --locked
-    REPORT_BIN=target/release/paraformer
     rm -rf "$dir"
     mkdir -p "$dir/json"
     local presets=(mnist cifar vit-tiny-224)
@@ -188,33 +250,32 @@ setup_wasm_opt() {
 
 build_web() {
     setup_wasm_opt
-    log "trunk build --release"
-    trunk build --release
+    stage "web build (trunk build --release)" trunk build --release
     # Precompressed copies for servers that send them (scripts/serve.py does).
     find dist -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.html' -o -name '*.css' \
         -o -name '*.svg' -o -name '*.safetensors' \) -exec gzip -9 -k -f {} \;
 }
 
+browser_test() {
+    (cd web && npm ci --no-audit --no-fund && node --test tests/)
+}
+
 run_tests() {
-    log "cargo fmt --check"
-    cargo fmt --check
-    log "cargo clippy (native)"
-    cargo clippy --all-targets --locked -- -D warnings
-    log "cargo clippy (wasm32)"
-    cargo clippy --lib --bin paraformer --target wasm32-unknown-unknown --locked -- -D warnings
-    log "cargo clippy (library without the GPU, as the fuzzer builds it)"
-    cargo clippy --lib --no-default-features --locked -- -D warnings
+    stage "cargo fmt --check" cargo fmt --check
+    stage "cargo clippy (native)" cargo clippy --all-targets --locked -- -D warnings
+    stage "cargo clippy (wasm32)" \
+        cargo clippy --lib --bin paraformer --target wasm32-unknown-unknown --locked -- -D warnings
+    stage "cargo clippy (library without the GPU)" \
+        cargo clippy --lib --no-default-features --locked -- -D warnings
     local out
     out=$(mktemp)
-    log "cargo test (GPU tests on the default adapter: lavapipe on a machine without a GPU)"
-    cargo test --locked 2>&1 | tee "$out"
-    run_fuzz 2>&1 | tee -a "$out"
-    log "device report, quick form (target/report)"
+    # GPU tests run on the default adapter: lavapipe on a machine without a GPU.
+    stage "cargo test" eval 'cargo test --locked 2>&1 | tee "$out"'
+    stage "fuzz (${FUZZ_SECONDS} s)" eval 'run_fuzz 2>&1 | tee -a "$out"'
     run_report 1
-    check_report
+    stage "report check" check_report
     build_web
-    log "browser test (headless Chromium, WebGPU on SwiftShader)"
-    (cd web && npm ci --no-audit --no-fund && node --test tests/) 2>&1 | tee -a "$out"
+    stage "browser test (headless Chromium, SwiftShader)" eval 'browser_test 2>&1 | tee -a "$out"'
     echo "screenshots: target/screenshots/native.png, target/screenshots/web.png"
     # One closing line over both runners (cargo: "N passed; M failed", node: "# pass N" / "# fail M").
     awk '/^test result:/ { p += $4; f += $6 } /^# pass / { p += $3 } /^# fail / { f += $3 }
@@ -241,16 +302,18 @@ case "${1:-}" in
         python3 scripts/serve.py 8080 dist
         ;;
     report)
-        setup_runtime
+        trap stage_table EXIT
+        stage setup setup_runtime
+        lock_target
         quick=0
         [ "${2:-}" = "--quick" ] && quick=1
         run_report "$quick"
-        [ "$quick" = 0 ] || check_report
+        [ "$quick" = 0 ] || stage "report check" check_report
         ;;
     test)
-        setup_dev
-        setup_web
-        setup_fuzz
+        trap stage_table EXIT
+        stage setup eval 'setup_dev; setup_web; setup_fuzz'
+        lock_target
         run_tests
         ;;
     *)
