@@ -2,12 +2,14 @@
 //! engine per candidate on the same device, their inferences interleaved in one process so
 //! that the machine's drift (2x swings on shared CPUs) hits all alike. Prints each
 //! candidate's median latency per mode and its ratio to the first candidate. This is the
-//! measurement behind `kernels::linear_group` (README, "Performance").
+//! measurement behind the linear heuristic in `engine::choice` (README, "Performance").
 //!
 //!     cargo run --release --example linear_group [preset] [depth L] [rounds] [groups]
 //!     cargo run --release --example linear_group cifar 12 30 64,32,16,8
 
 use paraformer::bench::Stats;
+use paraformer::engine::choice::Forced;
+use paraformer::engine::ops::linear;
 use paraformer::engine::{Engine, EngineOptions, Gpu};
 use paraformer::model::{Config, Mode, Weights, seeded_image};
 use web_time::Instant;
@@ -38,7 +40,10 @@ fn main() -> Result<(), paraformer::Error> {
     let mut engines = Vec::new();
     for &group in &groups {
         let options = EngineOptions {
-            linear_group: Some(group),
+            forced: Forced {
+                linear: Some(linear::Variant { group }),
+                ..Forced::default()
+            },
             ..Default::default()
         };
         engines.push(pollster::block_on(Engine::new(&gpu, &weights, options))?);

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use paraformer::Error;
 use paraformer::bench::{self, Backend};
+use paraformer::engine::choice::Forced;
 use paraformer::model::{Config, Mode, PRESETS, Pool};
 
 use crate::app::tab::Tab;
@@ -100,6 +101,13 @@ fn whole<T: std::str::FromStr>(s: &str) -> Result<T, String> {
 /// Depths as `1..=12`, `1..12` or `1,2,4,8` (checked here, kept as written).
 fn depths(s: &str) -> Result<String, String> {
     bench::parse_depths(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.message().to_string())
+}
+
+/// One `--kernel OP=VARIANT` (checked here, kept as written; `Forced::parse` joins them).
+fn kernel(s: &str) -> Result<String, String> {
+    Forced::parse(&[s])
         .map(|_| s.to_string())
         .map_err(|e| e.message().to_string())
 }
@@ -201,6 +209,10 @@ pub struct RunArgs {
     /// Run branches 0..k only (a branch prefix is a valid smaller model); default all
     #[arg(long, value_name = "k", value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub branches: Option<usize>,
+    /// Force a GPU kernel variant for every shape of an op, e.g. linear=9x16/64 (repeatable;
+    /// README, "Kernel variants")
+    #[arg(long = "kernel", value_name = "OP=VARIANT", value_parser = kernel)]
+    pub kernels: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -267,6 +279,10 @@ pub struct BenchArgs {
     pub seed: Option<u64>,
     #[command(flatten)]
     pub model: ModelOverrides,
+    /// Force a GPU kernel variant for every shape of an op, e.g. linear=9x16/64 (repeatable;
+    /// README, "Kernel variants")
+    #[arg(long = "kernel", value_name = "OP=VARIANT", value_parser = kernel)]
+    pub kernels: Vec<String>,
     /// Write the results as JSON (schema paraformer-bench/1)
     #[arg(long, value_name = "FILE")]
     pub json: Option<String>,
@@ -317,6 +333,10 @@ pub struct AppArgs {
     pub backends: Option<Backends>,
     #[command(flatten)]
     pub model: ModelOverrides,
+    /// Force a GPU kernel variant of the sweep for every shape of an op, e.g.
+    /// linear=9x16/64 (repeatable)
+    #[arg(long = "kernel", value_name = "OP=VARIANT", value_parser = kernel)]
+    pub kernels: Vec<String>,
     /// Time every op at the deepest depth after the sweep
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub profile: Option<bool>,

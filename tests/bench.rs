@@ -77,6 +77,28 @@ fn short_sweep_has_every_field_and_sane_statistics() {
         assert_eq!(s.flops, p.flops, "same work in both modes");
     }
 
+    // Every (op, mode, shape) once, each from the adapter's heuristic: serial shapes have
+    // one lane, parallel ones K = L (d = 1 for mnist), the head's one lane in both.
+    assert!(!r.kernels.is_empty());
+    for k in &r.kernels {
+        assert_eq!(k.source, "heuristic", "{k:?}");
+        assert!(["linear", "layer_norm", "attention"].contains(&k.op.as_str()));
+    }
+    let qkv = |mode: Mode| -> Vec<usize> {
+        let c = &r.context.settings.config;
+        let mut nz: Vec<usize> = r
+            .kernels
+            .iter()
+            .filter(|k| k.op == "linear" && k.mode == mode && k.shape.n == 3 * c.inner())
+            .map(|k| k.shape.nz)
+            .collect();
+        nz.sort();
+        nz
+    };
+    assert_eq!(qkv(Mode::Serial), [1]);
+    assert_eq!(qkv(Mode::Parallel), [1, 2, 4]);
+    assert!(r.table().contains("kernels (op, mode"), "{}", r.table());
+
     let back = Report::from_json(&r.to_json()).unwrap();
     assert_eq!(back, r, "JSON round trip");
     let csv = r.to_csv();
@@ -118,6 +140,43 @@ fn short_sweep_has_every_field_and_sane_statistics() {
         table.contains("speedup serial/parallel") && table.contains("clock wall:"),
         "{table}"
     );
+}
+
+#[test]
+fn a_forced_kernel_is_run_and_reported_as_forced() {
+    let mut s = Settings::new("mnist").unwrap();
+    (s.depths, s.warmup, s.samples) = (vec![2], 0, 1);
+    s.kernels = vec!["linear=9x16/8".into(), "attention=4q/4".into()];
+    let r = pollster::block_on(bench::sweep(
+        gpu(),
+        &s,
+        &AtomicBool::new(false),
+        |_| {},
+        |_| {},
+    ))
+    .unwrap();
+    assert!(r.complete, "{:?}", r.error);
+    for k in &r.kernels {
+        let want = match k.op.as_str() {
+            "linear" => ("9x16/8", "forced"),
+            "attention" => ("4q/4", "forced"),
+            _ => ("row-per-invocation/64", "heuristic"),
+        };
+        assert_eq!((k.variant.as_str(), k.source.as_str()), want, "{k:?}");
+    }
+    assert_eq!(
+        r.context.settings.kernels, s.kernels,
+        "the settings keep the flags"
+    );
+    let table = r.table();
+    assert!(
+        table.contains("linear, serial: 9x16/8 (forced) for"),
+        "{table}"
+    );
+    // A bad spelling is refused before anything runs.
+    s.kernels = vec!["linear=4x4/8".into()];
+    let e = s.validate().unwrap_err().to_string();
+    assert!(e.contains("unknown variant"), "{e}");
 }
 
 #[test]

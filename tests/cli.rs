@@ -179,6 +179,59 @@ fn png_input_is_accepted() {
 }
 
 #[test]
+fn kernel_flags_force_a_variant_and_bad_ones_say_what_is_allowed() {
+    let (code, default, err) = paraformer(&["infer"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, forced, err) = paraformer(&[
+        "infer",
+        "--kernel",
+        "linear=9x16/8",
+        "--kernel",
+        "layer_norm=row-per-group/32",
+        "--kernel",
+        "attention=4q/1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for (a, b) in logits(&default).iter().zip(logits(&forced)) {
+        assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+    }
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["infer", "--kernel", "conv=3x3/8"],
+            "unknown op 'conv'; ops with variants: linear, layer_norm, attention",
+        ),
+        (
+            &["bench", "--kernel", "linear=4x8/64"],
+            "unknown variant; linear allows 9x16/G",
+        ),
+        (&["eval", "--kernel", "linear"], "expected OP=VARIANT"),
+        (
+            &[
+                "infer",
+                "--kernel",
+                "linear=9x16/8",
+                "--kernel",
+                "linear=9x16/16",
+            ],
+            "linear is forced twice",
+        ),
+        (
+            &["infer", "--backend", "cpu", "--kernel", "linear=9x16/8"],
+            "--kernel chooses GPU kernels; --backend cpu runs none",
+        ),
+        (
+            &["infer", "--kernel", "linear=9x16/100000"],
+            "invocations per workgroup; this adapter allows 1 to",
+        ),
+    ];
+    for (args, msg) in cases {
+        let (code, _, err) = paraformer(args);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(err.contains(msg), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn bad_use_exits_2_with_a_message() {
     let cases: [(&[&str], &str); 7] = [
         (

@@ -8,7 +8,7 @@ mod common;
 use std::collections::{HashMap, HashSet};
 
 use common::{assert_close, gpu};
-use paraformer::engine::ops::attention::Attention;
+use paraformer::engine::ops::attention::{self, Attention};
 use paraformer::engine::ops::branch_sum::BranchSum;
 use paraformer::engine::ops::layer_norm::{self, LayerNorm};
 use paraformer::engine::ops::linear::{self, Linear};
@@ -205,7 +205,9 @@ fn layer_norm_matches_cpu() {
         // Every variant: a row per invocation, and a row per workgroup of several sizes
         // (fewer invocations than vec4s in a row, and more).
         for v in [
-            layer_norm::Variant::RowPerInvocation,
+            layer_norm::Variant::RowPerInvocation { group: 64 },
+            layer_norm::Variant::RowPerInvocation { group: 16 },
+            layer_norm::Variant::RowPerInvocation { group: 1 },
             layer_norm::Variant::RowPerGroup { group: 1 },
             layer_norm::Variant::RowPerGroup { group: 16 },
             layer_norm::Variant::RowPerGroup { group: 64 },
@@ -245,26 +247,31 @@ fn layer_norm_matches_cpu() {
 fn attention_matches_cpu() {
     let mut rng = Rng::new(3);
     let mut widths = HashSet::new();
-    for (tokens, heads, dim_head, nz) in [
+    for (case, (tokens, heads, dim_head, nz)) in [
         (1, 1, 1, 1),
         (17, 4, 16, 3),
         (65, 3, 64, 2),
         (130, 2, 100, 1),
         (70, 1, 256, 2),
         (5, 3, 7, 5),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let i = heads * dim_head;
         let data = HashMap::from([
             (Buf::Qkv, rng.fill(nz * tokens * 3 * i, 2.0)),
             (Buf::Att, vec![0.0; nz * tokens * i]),
         ]);
+        // The heuristic's 32 invocations per workgroup, and others (one not a power of two).
+        let group = [32, 64, 1, 7][case % 4];
         let step = Attention {
             qkv: Buf::Qkv,
             out: Buf::Att,
             shape: (tokens, heads, dim_head),
             nz,
         }
-        .step()
+        .step(attention::Variant { group })
         .unwrap();
         widths.insert(step.kernel.width());
         let want: Vec<f32> = data[&Buf::Qkv]

@@ -4,6 +4,8 @@
 mod common;
 
 use common::{assert_close, gpu};
+use paraformer::engine::choice::Forced;
+use paraformer::engine::ops::linear;
 use paraformer::engine::{Engine, EngineOptions};
 use paraformer::model::{Config, Mode, Pool, Weights, seeded_image};
 use paraformer::reference;
@@ -68,10 +70,14 @@ fn batches_mean_pooling_and_folded_grids_match_cpu() {
 
 #[test]
 fn every_linear_workgroup_size_matches_cpu() {
-    // The adapter picks one (`kernels::linear_group`); the others must be right too.
+    // The adapter's heuristic picks one (`choice::Adapter::heuristic`); the others must be
+    // right too.
     for group in [64, 16, 8, 1] {
         let options = EngineOptions {
-            linear_group: Some(group),
+            forced: Forced {
+                linear: Some(linear::Variant { group }),
+                ..Forced::default()
+            },
             ..Default::default()
         };
         check("cifar", 3, 1, options, Pool::Cls);

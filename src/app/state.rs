@@ -25,6 +25,8 @@ pub struct Form {
     /// Measure the WGSL engine on the adapter, the CPU engine, or both.
     pub gpu: bool,
     pub cpu: bool,
+    /// GPU kernel variants forced for the sweep (`kernel` launch parameter).
+    pub kernels: Vec<String>,
 }
 
 impl Form {
@@ -43,6 +45,7 @@ impl Form {
             profile: false,
             gpu: true,
             cpu: false,
+            kernels: Vec::new(),
         })
     }
 
@@ -74,6 +77,7 @@ impl Form {
             profile: self.profile,
             serial_up_to: None,
             backends: self.backends(),
+            kernels: self.kernels.clone(),
         };
         s.validate()?;
         Ok(s)
@@ -109,6 +113,7 @@ impl Launch {
             || !a.modes.is_empty()
             || a.backends.is_some()
             || a.profile.is_some()
+            || !a.kernels.is_empty()
             || a.model != ModelOverrides::default();
         let form = if touched {
             let mut f = Form::preset(a.preset.as_deref().unwrap_or(PRESETS[0]))?;
@@ -128,6 +133,7 @@ impl Launch {
                 f.gpu = b.0.contains(&Backend::Gpu);
                 f.cpu = b.0.contains(&Backend::Cpu);
             }
+            f.kernels = a.kernels.clone();
             Some(f)
         } else {
             None

@@ -6,6 +6,7 @@
 pub mod accuracy;
 mod backend;
 pub mod fit;
+pub mod kernels;
 mod report;
 pub mod share;
 
@@ -22,6 +23,7 @@ pub use report::{
 
 use crate::Error;
 use crate::cpu::CpuEngine;
+use crate::engine::choice::Forced;
 use crate::engine::{Engine, EngineOptions, Gpu};
 use crate::model::{Config, Mode, Weights, seeded_image};
 use backend::Runner;
@@ -51,6 +53,9 @@ pub struct Settings {
     /// The engines to measure, each at every point.
     #[serde(default = "backend::gpu_only")]
     pub backends: Vec<Backend>,
+    /// Kernel variants forced for every shape, as `--kernel` spells them ("linear=9x16/16").
+    #[serde(default)]
+    pub kernels: Vec<String>,
 }
 
 impl Settings {
@@ -68,6 +73,7 @@ impl Settings {
             profile: false,
             serial_up_to: None,
             backends: backend::gpu_only(),
+            kernels: Vec::new(),
             config,
         })
     }
@@ -122,6 +128,7 @@ impl Settings {
                 "no backends to measure: choose gpu, cpu or both".into(),
             ));
         }
+        Forced::parse(&self.kernels)?;
         if self.samples == 0 {
             return Err(Error::Config(
                 "samples is 0: at least 1 sample per point is needed".into(),
@@ -240,6 +247,7 @@ pub async fn sweep_weights(
     let t0 = Instant::now();
     let options = EngineOptions {
         batch: settings.batch,
+        forced: Forced::parse(&settings.kernels)?,
         ..Default::default()
     };
     // The GPU engine always: it also gives the report its memory figures.
@@ -296,6 +304,11 @@ pub async fn sweep_weights(
                 .await
             }
         };
+        if backend == Backend::Gpu
+            && let Ok(picks) = engine.picks(mode, depth / c.depth)
+        {
+            kernels::record(&mut report.kernels, &picks);
+        }
         match measured {
             Ok(Some(point)) => {
                 on_point(&point);
@@ -361,6 +374,7 @@ fn empty_report(
             cpu_simd: cpu.map(|e| e.simd().to_string()),
         },
         linear_group: engine.linear_group(),
+        kernels: Vec::new(),
         engine_create_ms,
         device_bytes: memory.held_bytes,
         weight_bytes: memory.weight_bytes,

@@ -102,6 +102,10 @@ pub struct Report {
     /// from older versions).
     #[serde(default)]
     pub linear_group: u32,
+    /// The kernel variant each (op, mode, shape) of the GPU runs used, and why (empty in
+    /// files from older versions).
+    #[serde(default)]
+    pub kernels: Vec<super::kernels::KernelUse>,
     /// Engine creation: pipelines compiled, weights of the deepest model uploaded, buffers allocated.
     pub engine_create_ms: f64,
     /// Device bytes the engine holds (weights, activations, readback).
@@ -447,6 +451,12 @@ impl Report {
                 for line in fit.summary() {
                     out.push_str(&format!("  {line}\n"));
                 }
+            }
+        }
+        if !self.kernels.is_empty() {
+            out.push_str("\nkernels (op, mode: variant (why) for rows x n x k, lanes):\n");
+            for line in super::kernels::lines(&self.kernels) {
+                out.push_str(&format!("  {line}\n"));
             }
         }
         for p in &self.profiles {

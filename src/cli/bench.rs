@@ -35,6 +35,7 @@ pub fn settings(args: &BenchArgs) -> Result<Settings, Error> {
     s.seed = args.seed.unwrap_or(s.seed);
     s.profile = args.profile;
     s.serial_up_to = args.serial_up_to;
+    s.kernels = args.kernels.clone();
     if let Some(b) = &args.backend {
         s.backends = b.0.clone();
     }

@@ -38,6 +38,7 @@ pub fn run(args: &EvalArgs) -> Result<(), Error> {
     let c = &weights.config;
     set.check(c)?;
     let (mode, branches) = (args.run.mode.into(), args.run.branches(c)?);
+    let forced = args.run.forced()?;
     let device = args.run.backend;
     let (logits, adapter) = match device {
         Device::Reference => (reference_logits(&weights, &set, mode, branches), None),
@@ -54,6 +55,7 @@ pub fn run(args: &EvalArgs) -> Result<(), Error> {
             let gpu = pollster::block_on(Gpu::new())?;
             let options = EngineOptions {
                 batch,
+                forced,
                 ..Default::default()
             };
             let mut engine = pollster::block_on(Engine::new(&gpu, &weights, options))?;

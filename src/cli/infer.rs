@@ -15,6 +15,7 @@ pub fn run(args: &InferArgs) -> Result<(), Error> {
     let weights = model_args::load_weights(args.checkpoint.as_deref(), &args.hints)?;
     let c = &weights.config;
     let (mode, branches) = (args.run.mode.into(), args.run.branches(c)?);
+    let forced = args.run.forced()?;
     let (image, source) = match args.input.as_deref() {
         Some(path) => {
             let bytes = std::fs::read(path)
@@ -38,8 +39,11 @@ pub fn run(args: &InferArgs) -> Result<(), Error> {
         ),
         Device::Gpu => {
             let gpu = pollster::block_on(Gpu::new())?;
-            let mut engine =
-                pollster::block_on(Engine::new(&gpu, &weights, EngineOptions::default()))?;
+            let options = EngineOptions {
+                forced,
+                ..Default::default()
+            };
+            let mut engine = pollster::block_on(Engine::new(&gpu, &weights, options))?;
             let out = pollster::block_on(engine.run(mode, branches, &image))?;
             (out.logits, Some(gpu.summary.name.clone()))
         }

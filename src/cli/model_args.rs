@@ -2,6 +2,7 @@
 //! needs) or the built-in default.
 
 use paraformer::Error;
+use paraformer::engine::choice::Forced;
 use paraformer::model::{self, Config, Hints, Pool, Weights};
 
 use crate::args::{Device, HintArgs, RunArgs};
@@ -49,6 +50,17 @@ impl HintArgs {
 }
 
 impl RunArgs {
+    /// The `--kernel` variants; an error when the run uses no GPU kernels.
+    pub fn forced(&self) -> Result<Forced, Error> {
+        if !self.kernels.is_empty() && self.backend != Device::Gpu {
+            return Err(Error::Usage(format!(
+                "--kernel chooses GPU kernels; --backend {} runs none (use --backend gpu)",
+                self.backend.name()
+            )));
+        }
+        Forced::parse(&self.kernels)
+    }
+
     /// `--branches` checked against the model: 1 to K (default K).
     pub fn branches(&self, c: &Config) -> Result<usize, Error> {
         let branches = self.branches.unwrap_or(c.branches);

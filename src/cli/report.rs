@@ -183,6 +183,12 @@ fn markdown(runs: &[Run], profile: bool) -> String {
         for line in run.fit.summary() {
             let _ = writeln!(md, "- {line}");
         }
+        if run.backend == Backend::Gpu && !r.kernels.is_empty() {
+            md.push_str("\n### Kernels (op, mode: variant (why) for rows x n x k, lanes)\n\n");
+            for line in paraformer::bench::kernels::lines(&r.kernels) {
+                let _ = writeln!(md, "- {line}");
+            }
+        }
         md.push_str("\n### Points\n\n| L | mode | median ms | p10 ms | p90 ms | GFLOP/s | dispatches | critical path | fitted ms |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for p in &r.points {
             let _ = writeln!(

@@ -6,6 +6,7 @@
 //! `plan` (the planner), then the engine: `kernels` (registry and pipeline cache),
 //! `encode` (dispatches, passes, timestamps), `gpu_io`, `device`, this file, `profile`.
 
+pub mod choice;
 mod device;
 mod encode;
 mod gpu_io;
@@ -22,7 +23,6 @@ pub use device::{AdapterSummary, Gpu, Resources};
 use encode::{Dispatch, Stamps, Timestamps};
 use gpu_io::{ErrorScopes, model_buffers, read_back, upload};
 pub use kernels::{SHADERS, source as shader_source};
-use ops::linear;
 pub use profile::{OpTiming, Profile};
 use step::{Buf, Step};
 
@@ -37,9 +37,9 @@ pub struct EngineOptions {
     /// Largest workgroup count per grid dimension to use; `None` takes the device limit.
     /// Tests lower it to exercise grid folding.
     pub max_grid_dim: Option<u32>,
-    /// Invocations per workgroup of the linear kernel; `None` picks it for the adapter
-    /// (`ops::linear::Variant::for_adapter`). Tests set both values.
-    pub linear_group: Option<u32>,
+    /// Kernel variants that replace the adapter's heuristic (`choice::Adapter::heuristic`)
+    /// for every shape. Tests set all of these.
+    pub forced: choice::Forced,
 }
 
 impl Default for EngineOptions {
@@ -47,7 +47,7 @@ impl Default for EngineOptions {
         EngineOptions {
             batch: 1,
             max_grid_dim: None,
-            linear_group: None,
+            forced: choice::Forced::default(),
         }
     }
 }
@@ -85,6 +85,8 @@ pub struct RunOutput {
 
 struct Plan {
     steps: Vec<Step>,
+    /// The kernel choice behind each step (None for an op without variants).
+    picks: Vec<Option<choice::Pick>>,
     dispatches: Vec<Dispatch>,
     stats: ModeStats,
     _params: wgpu::Buffer,
@@ -95,7 +97,7 @@ pub struct Engine {
     config: Config,
     options: EngineOptions,
     max_grid_dim: u32,
-    linear: linear::Variant,
+    choices: choice::Choices,
     buffers: HashMap<Buf, wgpu::Buffer>,
     logits_readback: wgpu::Buffer,
     /// Start and end of each run's pass, when the device has timestamp queries.
@@ -133,24 +135,14 @@ impl Engine {
             .max_grid_dim
             .unwrap_or(limits.max_compute_workgroups_per_dimension)
             .min(limits.max_compute_workgroups_per_dimension);
-        let adapter = &gpu.summary;
-        let group = options
-            .linear_group
-            .unwrap_or_else(|| {
-                linear::Variant::for_adapter(&adapter.backend, &adapter.device_type).group
-            })
-            .clamp(
-                1,
-                limits
-                    .max_compute_invocations_per_workgroup
-                    .min(limits.max_compute_workgroup_size_x),
-            );
+        let adapter = choice::Adapter::of(&gpu.info, &limits);
+        options.forced.check(&adapter)?;
         Ok(Engine {
             gpu: gpu.clone(),
             config: c,
             options,
             max_grid_dim,
-            linear: linear::Variant { group },
+            choices: choice::Choices::new(adapter, options.forced),
             buffers,
             logits_readback,
             timer,
@@ -162,9 +154,22 @@ impl Engine {
         &self.config
     }
 
-    /// Invocations per workgroup of the linear kernel on this engine.
+    /// Invocations per workgroup of the linear kernel for shapes without an entry of their
+    /// own (every shape, until a tuner sets some).
     pub fn linear_group(&self) -> u32 {
-        self.linear.group
+        self.choices.default_for(choice::Op::Linear).variant.group()
+    }
+
+    /// The kernel choices of a (mode, branches) run, one per step of an op with variants
+    /// (in plan order: the same key may repeat).
+    pub fn picks(&mut self, mode: Mode, branches: usize) -> Result<Vec<choice::Pick>, Error> {
+        self.prepare(mode, branches)?;
+        Ok(self.plans[&(mode, branches)]
+            .picks
+            .iter()
+            .flatten()
+            .copied()
+            .collect())
     }
 
     pub fn gpu(&self) -> &Gpu {
@@ -195,7 +200,7 @@ impl Engine {
             .map(|&b| len(b))
             .sum();
         // Parallel mode with every branch is the largest live set of either mode.
-        let steps = plan::plan(c, batch, Mode::Parallel, c.branches, self.linear)?;
+        let steps = plan::plan(c, batch, Mode::Parallel, c.branches, &self.choices)?.steps;
         let live = plan::peak_live_activations(&steps, len);
         Ok(Memory {
             held_bytes: self.device_bytes(),
@@ -211,25 +216,31 @@ impl Engine {
             return Ok(p.stats);
         }
         self.gpu.check()?;
-        let steps = plan::plan(
+        let planned = plan::plan(
             &self.config,
             self.options.batch,
             mode,
             branches,
-            self.linear,
+            &self.choices,
         )?;
+        let steps = planned.steps;
         let stats = ModeStats {
             blocks: branches * self.config.depth,
             flops: self.options.batch as f64 * self.config.flops(branches * self.config.depth),
             dispatches: steps.len(),
             critical_path: plan::critical_path(&steps),
         };
-        let p = self.build_plan(steps, stats)?;
+        let p = self.build_plan(steps, planned.picks, stats)?;
         self.plans.insert((mode, branches), p);
         Ok(stats)
     }
 
-    fn build_plan(&mut self, steps: Vec<Step>, stats: ModeStats) -> Result<Plan, Error> {
+    fn build_plan(
+        &mut self,
+        steps: Vec<Step>,
+        picks: Vec<Option<choice::Pick>>,
+        stats: ModeStats,
+    ) -> Result<Plan, Error> {
         // Every step's parameters in one uniform buffer, each at an aligned offset.
         let align = self.gpu.device.limits().min_uniform_buffer_offset_alignment as usize;
         let slot = steps
@@ -268,6 +279,7 @@ impl Engine {
             .collect::<Result<Vec<_>, Error>>()?;
         Ok(Plan {
             steps,
+            picks,
             dispatches,
             stats,
             _params: params,

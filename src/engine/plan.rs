@@ -6,17 +6,23 @@
 //! the workgroup grid, and each branch reads its own block's weights at `branch * stride`.
 //! Serial mode runs the same blocks one after another with a single "branch".
 
+use super::choice::{Choices, Key, Op, Pick, Shape, Variant};
 use super::ops::attention::Attention;
 use super::ops::branch_sum::BranchSum;
-use super::ops::layer_norm::{self, LayerNorm};
-use super::ops::linear::{self, Linear};
+use super::ops::layer_norm::LayerNorm;
+use super::ops::linear::Linear;
 use super::ops::patch_embed;
 use super::step::{Buf, Lanes, Operand, Step, padded_classes};
 use crate::Error;
 use crate::model::{Config, Mode};
 
-/// The layer norms' variant: a row per invocation (rows are many: tokens x lanes).
-const ROWS: layer_norm::Variant = layer_norm::Variant::RowPerInvocation;
+/// A plan: its steps, and for each the kernel choice behind it (None for an op without
+/// variants).
+#[derive(Clone, Debug)]
+pub struct Planned {
+    pub steps: Vec<Step>,
+    pub picks: Vec<Option<Pick>>,
+}
 
 /// Which block's weights a dispatch uses: block `base + branch * stride`.
 #[derive(Clone, Copy)]
@@ -38,12 +44,62 @@ impl BlockSlot {
 
 struct Planner<'a> {
     c: &'a Config,
+    mode: Mode,
     lanes: Lanes,
-    linear: linear::Variant,
+    choices: &'a Choices,
     steps: Vec<Step>,
+    picks: Vec<Option<Pick>>,
 }
 
 impl Planner<'_> {
+    fn push(&mut self, step: Step, pick: Option<Pick>) {
+        self.steps.push(step);
+        self.picks.push(pick);
+    }
+
+    fn pick(&self, op: Op, lanes: Lanes, (rows, n, k): (usize, usize, usize)) -> Pick {
+        let shape = Shape {
+            rows,
+            n,
+            k,
+            nz: lanes.nz(),
+        };
+        let mode = self.mode;
+        self.choices.pick(Key { op, mode, shape })
+    }
+
+    fn linear(&mut self, l: Linear, label: &'static str, lanes: Lanes) -> Result<(), Error> {
+        let pick = self.pick(Op::Linear, lanes, l.shape);
+        let Variant::Linear(v) = pick.choice.variant else {
+            unreachable!("a linear's pick is a linear variant")
+        };
+        let step = l.step(label, lanes, v)?;
+        self.push(step, Some(pick));
+        Ok(())
+    }
+
+    fn norm(&mut self, n: LayerNorm, label: &'static str, lanes: Lanes) -> Result<(), Error> {
+        let (rows, cols) = n.shape;
+        let pick = self.pick(Op::LayerNorm, lanes, (rows, cols, 0));
+        let Variant::LayerNorm(v) = pick.choice.variant else {
+            unreachable!("a layer norm's pick is a layer norm variant")
+        };
+        let step = n.step(label, lanes, v)?;
+        self.push(step, Some(pick));
+        Ok(())
+    }
+
+    fn attention(&mut self, a: Attention) -> Result<(), Error> {
+        let (tokens, heads, dim_head) = a.shape;
+        let pick = self.pick(Op::Attention, self.lanes, (tokens, heads, dim_head));
+        let Variant::Attention(v) = pick.choice.variant else {
+            unreachable!("attention's pick is an attention variant")
+        };
+        let step = a.step(v)?;
+        self.push(step, Some(pick));
+        Ok(())
+    }
+
     /// An activation [images, branches, rows, cols].
     fn act(&self, buf: Buf, rows: usize, cols: usize) -> Operand {
         Operand {
@@ -67,7 +123,7 @@ impl Planner<'_> {
     fn block(&mut self, input: Operand, slot: BlockSlot) -> Result<(), Error> {
         let c = self.c;
         let (t, d, i, m) = (c.tokens(), c.dim, c.inner(), c.mlp_dim);
-        let (lanes, v) = (self.lanes, self.linear);
+        let lanes = self.lanes;
         let (uu, h, vv) = (
             self.act(Buf::U, t, d),
             self.act(Buf::H, t, d),
@@ -86,49 +142,49 @@ impl Planner<'_> {
             y,
             shape: (t, d),
         };
-        let steps = [
-            norm(input, w(Buf::LnAW, d), Buf::LnAB, uu).step("layer_norm a", lanes, ROWS)?,
-            Linear::new(uu, w(Buf::Wqkv, 3 * i * d), qkv, (t, 3 * i, d)).step(
-                "linear qkv",
-                lanes,
-                v,
-            )?,
-            Attention {
-                qkv: Buf::Qkv,
-                out: Buf::Att,
-                shape: (t, c.heads, c.dim_head),
-                nz: lanes.nz(),
-            }
-            .step()?,
-            Linear::new(att, w(Buf::Wo, d * i), h, (t, d, i))
-                .bias(w(Buf::Bo, d))
-                .residual(uu)
-                .step("linear out +residual", lanes, v)?,
-            norm(h, w(Buf::LnBW, d), Buf::LnBB, vv).step("layer_norm b", lanes, ROWS)?,
-            Linear::new(vv, w(Buf::W1, m * d), g, (t, m, d))
-                .bias(w(Buf::B1, m))
-                .gelu()
-                .step("linear mlp1 +gelu", lanes, v)?,
-            Linear::new(g, w(Buf::W2, d * m), h, (t, d, m))
-                .bias(w(Buf::B2, d))
-                .residual(vv)
-                .step("linear mlp2 +residual", lanes, v)?,
-        ];
-        self.steps.extend(steps);
-        Ok(())
+        self.norm(
+            norm(input, w(Buf::LnAW, d), Buf::LnAB, uu),
+            "layer_norm a",
+            lanes,
+        )?;
+        let qkv_l = Linear::new(uu, w(Buf::Wqkv, 3 * i * d), qkv, (t, 3 * i, d));
+        self.linear(qkv_l, "linear qkv", lanes)?;
+        self.attention(Attention {
+            qkv: Buf::Qkv,
+            out: Buf::Att,
+            shape: (t, c.heads, c.dim_head),
+            nz: lanes.nz(),
+        })?;
+        let out = Linear::new(att, w(Buf::Wo, d * i), h, (t, d, i))
+            .bias(w(Buf::Bo, d))
+            .residual(uu);
+        self.linear(out, "linear out +residual", lanes)?;
+        self.norm(
+            norm(h, w(Buf::LnBW, d), Buf::LnBB, vv),
+            "layer_norm b",
+            lanes,
+        )?;
+        let mlp1 = Linear::new(vv, w(Buf::W1, m * d), g, (t, m, d))
+            .bias(w(Buf::B1, m))
+            .gelu();
+        self.linear(mlp1, "linear mlp1 +gelu", lanes)?;
+        let mlp2 = Linear::new(g, w(Buf::W2, d * m), h, (t, d, m))
+            .bias(w(Buf::B2, d))
+            .residual(vv);
+        self.linear(mlp2, "linear mlp2 +residual", lanes)
     }
 }
 
 /// The dispatches of one inference on `batch` images using branches `0..branches`
 /// (all of them in parallel mode; in serial mode their `branches * d` blocks in a chain),
-/// with the linear kernel's variant `linear`.
+/// with each op's kernel variant from `choices`.
 pub fn plan(
     c: &Config,
     batch: usize,
     mode: Mode,
     branches: usize,
-    linear: linear::Variant,
-) -> Result<Vec<Step>, Error> {
+    choices: &Choices,
+) -> Result<Planned, Error> {
     let lanes = Lanes {
         images: batch,
         branches: match mode {
@@ -138,9 +194,11 @@ pub fn plan(
     };
     let mut p = Planner {
         c,
+        mode,
         lanes,
-        linear,
+        choices,
         steps: vec![patch_embed::step(c, batch)?],
+        picks: vec![None],
     };
     let (t, d) = (c.tokens(), c.dim);
     let h = p.act(Buf::H, t, d);
@@ -158,7 +216,7 @@ pub fn plan(
         shape: (t, d),
         pool: c.pool,
     };
-    p.steps.push(sum.step(lanes)?);
+    p.push(sum.step(lanes)?, None);
     // The head treats the batch as the rows of one lane.
     let one = Lanes {
         images: 1,
@@ -180,9 +238,12 @@ pub fn plan(
         (batch, classes, d),
     )
     .bias(whole(Buf::HeadB));
-    p.steps.push(norm.step("head layer_norm", one, ROWS)?);
-    p.steps.push(head.step("head linear", one, linear)?);
-    Ok(p.steps)
+    p.norm(norm, "head layer_norm", one)?;
+    p.linear(head, "head linear", one)?;
+    Ok(Planned {
+        steps: p.steps,
+        picks: p.picks,
+    })
 }
 
 /// Floats of activations that must exist at once at the worst step of `steps`, given each
@@ -230,9 +291,19 @@ pub fn critical_path(steps: &[Step]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::ops::layer_norm;
     use crate::engine::step::Kernel;
 
-    const V: linear::Variant = linear::Variant { group: 64 };
+    use crate::engine::choice::{Adapter, Forced, Source};
+
+    fn choices() -> Choices {
+        let adapter = Adapter {
+            backend: wgpu::Backend::Vulkan,
+            device_type: wgpu::DeviceType::Cpu,
+            max_group: 256,
+        };
+        Choices::new(adapter, Forced::default())
+    }
 
     fn cfg(k: usize, d: usize) -> Config {
         let mut c = Config::preset("mnist").unwrap();
@@ -246,7 +317,12 @@ mod tests {
         for d in 1..=3 {
             let counts: Vec<usize> = [1, 2, 8, 24]
                 .iter()
-                .map(|&k| plan(&cfg(k, d), 1, Mode::Parallel, k, V).unwrap().len())
+                .map(|&k| {
+                    plan(&cfg(k, d), 1, Mode::Parallel, k, &choices())
+                        .unwrap()
+                        .steps
+                        .len()
+                })
                 .collect();
             assert!(counts.iter().all(|&n| n == 7 * d + 4), "{counts:?}");
         }
@@ -255,11 +331,15 @@ mod tests {
     #[test]
     fn serial_dispatches_grow_with_depth_and_chain() {
         for k in [1, 3, 12] {
-            let steps = plan(&cfg(k, 2), 2, Mode::Serial, k, V).unwrap();
+            let steps = plan(&cfg(k, 2), 2, Mode::Serial, k, &choices())
+                .unwrap()
+                .steps;
             assert_eq!(steps.len(), 7 * 2 * k + 4);
             assert_eq!(critical_path(&steps), steps.len());
         }
-        let par = plan(&cfg(12, 2), 1, Mode::Parallel, 12, V).unwrap();
+        let par = plan(&cfg(12, 2), 1, Mode::Parallel, 12, &choices())
+            .unwrap()
+            .steps;
         assert_eq!(critical_path(&par), 7 * 2 + 4);
     }
 
@@ -267,7 +347,7 @@ mod tests {
     fn peak_live_counts_values_still_needed_not_buffers() {
         let c = cfg(4, 1);
         let len = |b: Buf| b.len(&c, 1);
-        let steps = plan(&c, 1, Mode::Parallel, 4, V).unwrap();
+        let steps = plan(&c, 1, Mode::Parallel, 4, &choices()).unwrap().steps;
         let peak = peak_live_activations(&steps, len);
         // The MLP of a block needs v, g and h'' at once; the attention needs u, qkv and att.
         let mlp = len(Buf::V) + len(Buf::G) + len(Buf::H);
@@ -280,8 +360,52 @@ mod tests {
             .sum();
         assert!(peak < all);
         // A chain of single blocks needs no more than all branches at once.
-        let serial = plan(&c, 1, Mode::Serial, 4, V).unwrap();
+        let serial = plan(&c, 1, Mode::Serial, 4, &choices()).unwrap().steps;
         assert!(peak_live_activations(&serial, len) <= peak);
+    }
+
+    #[test]
+    fn every_variant_op_has_its_pick_keyed_by_mode_and_shape() {
+        let c = cfg(4, 2);
+        let ch = choices();
+        for mode in Mode::ALL {
+            let p = plan(&c, 1, mode, 4, &ch).unwrap();
+            assert_eq!(p.steps.len(), p.picks.len());
+            for (s, pick) in p.steps.iter().zip(&p.picks) {
+                let op = s.kernel.op;
+                let Some(pick) = pick else {
+                    assert!(["patch_embed", "branch_sum"].contains(&op), "{op}");
+                    continue;
+                };
+                assert_eq!(pick.key.op.name(), op);
+                assert_eq!(pick.key.mode, mode);
+                assert_eq!(pick.choice.source, Source::Heuristic);
+                // The heuristic for a native CPU driver: today's 16 invocations per linear
+                // workgroup, 64 rows per layer-norm workgroup, 32 for attention.
+                let group = match pick.choice.variant {
+                    Variant::Linear(v) => v.group,
+                    Variant::LayerNorm(v) => {
+                        assert_eq!(v, layer_norm::Variant::RowPerInvocation { group: 64 });
+                        64
+                    }
+                    Variant::Attention(v) => v.group,
+                };
+                assert!(
+                    s.kernel.constants.contains(&("GROUP", group)),
+                    "{}: {:?}",
+                    s.label,
+                    s.kernel.constants
+                );
+            }
+            // Lanes: one per image in serial mode, one per (image, branch) in parallel mode,
+            // except the head's.
+            let qkv = p.picks[2].unwrap();
+            assert_eq!(qkv.key.shape.nz, if mode == Mode::Serial { 1 } else { 4 });
+            assert_eq!(
+                (qkv.key.shape.rows, qkv.key.shape.n, qkv.key.shape.k),
+                (c.tokens(), 3 * c.inner(), c.dim)
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,9 @@ pub use config::{Config, MAX_DIM_HEAD, MAX_TENSOR_ELEMENTS, PRESETS, Pool};
 pub use weights::{BlockWeights, Rng, Weights, seeded_image};
 
 /// How the K*d blocks are wired.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Para-Former: K branches of d blocks on the same input, outputs summed.

@@ -97,6 +97,12 @@ test('an autorun URL measures both modes at every depth on both backends', { tim
     }
   }
   assert.ok(r.fit && r.cpu_fit, 'a fit per backend');
+  // The kernels the GPU points ran: the browser's heuristic, 64 invocations per linear
+  // workgroup, serial shapes with one lane and parallel ones with K.
+  assert.ok(r.kernels.length > 0);
+  for (const k of r.kernels) assert.equal(k.source, 'heuristic', JSON.stringify(k));
+  assert.ok(r.kernels.filter((k) => k.op === 'linear').every((k) => k.variant === '9x16/64'));
+  assert.deepEqual([...new Set(r.kernels.filter((k) => k.op === 'attention' && k.mode === 'parallel').map((k) => k.shape.nz))].sort(), [1, 2, 3]);
   for (const p of r.points) {
     console.log(`${p.backend} ${p.mode} L=${p.depth}: ${p.wall.median_ms.toFixed(2)} ms`);
   }
@@ -186,10 +192,17 @@ test('the adapter view checks the model while a sweep runs, one job after the ot
   // their error scopes interleaved and wgpu panicked.
   const page = await browser.newPage({ viewport: { width: 1024, height: 800 } });
   const errors = consoleErrors(page);
-  await page.goto(`${base}/?preset=mnist&depths=1..=2&samples=2&warmup=0&autorun=1&tab=adapter`);
+  // Its sweep forces kernel variants (URL parameter `kernel`, once per op).
+  await page.goto(`${base}/?preset=mnist&depths=1..=2&samples=2&warmup=0&autorun=1&tab=adapter&kernel=linear=9x16/8&kernel=attention=4q/4`);
   await page.waitForFunction(() => window.paraformerResults || window.paraformerError, null, { timeout: 15 * 60 * 1000, polling: 500 });
   assert.equal(await page.evaluate(() => window.paraformerError ?? null), null);
-  assert.equal(await page.evaluate(() => window.paraformerResults.points.length), 4);
+  const r = await page.evaluate(() => window.paraformerResults);
+  assert.equal(r.points.length, 4);
+  assert.deepEqual(r.context.settings.kernels, ['linear=9x16/8', 'attention=4q/4']);
+  for (const k of r.kernels) {
+    const want = { linear: ['9x16/8', 'forced'], attention: ['4q/4', 'forced'] }[k.op] ?? ['row-per-invocation/64', 'heuristic'];
+    assert.deepEqual([k.variant, k.source], want, JSON.stringify(k));
+  }
   assert.deepEqual(errors, [], 'no console errors');
   await page.close();
 });
@@ -219,6 +232,9 @@ test('bad URL parameters are explained on the page', async () => {
   await page.waitForFunction(() => window.paraformerError, null, { timeout: 60000 });
   assert.equal(await page.locator('#injected').count(), 0);
   assert.match(await page.textContent('#status'), /invalid value '<b id="injected">x<\/b>' for 'preset/);
+  await page.goto(`${base}/?kernel=conv=3x3/8`);
+  await page.waitForFunction(() => window.paraformerError, null, { timeout: 60000 });
+  assert.match(await page.textContent('#status'), /unknown op 'conv'; ops with variants: linear, layer_norm, attention/);
   await page.close();
 });
 

@@ -16,9 +16,22 @@ params! {
 
 shader!("attention", [&[], &["SCALAR"]]);
 
-/// Queries per invocation and invocations per workgroup (the shader's `GROUP` override).
+/// Queries per invocation.
 const QUERIES: usize = 4;
-const GROUP: u32 = 32;
+
+/// How the kernel is compiled, beyond what the shape decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Variant {
+    /// Invocations per workgroup (the shader's `GROUP` override).
+    pub group: u32,
+}
+
+impl Variant {
+    /// "4q/32": queries per invocation, then invocations per workgroup.
+    pub fn name(&self) -> String {
+        format!("{QUERIES}q/{}", self.group)
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 pub struct Attention {
@@ -31,7 +44,7 @@ pub struct Attention {
 }
 
 impl Attention {
-    pub fn step(&self) -> Result<Step, Error> {
+    pub fn step(&self, v: Variant) -> Result<Step, Error> {
         let (tokens, heads, dim_head) = self.shape;
         let nz = self.nz;
         nonzero(
@@ -41,6 +54,7 @@ impl Attention {
                 ("heads", heads),
                 ("dim_head", dim_head),
                 ("lanes", nz),
+                ("group", v.group as usize),
             ],
         )?;
         let f = |what, value| u32_of("attention", what, value);
@@ -57,11 +71,11 @@ impl Attention {
             label: "attention",
             // The head dimension is an override: the loops over it get a constant trip count.
             kernel: Kernel::new("attention", Width::fitting(&[dim_head]).defines())
-                .with("GROUP", GROUP)
+                .with("GROUP", v.group)
                 .with("DH", params.dim_head),
             params: params.bytes(),
             bindings: vec![self.qkv, self.out],
-            groups: (nz * heads * tokens.div_ceil(QUERIES)).div_ceil(GROUP as usize) as u64,
+            groups: (nz * heads * tokens.div_ceil(QUERIES)).div_ceil(v.group as usize) as u64,
             flops: 4.0 * nz as f64 * t * t * i,
             bytes: 4.0 * nz as f64 * 4.0 * t * i,
         })

@@ -1,6 +1,6 @@
 //! `layer_norm`: each `cols`-wide row of x normalised (mean and centred variance, eps
 //! 1e-5) and scaled by gamma and beta, for every row of every lane in one dispatch.
-//! One invocation per row.
+//! One invocation per row, or one workgroup per row (`Variant`).
 
 use super::{params, shader};
 use crate::Error;
@@ -27,18 +27,25 @@ shader!(
     ]
 );
 
-/// How rows are spread over the device.
+/// How rows are spread over the device; `group` is the shader's `GROUP` override.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Variant {
-    /// One invocation per row, 64 per workgroup: the plan's choice.
-    RowPerInvocation,
+    /// One invocation per row, `group` rows per workgroup: for many rows (tokens x lanes).
+    RowPerInvocation { group: u32 },
     /// One workgroup of `group` invocations per row (a power of two, 1 to 256), combining
     /// partial sums in workgroup memory: for long rows or few of them.
     RowPerGroup { group: u32 },
 }
 
-/// Invocations per workgroup of `RowPerInvocation` (the shader's `GROUP` override).
-const GROUP: u32 = 64;
+impl Variant {
+    /// "row-per-invocation/64", "row-per-group/32".
+    pub fn name(&self) -> String {
+        match self {
+            Variant::RowPerInvocation { group } => format!("row-per-invocation/{group}"),
+            Variant::RowPerGroup { group } => format!("row-per-group/{group}"),
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 pub struct LayerNorm {
@@ -55,13 +62,19 @@ impl LayerNorm {
     pub fn step(&self, label: &'static str, lanes: Lanes, v: Variant) -> Result<Step, Error> {
         let (rows, cols) = self.shape;
         nonzero("layer_norm", &[("rows", rows), ("cols", cols)])?;
-        if let Variant::RowPerGroup { group } = v
-            && !(group.is_power_of_two() && group <= 256)
-        {
-            return Err(Error::Config(format!(
-                "layer_norm: a row per workgroup needs a power of two of 1 to 256 invocations, \
-                 not {group}"
-            )));
+        match v {
+            Variant::RowPerGroup { group } if !(group.is_power_of_two() && group <= 256) => {
+                return Err(Error::Config(format!(
+                    "layer_norm: a row per workgroup needs a power of two of 1 to 256 \
+                     invocations, not {group}"
+                )));
+            }
+            Variant::RowPerInvocation { group: 0 } => {
+                return Err(Error::Config(
+                    "layer_norm: a workgroup needs at least 1 invocation, not 0".into(),
+                ));
+            }
+            _ => {}
         }
         let (x, y, g) = (self.x, self.y, self.gamma);
         let f = |what, value| u32_of("layer_norm", what, value);
@@ -85,10 +98,10 @@ impl LayerNorm {
         starts.extend([g.off, g.branch_stride]);
         let width = Width::fitting(&starts);
         let (defines, group, groups) = match v {
-            Variant::RowPerInvocation => (
+            Variant::RowPerInvocation { group } => (
                 width.defines(),
-                GROUP,
-                (rows * lanes.nz()).div_ceil(GROUP as usize),
+                group,
+                (rows * lanes.nz()).div_ceil(group as usize),
             ),
             Variant::RowPerGroup { group } => {
                 let defines: &'static [&'static str] = match width {

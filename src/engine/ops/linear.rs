@@ -40,17 +40,10 @@ pub struct Variant {
 }
 
 impl Variant {
-    /// The workgroup size for an adapter (`backend` and `device_type` as `AdapterSummary`
-    /// spells them): 16 on native CPU drivers, so that a small dispatch still splits over
-    /// the CPU's threads, 64 elsewhere (GPUs and browsers). README, Performance, has the
-    /// measurements behind both.
-    pub fn for_adapter(backend: &str, device_type: &str) -> Variant {
-        let group = if device_type == "Cpu" && backend != "BrowserWebGpu" {
-            16
-        } else {
-            64
-        };
-        Variant { group }
+    /// "9x16/64": the register block, then invocations per workgroup.
+    pub fn name(&self) -> String {
+        let (rows, cols) = BLOCK;
+        format!("{rows}x{cols}/{}", self.group)
     }
 }
 
