@@ -1,11 +1,13 @@
 // linear: y[z] = act(x[z] W[z]^T + b[z]) + r[z] for every z = (image, branch) in one dispatch.
 // x [rows, k], W [n, k] (PyTorch layout), y and r [rows, n]. Each invocation computes a
-// 9 x 16 block of outputs in registers, reading x and W as `Vec`s along k, so every load
-// serves 9 or 16 outputs (9 rows: the 65 tokens of the cifar preset fill 8 blocks, the 17 of
-// mnist 2). The block is written out variable by variable, not as arrays indexed in loops:
-// drivers that do not unroll loops (SwiftShader) keep such arrays in memory; that part of
-// this file is written by tools/gen_linear.py. 64 invocations take 64 consecutive blocks
-// (row-major), so only the last workgroup of each z has idle lanes. Bias, exact GELU and
+// block of outputs in registers, reading x and W as `Vec`s along k, so every load serves a
+// block's rows or columns: 9 x 16 by default (9 rows: the 65 tokens of the cifar preset fill
+// 8 blocks, the 17 of mnist 2), or 4 x 8, 4 x 4, 1 x 4 (defines BLOCK_4X8 ...), which give a
+// wide device more invocations for the same op. The block is written out variable by
+// variable, not as arrays indexed in loops: drivers that do not unroll loops (SwiftShader)
+// keep such arrays in memory; that part of this file is written by tools/gen_linear.py.
+// GROUP invocations take consecutive blocks (row-major), so only the last workgroup of each
+// z has idle lanes. Bias, exact GELU and
 // the residual add are fused into the epilogue, switched by `p.epilogue` bits at run time
 // (not overrides: one compiled pipeline serves every linear of the model, which keeps the
 // cold start short).
@@ -82,13 +84,210 @@ fn epilogue(acc: vec4<f32>, row: u32, col: u32, bb: u32, rb: u32, yb: u32) {
 
 // ---- below: written by tools/gen_linear.py (edit the script, not this part) ----
 
+// Invocations per workgroup, set by the engine (`Variant` in src/engine/ops/linear.rs).
+override GROUP: u32 = 64u;
+// #if BLOCK_4X8
+
+// Rows and columns of one invocation's block of y.
+const BLOCK_ROWS: u32 = 4u;
+const BLOCK_COLS: u32 = 8u;
+
+@compute @workgroup_size(GROUP)
+fn main(@builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    // The grid may be folded over x, y and z when it exceeds a dimension's limit.
+    let g = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+    let groups_per_z = (p.blocks + GROUP - 1u) / GROUP;
+    let z = g / groups_per_z;
+    let block = (g % groups_per_z) * GROUP + lid;
+    if (z >= p.nz || block >= p.blocks) {
+        return;
+    }
+    let branch = z % p.branches;
+    let image = z / p.branches;
+    let row0 = (block / p.blocks_n) * BLOCK_ROWS;
+    let col0 = (block % p.blocks_n) * BLOCK_COLS;
+
+    // Rows and columns past the edge read a valid row and are never written.
+    let xb = p.x_off + branch * p.x_bs + image * p.x_ns;
+    let wb = p.w_off + branch * p.w_bs;
+    let last_row = p.rows - 1u;
+    let last_col = p.n - 1u;
+    let xo0 = (xb + min(row0 + 0u, last_row) * p.k) / WIDTH;
+    let xo1 = (xb + min(row0 + 1u, last_row) * p.k) / WIDTH;
+    let xo2 = (xb + min(row0 + 2u, last_row) * p.k) / WIDTH;
+    let xo3 = (xb + min(row0 + 3u, last_row) * p.k) / WIDTH;
+    let wo0 = (wb + min(col0 + 0u, last_col) * p.k) / WIDTH;
+    let wo1 = (wb + min(col0 + 1u, last_col) * p.k) / WIDTH;
+    let wo2 = (wb + min(col0 + 2u, last_col) * p.k) / WIDTH;
+    let wo3 = (wb + min(col0 + 3u, last_col) * p.k) / WIDTH;
+    let wo4 = (wb + min(col0 + 4u, last_col) * p.k) / WIDTH;
+    let wo5 = (wb + min(col0 + 5u, last_col) * p.k) / WIDTH;
+    let wo6 = (wb + min(col0 + 6u, last_col) * p.k) / WIDTH;
+    let wo7 = (wb + min(col0 + 7u, last_col) * p.k) / WIDTH;
+    // a<r>_<g> holds columns 4g..4g+3 of row r.
+    var a0_0 = vec4<f32>(0.0);
+    var a0_1 = vec4<f32>(0.0);
+    var a1_0 = vec4<f32>(0.0);
+    var a1_1 = vec4<f32>(0.0);
+    var a2_0 = vec4<f32>(0.0);
+    var a2_1 = vec4<f32>(0.0);
+    var a3_0 = vec4<f32>(0.0);
+    var a3_1 = vec4<f32>(0.0);
+    for (var i = 0u; i < p.k / WIDTH; i++) {
+        let w0 = w[wo0 + i];
+        let w1 = w[wo1 + i];
+        let w2 = w[wo2 + i];
+        let w3 = w[wo3 + i];
+        let w4 = w[wo4 + i];
+        let w5 = w[wo5 + i];
+        let w6 = w[wo6 + i];
+        let w7 = w[wo7 + i];
+        let x0 = x[xo0 + i];
+        a0_0 += vec4<f32>(vdot(x0, w0), vdot(x0, w1), vdot(x0, w2), vdot(x0, w3));
+        a0_1 += vec4<f32>(vdot(x0, w4), vdot(x0, w5), vdot(x0, w6), vdot(x0, w7));
+        let x1 = x[xo1 + i];
+        a1_0 += vec4<f32>(vdot(x1, w0), vdot(x1, w1), vdot(x1, w2), vdot(x1, w3));
+        a1_1 += vec4<f32>(vdot(x1, w4), vdot(x1, w5), vdot(x1, w6), vdot(x1, w7));
+        let x2 = x[xo2 + i];
+        a2_0 += vec4<f32>(vdot(x2, w0), vdot(x2, w1), vdot(x2, w2), vdot(x2, w3));
+        a2_1 += vec4<f32>(vdot(x2, w4), vdot(x2, w5), vdot(x2, w6), vdot(x2, w7));
+        let x3 = x[xo3 + i];
+        a3_0 += vec4<f32>(vdot(x3, w0), vdot(x3, w1), vdot(x3, w2), vdot(x3, w3));
+        a3_1 += vec4<f32>(vdot(x3, w4), vdot(x3, w5), vdot(x3, w6), vdot(x3, w7));
+    }
+
+    let bb = p.b_off + branch * p.b_bs;
+    let rb = p.r_off + branch * p.r_bs + image * p.r_ns;
+    let yb = p.y_off + branch * p.y_bs + image * p.y_ns;
+    epilogue(a0_0, row0 + 0u, col0, bb, rb, yb);
+    epilogue(a0_1, row0 + 0u, col0 + 4u, bb, rb, yb);
+    epilogue(a1_0, row0 + 1u, col0, bb, rb, yb);
+    epilogue(a1_1, row0 + 1u, col0 + 4u, bb, rb, yb);
+    epilogue(a2_0, row0 + 2u, col0, bb, rb, yb);
+    epilogue(a2_1, row0 + 2u, col0 + 4u, bb, rb, yb);
+    epilogue(a3_0, row0 + 3u, col0, bb, rb, yb);
+    epilogue(a3_1, row0 + 3u, col0 + 4u, bb, rb, yb);
+}
+// #elif BLOCK_4X4
+
+// Rows and columns of one invocation's block of y.
+const BLOCK_ROWS: u32 = 4u;
+const BLOCK_COLS: u32 = 4u;
+
+@compute @workgroup_size(GROUP)
+fn main(@builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    // The grid may be folded over x, y and z when it exceeds a dimension's limit.
+    let g = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+    let groups_per_z = (p.blocks + GROUP - 1u) / GROUP;
+    let z = g / groups_per_z;
+    let block = (g % groups_per_z) * GROUP + lid;
+    if (z >= p.nz || block >= p.blocks) {
+        return;
+    }
+    let branch = z % p.branches;
+    let image = z / p.branches;
+    let row0 = (block / p.blocks_n) * BLOCK_ROWS;
+    let col0 = (block % p.blocks_n) * BLOCK_COLS;
+
+    // Rows and columns past the edge read a valid row and are never written.
+    let xb = p.x_off + branch * p.x_bs + image * p.x_ns;
+    let wb = p.w_off + branch * p.w_bs;
+    let last_row = p.rows - 1u;
+    let last_col = p.n - 1u;
+    let xo0 = (xb + min(row0 + 0u, last_row) * p.k) / WIDTH;
+    let xo1 = (xb + min(row0 + 1u, last_row) * p.k) / WIDTH;
+    let xo2 = (xb + min(row0 + 2u, last_row) * p.k) / WIDTH;
+    let xo3 = (xb + min(row0 + 3u, last_row) * p.k) / WIDTH;
+    let wo0 = (wb + min(col0 + 0u, last_col) * p.k) / WIDTH;
+    let wo1 = (wb + min(col0 + 1u, last_col) * p.k) / WIDTH;
+    let wo2 = (wb + min(col0 + 2u, last_col) * p.k) / WIDTH;
+    let wo3 = (wb + min(col0 + 3u, last_col) * p.k) / WIDTH;
+    // a<r>_<g> holds columns 4g..4g+3 of row r.
+    var a0_0 = vec4<f32>(0.0);
+    var a1_0 = vec4<f32>(0.0);
+    var a2_0 = vec4<f32>(0.0);
+    var a3_0 = vec4<f32>(0.0);
+    for (var i = 0u; i < p.k / WIDTH; i++) {
+        let w0 = w[wo0 + i];
+        let w1 = w[wo1 + i];
+        let w2 = w[wo2 + i];
+        let w3 = w[wo3 + i];
+        let x0 = x[xo0 + i];
+        a0_0 += vec4<f32>(vdot(x0, w0), vdot(x0, w1), vdot(x0, w2), vdot(x0, w3));
+        let x1 = x[xo1 + i];
+        a1_0 += vec4<f32>(vdot(x1, w0), vdot(x1, w1), vdot(x1, w2), vdot(x1, w3));
+        let x2 = x[xo2 + i];
+        a2_0 += vec4<f32>(vdot(x2, w0), vdot(x2, w1), vdot(x2, w2), vdot(x2, w3));
+        let x3 = x[xo3 + i];
+        a3_0 += vec4<f32>(vdot(x3, w0), vdot(x3, w1), vdot(x3, w2), vdot(x3, w3));
+    }
+
+    let bb = p.b_off + branch * p.b_bs;
+    let rb = p.r_off + branch * p.r_bs + image * p.r_ns;
+    let yb = p.y_off + branch * p.y_bs + image * p.y_ns;
+    epilogue(a0_0, row0 + 0u, col0, bb, rb, yb);
+    epilogue(a1_0, row0 + 1u, col0, bb, rb, yb);
+    epilogue(a2_0, row0 + 2u, col0, bb, rb, yb);
+    epilogue(a3_0, row0 + 3u, col0, bb, rb, yb);
+}
+// #elif BLOCK_1X4
+
+// Rows and columns of one invocation's block of y.
+const BLOCK_ROWS: u32 = 1u;
+const BLOCK_COLS: u32 = 4u;
+
+@compute @workgroup_size(GROUP)
+fn main(@builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    // The grid may be folded over x, y and z when it exceeds a dimension's limit.
+    let g = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+    let groups_per_z = (p.blocks + GROUP - 1u) / GROUP;
+    let z = g / groups_per_z;
+    let block = (g % groups_per_z) * GROUP + lid;
+    if (z >= p.nz || block >= p.blocks) {
+        return;
+    }
+    let branch = z % p.branches;
+    let image = z / p.branches;
+    let row0 = (block / p.blocks_n) * BLOCK_ROWS;
+    let col0 = (block % p.blocks_n) * BLOCK_COLS;
+
+    // Rows and columns past the edge read a valid row and are never written.
+    let xb = p.x_off + branch * p.x_bs + image * p.x_ns;
+    let wb = p.w_off + branch * p.w_bs;
+    let last_row = p.rows - 1u;
+    let last_col = p.n - 1u;
+    let xo0 = (xb + min(row0 + 0u, last_row) * p.k) / WIDTH;
+    let wo0 = (wb + min(col0 + 0u, last_col) * p.k) / WIDTH;
+    let wo1 = (wb + min(col0 + 1u, last_col) * p.k) / WIDTH;
+    let wo2 = (wb + min(col0 + 2u, last_col) * p.k) / WIDTH;
+    let wo3 = (wb + min(col0 + 3u, last_col) * p.k) / WIDTH;
+    // a<r>_<g> holds columns 4g..4g+3 of row r.
+    var a0_0 = vec4<f32>(0.0);
+    for (var i = 0u; i < p.k / WIDTH; i++) {
+        let w0 = w[wo0 + i];
+        let w1 = w[wo1 + i];
+        let w2 = w[wo2 + i];
+        let w3 = w[wo3 + i];
+        let x0 = x[xo0 + i];
+        a0_0 += vec4<f32>(vdot(x0, w0), vdot(x0, w1), vdot(x0, w2), vdot(x0, w3));
+    }
+
+    let bb = p.b_off + branch * p.b_bs;
+    let rb = p.r_off + branch * p.r_bs + image * p.r_ns;
+    let yb = p.y_off + branch * p.y_bs + image * p.y_ns;
+    epilogue(a0_0, row0 + 0u, col0, bb, rb, yb);
+}
+// #else
+
 // Rows and columns of one invocation's block of y.
 const BLOCK_ROWS: u32 = 9u;
 const BLOCK_COLS: u32 = 16u;
-
-// Invocations per workgroup, set by the engine for the adapter (`Variant::for_adapter` in
-// src/engine/ops/linear.rs).
-override GROUP: u32 = 64u;
 
 @compute @workgroup_size(GROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
@@ -278,3 +477,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     epilogue(a8_2, row0 + 8u, col0 + 8u, bb, rb, yb);
     epilogue(a8_3, row0 + 8u, col0 + 12u, bb, rb, yb);
 }
+// #endif

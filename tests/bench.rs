@@ -174,7 +174,7 @@ fn a_forced_kernel_is_run_and_reported_as_forced() {
         "{table}"
     );
     // A bad spelling is refused before anything runs.
-    s.kernels = vec!["linear=4x4/8".into()];
+    s.kernels = vec!["linear=8x8/8".into()];
     let e = s.validate().unwrap_err().to_string();
     assert!(e.contains("unknown variant"), "{e}");
 }

@@ -201,8 +201,8 @@ fn kernel_flags_force_a_variant_and_bad_ones_say_what_is_allowed() {
             "unknown op 'conv'; ops with variants: linear, layer_norm, attention",
         ),
         (
-            &["bench", "--kernel", "linear=4x8/64"],
-            "unknown variant; linear allows 9x16/G",
+            &["bench", "--kernel", "linear=8x8/64"],
+            "unknown variant; linear allows 9x16/G, 4x8/G, 4x4/G or 1x4/G",
         ),
         (&["eval", "--kernel", "linear"], "expected OP=VARIANT"),
         (

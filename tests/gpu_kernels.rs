@@ -109,11 +109,6 @@ fn linear_matches_cpu_with_every_epilogue() {
                 shape: (rows, n, k),
                 gelu,
             };
-            let group = [64, 16, 8][(case + vi) % 3];
-            let step = linear
-                .step("test", lanes, linear::Variant { group })
-                .unwrap();
-            widths.insert(step.kernel.width());
             let mut want = Vec::new();
             for img in 0..lanes.images {
                 for br in 0..lanes.branches {
@@ -133,16 +128,24 @@ fn linear_matches_cpu_with_every_epilogue() {
                     want.extend(out);
                 }
             }
-            let what = format!(
-                "linear {rows}x{n}x{k} bias={bias} gelu={gelu} residual={residual} {lanes:?}"
-            );
-            assert_close(&what, &run(&step, &data, None), &want, 1e-5);
-            assert_close(
-                &format!("{what} folded"),
-                &run(&step, &data, tight_grid(step.groups)),
-                &want,
-                1e-5,
-            );
+            // Every register block, each at a workgroup size of its own per case.
+            for (bi, block) in linear::Block::ALL.into_iter().enumerate() {
+                let group = [64, 16, 8][(case + vi + bi) % 3];
+                let v = linear::Variant { block, group };
+                let step = linear.step("test", lanes, v).unwrap();
+                widths.insert(step.kernel.width());
+                let what = format!(
+                    "linear {} {rows}x{n}x{k} bias={bias} gelu={gelu} residual={residual} {lanes:?}",
+                    v.name()
+                );
+                assert_close(&what, &run(&step, &data, None), &want, 1e-5);
+                assert_close(
+                    &format!("{what} folded"),
+                    &run(&step, &data, tight_grid(step.groups)),
+                    &want,
+                    1e-5,
+                );
+            }
         }
     }
     assert_eq!(widths.len(), 2, "both load widths are exercised");

@@ -5,7 +5,7 @@ mod common;
 
 use common::{assert_close, gpu};
 use paraformer::engine::choice::Forced;
-use paraformer::engine::ops::linear;
+use paraformer::engine::ops::{attention, layer_norm, linear};
 use paraformer::engine::{Engine, EngineOptions};
 use paraformer::model::{Config, Mode, Pool, Weights, seeded_image};
 use paraformer::reference;
@@ -75,8 +75,57 @@ fn every_linear_workgroup_size_matches_cpu() {
     for group in [64, 16, 8, 1] {
         let options = EngineOptions {
             forced: Forced {
-                linear: Some(linear::Variant { group }),
+                linear: Some(linear::Variant {
+                    block: linear::Block::B9x16,
+                    group,
+                }),
                 ..Forced::default()
+            },
+            ..Default::default()
+        };
+        check("cifar", 3, 1, options, Pool::Cls);
+        check("mnist", 2, 2, options, Pool::Mean);
+    }
+}
+
+#[test]
+fn every_kernel_variant_runs_the_model_as_the_reference() {
+    // Each linear block and the other ops' variants forced for the whole model: both modes,
+    // batch 1 and 3 (vit-tiny-224's shapes are covered by tests/gpu_kernels.rs cases and its
+    // size keeps it out of this loop).
+    let variants = [
+        (
+            linear::Block::B4x8,
+            64,
+            layer_norm::Variant::RowPerGroup { group: 32 },
+            64,
+        ),
+        (
+            linear::Block::B4x4,
+            32,
+            layer_norm::Variant::RowPerInvocation { group: 16 },
+            8,
+        ),
+        (
+            linear::Block::B1x4,
+            16,
+            layer_norm::Variant::RowPerGroup { group: 1 },
+            1,
+        ),
+        (
+            linear::Block::B9x16,
+            128,
+            layer_norm::Variant::RowPerInvocation { group: 256 },
+            128,
+        ),
+    ];
+    for (i, (block, group, norm, att)) in variants.into_iter().enumerate() {
+        let options = EngineOptions {
+            batch: [1, 3][i % 2],
+            forced: Forced {
+                linear: Some(linear::Variant { block, group }),
+                layer_norm: Some(norm),
+                attention: Some(attention::Variant { group: att }),
             },
             ..Default::default()
         };

@@ -2,7 +2,8 @@
 //! engine compiles, its `struct Params` is the Rust `Params` of its op, and the engine
 //! compiles exactly those files.
 
-use paraformer::engine::ops::linear;
+use paraformer::engine::ops::linear::{self, Linear};
+use paraformer::engine::step::{Buf, Lanes, Operand};
 use paraformer::engine::{SHADERS, shader_source};
 
 fn parse(name: &str, defines: &[&str]) -> (naga::Module, String) {
@@ -143,17 +144,35 @@ fn the_engine_uses_every_file_in_shaders() {
 }
 
 #[test]
-fn the_linear_kernel_is_what_its_generator_writes_with_the_planned_block() {
-    let src = shader_source("linear", &[]).unwrap();
-    let (rows, cols) = linear::BLOCK;
-    assert!(
-        src.contains(&format!("const BLOCK_ROWS: u32 = {rows}u;")),
-        "rows"
-    );
-    assert!(
-        src.contains(&format!("const BLOCK_COLS: u32 = {cols}u;")),
-        "cols"
-    );
+fn the_linear_kernel_is_what_its_generator_writes_with_the_planned_blocks() {
+    // The block the planner counts invocations with is the one each variant compiles.
+    let lanes = Lanes {
+        images: 1,
+        branches: 1,
+    };
+    let op = |buf| Operand {
+        buf,
+        off: 0,
+        branch_stride: 0,
+        image_stride: 0,
+    };
+    for block in linear::Block::ALL {
+        // k = 8 loads vec4s, k = 7 scalars: both defines of each block.
+        for k in [8, 7] {
+            let lin = Linear::new(op(Buf::U), op(Buf::W1), op(Buf::G), (8, 8, k));
+            let v = linear::Variant { block, group: 16 };
+            let step = lin.step("test", lanes, v).unwrap();
+            let defines = step.kernel.defines;
+            let src = shader_source("linear", defines).unwrap();
+            let (rows, cols) = block.size();
+            for want in [
+                format!("const BLOCK_ROWS: u32 = {rows}u;"),
+                format!("const BLOCK_COLS: u32 = {cols}u;"),
+            ] {
+                assert!(src.contains(&want), "{} {defines:?}: {want}", v.name());
+            }
+        }
+    }
     let out = std::process::Command::new("python3")
         .args(["tools/gen_linear.py", "--check"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -8,13 +8,16 @@ is long and regular. Edit this script and rerun it instead of editing that part 
     python3 tools/gen_linear.py           # rewrite the file
     python3 tools/gen_linear.py --check   # exit 1 if the file differs from what it would write
 
-The part above the marker (comments, helpers, bindings) is kept as it is. The block size
-must match `BLOCK` in src/engine/ops/linear.rs (tests/shaders.rs checks both).
+The part above the marker (comments, helpers, bindings) is kept as it is. Each block size is
+one `// #if` branch; the sizes must match `Block` in src/engine/ops/linear.rs (tests/shaders.rs
+checks both).
 """
 import pathlib
 import sys
 
-R, C = 9, 16  # rows and columns of one invocation's block (C a multiple of 4): linear::BLOCK
+# Rows and columns of one invocation's block (C a multiple of 4), the define that selects it
+# (None: the default) - `Block` in src/engine/ops/linear.rs. The default goes last (`#else`).
+BLOCKS = [(4, 8, "BLOCK_4X8"), (4, 4, "BLOCK_4X4"), (1, 4, "BLOCK_1X4"), (9, 16, None)]
 MARKER = "// ---- below: written by tools/gen_linear.py (edit the script, not this part) ----\n"
 
 path = pathlib.Path(__file__).resolve().parent.parent / "shaders" / "linear.wgsl"
@@ -23,15 +26,13 @@ if MARKER not in src:
     sys.exit(f"{path}: marker line not found")
 head = src[: src.index(MARKER) + len(MARKER)]
 
-o = []
-o.append(f"""
+
+def body(R, C):
+    o = []
+    o.append(f"""
 // Rows and columns of one invocation's block of y.
 const BLOCK_ROWS: u32 = {R}u;
 const BLOCK_COLS: u32 = {C}u;
-
-// Invocations per workgroup, set by the engine for the adapter (`Variant::for_adapter` in
-// src/engine/ops/linear.rs).
-override GROUP: u32 = 64u;
 
 @compute @workgroup_size(GROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
@@ -56,33 +57,47 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     let last_row = p.rows - 1u;
     let last_col = p.n - 1u;
 """)
-for r in range(R):
-    o.append(f"    let xo{r} = (xb + min(row0 + {r}u, last_row) * p.k) / WIDTH;\n")
-for c in range(C):
-    o.append(f"    let wo{c} = (wb + min(col0 + {c}u, last_col) * p.k) / WIDTH;\n")
-o.append("    // a<r>_<g> holds columns 4g..4g+3 of row r.\n")
-for r in range(R):
-    for g in range(C // 4):
-        o.append(f"    var a{r}_{g} = vec4<f32>(0.0);\n")
-o.append("    for (var i = 0u; i < p.k / WIDTH; i++) {\n")
-for c in range(C):
-    o.append(f"        let w{c} = w[wo{c} + i];\n")
-for r in range(R):
-    o.append(f"        let x{r} = x[xo{r} + i];\n")
-    for g in range(C // 4):
-        dots = ", ".join(f"vdot(x{r}, w{4 * g + j})" for j in range(4))
-        o.append(f"        a{r}_{g} += vec4<f32>({dots});\n")
-o.append("""    }
+    for r in range(R):
+        o.append(f"    let xo{r} = (xb + min(row0 + {r}u, last_row) * p.k) / WIDTH;\n")
+    for c in range(C):
+        o.append(f"    let wo{c} = (wb + min(col0 + {c}u, last_col) * p.k) / WIDTH;\n")
+    o.append("    // a<r>_<g> holds columns 4g..4g+3 of row r.\n")
+    for r in range(R):
+        for g in range(C // 4):
+            o.append(f"    var a{r}_{g} = vec4<f32>(0.0);\n")
+    o.append("    for (var i = 0u; i < p.k / WIDTH; i++) {\n")
+    for c in range(C):
+        o.append(f"        let w{c} = w[wo{c} + i];\n")
+    for r in range(R):
+        o.append(f"        let x{r} = x[xo{r} + i];\n")
+        for g in range(C // 4):
+            dots = ", ".join(f"vdot(x{r}, w{4 * g + j})" for j in range(4))
+            o.append(f"        a{r}_{g} += vec4<f32>({dots});\n")
+    o.append("""    }
 
     let bb = p.b_off + branch * p.b_bs;
     let rb = p.r_off + branch * p.r_bs + image * p.r_ns;
     let yb = p.y_off + branch * p.y_bs + image * p.y_ns;
 """)
-for r in range(R):
-    for g in range(C // 4):
-        col = "col0" if g == 0 else f"col0 + {4 * g}u"
-        o.append(f"    epilogue(a{r}_{g}, row0 + {r}u, {col}, bb, rb, yb);\n")
-o.append("}\n")
+    for r in range(R):
+        for g in range(C // 4):
+            col = "col0" if g == 0 else f"col0 + {4 * g}u"
+            o.append(f"    epilogue(a{r}_{g}, row0 + {r}u, {col}, bb, rb, yb);\n")
+    o.append("}\n")
+    return "".join(o)
+
+
+o = ["""
+// Invocations per workgroup, set by the engine (`Variant` in src/engine/ops/linear.rs).
+override GROUP: u32 = 64u;
+"""]
+for n, (R, C, define) in enumerate(BLOCKS):
+    if define is None:
+        o.append("// #else\n")
+    else:
+        o.append(f"// #{'if' if n == 0 else 'elif'} {define}\n")
+    o.append(body(R, C))
+o.append("// #endif\n")
 
 text = head + "".join(o)
 if "--check" in sys.argv[1:]:
@@ -91,4 +106,4 @@ if "--check" in sys.argv[1:]:
     print(f"{path} is up to date")
 else:
     path.write_text(text)
-    print(f"wrote {path} ({R} x {C} blocks)")
+    print(f"wrote {path} ({len(BLOCKS)} block sizes)")

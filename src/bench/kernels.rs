@@ -110,7 +110,10 @@ mod tests {
                 },
             },
             choice: Choice {
-                variant: Variant::Linear(linear::Variant { group }),
+                variant: Variant::Linear(linear::Variant {
+                    block: linear::Block::B9x16,
+                    group,
+                }),
                 source,
             },
         }

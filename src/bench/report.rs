@@ -354,10 +354,10 @@ impl Report {
             "engine creation (pipelines, weights for the deepest model): {:.1} ms\n",
             self.engine_create_ms
         ));
-        if self.linear_group > 0 {
-            let (rows, cols) = crate::engine::ops::linear::BLOCK;
+        // Files from before the kernels list name the linear's group alone (9 x 16 blocks).
+        if self.kernels.is_empty() && self.linear_group > 0 {
             out.push_str(&format!(
-                "linear kernel: {rows} x {cols} outputs per invocation, {} invocations per workgroup\n",
+                "linear kernel: 9 x 16 outputs per invocation, {} invocations per workgroup\n",
                 self.linear_group
             ));
         }

@@ -150,7 +150,10 @@ pub struct Forced {
 
 /// How `--kernel` spells each op's variants, for errors and help.
 pub const SPELLINGS: [(&str, &str); 3] = [
-    ("linear", "9x16/G"),
+    (
+        "linear",
+        "9x16/G, 4x8/G, 4x4/G or 1x4/G (rows x columns of y per invocation)",
+    ),
     (
         "layer_norm",
         "row-per-invocation/G or row-per-group/G (G a power of two, 1 to 256)",
@@ -169,8 +172,10 @@ impl Variant {
     /// lists the spellings `op` allows.
     pub fn parse(op: Op, spec: &str) -> Result<Variant, Error> {
         let spelled = match op {
-            Op::Linear => group_of(spec, "9x16")
-                .map(|g| g.map(|group| Variant::Linear(linear::Variant { group }))),
+            Op::Linear => linear::Block::ALL.into_iter().find_map(|block| {
+                group_of(spec, &block.name())
+                    .map(|g| g.map(|group| Variant::Linear(linear::Variant { block, group })))
+            }),
             Op::LayerNorm => group_of(spec, "row-per-invocation")
                 .map(|g| g.map(|group| layer_norm::Variant::RowPerInvocation { group }))
                 .or_else(|| {
@@ -302,6 +307,7 @@ impl Adapter {
                 let cpu = self.device_type == wgpu::DeviceType::Cpu
                     && self.backend != wgpu::Backend::BrowserWebGpu;
                 Variant::Linear(linear::Variant {
+                    block: linear::Block::B9x16,
                     group: if cpu { 16 } else { 64 }.min(self.max_group),
                 })
             }
@@ -372,6 +378,13 @@ impl Choices {
 mod tests {
     use super::*;
 
+    fn lin(group: u32) -> linear::Variant {
+        linear::Variant {
+            block: linear::Block::B9x16,
+            group,
+        }
+    }
+
     fn adapter(backend: wgpu::Backend, device_type: wgpu::DeviceType) -> Adapter {
         Adapter {
             backend,
@@ -427,7 +440,7 @@ mod tests {
             ..adapter(wgpu::Backend::Vulkan, wgpu::DeviceType::Cpu)
         };
         let ok = Forced {
-            linear: Some(linear::Variant { group: 128 }),
+            linear: Some(lin(128)),
             attention: Some(attention::Variant { group: 1 }),
             ..Forced::default()
         };
@@ -443,7 +456,7 @@ mod tests {
         );
         assert!(e.contains("allows 1 to 128"), "{e}");
         let zero = Forced {
-            linear: Some(linear::Variant { group: 0 }),
+            linear: Some(lin(0)),
             ..Forced::default()
         };
         assert!(zero.check(&a).is_err());
@@ -462,7 +475,7 @@ mod tests {
                 nz,
             },
         };
-        let forced_v = linear::Variant { group: 128 };
+        let forced_v = lin(128);
         let mut c = Choices::new(a, Forced::default());
         assert_eq!(c.pick(key(1)).choice.source, Source::Heuristic);
         c = Choices::new(
@@ -482,7 +495,7 @@ mod tests {
         };
         assert_eq!(c.pick(ln).choice.source, Source::Heuristic);
         let tuned = Choice {
-            variant: Variant::Linear(linear::Variant { group: 32 }),
+            variant: Variant::Linear(lin(32)),
             source: Source::Tuned,
         };
         c.set(key(1), tuned);
@@ -507,7 +520,7 @@ mod tests {
             "attention=4q/8",
         ])
         .unwrap();
-        assert_eq!(f.linear, Some(linear::Variant { group: 32 }));
+        assert_eq!(f.linear, Some(lin(32)));
         assert_eq!(
             f.layer_norm,
             Some(layer_norm::Variant::RowPerGroup { group: 128 })
@@ -516,7 +529,11 @@ mod tests {
         assert_eq!(Forced::parse::<&str>(&[]).unwrap(), Forced::default());
         // Every variant's printed name parses back to it.
         for v in [
-            Variant::Linear(linear::Variant { group: 16 }),
+            Variant::Linear(lin(16)),
+            Variant::Linear(linear::Variant {
+                block: linear::Block::B4x8,
+                group: 64,
+            }),
             Variant::LayerNorm(layer_norm::Variant::RowPerInvocation { group: 64 }),
             Variant::LayerNorm(layer_norm::Variant::RowPerGroup { group: 4 }),
             Variant::Attention(attention::Variant { group: 32 }),
@@ -529,8 +546,18 @@ mod tests {
             e.contains("unknown op 'conv'") && e.contains("linear, layer_norm, attention"),
             "{e}"
         );
-        let e = err("linear=4x8/64");
-        assert!(e.contains("unknown variant") && e.contains("9x16/G"), "{e}");
+        let e = err("linear=8x8/64");
+        assert!(
+            e.contains("unknown variant") && e.contains("9x16/G, 4x8/G"),
+            "{e}"
+        );
+        assert_eq!(
+            Forced::parse(&["linear=1x4/256"]).unwrap().linear,
+            Some(linear::Variant {
+                block: linear::Block::B1x4,
+                group: 256
+            })
+        );
         let e = err("linear=9x16/many");
         assert!(e.contains("'many' is not a whole number"), "{e}");
         let e = err("linear");
@@ -551,10 +578,7 @@ mod tests {
         };
         assert_eq!(s.to_string(), "65x384x128 z4");
         assert_eq!(Shape { k: 0, ..s }.to_string(), "65x384 z4");
-        assert_eq!(
-            Variant::Linear(linear::Variant { group: 16 }).to_string(),
-            "9x16/16"
-        );
+        assert_eq!(Variant::Linear(lin(16)).to_string(), "9x16/16");
         assert_eq!(
             Variant::LayerNorm(layer_norm::Variant::RowPerGroup { group: 32 }).to_string(),
             "row-per-group/32"

@@ -19,25 +19,41 @@ pub fn shader(op: &str) -> Option<&'static Shader> {
     SHADERS.iter().find(|s| s.op == op)
 }
 
-/// The WGSL of `op` compiled with `defines`: of each `// #if NAME` ... `// #else` ...
-/// `// #endif` block it keeps the part NAME selects (blocks nest). Dropped lines become
-/// empty lines, so that a compiler's line numbers are the file's. None for an unknown op.
+/// The WGSL of `op` compiled with `defines`: of each `// #if A` ... `// #elif B` ...
+/// `// #else` ... `// #endif` block it keeps the first branch whose name is defined, else
+/// the `#else` branch (blocks nest). Dropped lines become empty lines, so that a compiler's
+/// line numbers are the file's. None for an unknown op.
 pub fn source(op: &str, defines: &[&str]) -> Option<String> {
     Some(preprocess(shader(op)?.source, defines))
 }
 
+/// One open `#if` block: whether its current branch is kept, and whether any branch was.
+struct Open {
+    keep: bool,
+    taken: bool,
+}
+
 fn preprocess(src: &str, defines: &[&str]) -> String {
-    // One entry per open block: whether its current branch is kept.
-    let mut open: Vec<bool> = Vec::new();
+    let mut open: Vec<Open> = Vec::new();
     let mut out = String::with_capacity(src.len());
     for line in src.lines() {
         let directive = line.trim_start().strip_prefix("// #");
-        let outer = open.iter().all(|&k| k);
+        let outer = open.iter().all(|o| o.keep);
         match directive.map(|d| d.split_once(' ').unwrap_or((d, ""))) {
-            Some(("if", name)) => open.push(defines.contains(&name.trim())),
+            Some(("if", name)) => {
+                let keep = defines.contains(&name.trim());
+                open.push(Open { keep, taken: keep });
+            }
+            Some(("elif", name)) => {
+                if let Some(o) = open.last_mut() {
+                    o.keep = !o.taken && defines.contains(&name.trim());
+                    o.taken |= o.keep;
+                }
+            }
             Some(("else", _)) => {
-                if let Some(k) = open.last_mut() {
-                    *k = !*k;
+                if let Some(o) = open.last_mut() {
+                    o.keep = !o.taken;
+                    o.taken = true;
                 }
             }
             Some(("endif", _)) => {
@@ -114,5 +130,17 @@ mod tests {
         assert_eq!(kept(&["X"]), ["a", "b", "d", "f"]);
         assert_eq!(kept(&["X", "Y"]), ["a", "b", "c", "f"]);
         assert_eq!(preprocess(src, &["X"]).lines().count(), src.lines().count());
+    }
+
+    #[test]
+    fn elif_keeps_the_first_defined_branch() {
+        let src = "// #if A\na\n// #elif B\nb\n// #elif C\nc\n// #else\nz\n// #endif\n";
+        let kept = |d: &[&str]| preprocess(src, d).split_whitespace().collect::<String>();
+        assert_eq!(kept(&[]), "z");
+        assert_eq!(kept(&["A"]), "a");
+        assert_eq!(kept(&["B"]), "b");
+        assert_eq!(kept(&["C", "B"]), "b");
+        assert_eq!(kept(&["C"]), "c");
+        assert_eq!(kept(&["A", "C"]), "a");
     }
 }

@@ -20,11 +20,66 @@ params! {
     }
 }
 
-shader!("linear", [&[], &["SCALAR"]]);
+shader!(
+    "linear",
+    [
+        &[],
+        &["SCALAR"],
+        &["BLOCK_4X8"],
+        &["SCALAR", "BLOCK_4X8"],
+        &["BLOCK_4X4"],
+        &["SCALAR", "BLOCK_4X4"],
+        &["BLOCK_1X4"],
+        &["SCALAR", "BLOCK_1X4"],
+    ]
+);
 
-/// Rows and columns of y one invocation computes (the shader's `BLOCK_ROWS`, `BLOCK_COLS`,
-/// written by tools/gen_linear.py).
-pub const BLOCK: (usize, usize) = (9, 16);
+/// The block of y one invocation computes in registers (the shader's `BLOCK_ROWS` x
+/// `BLOCK_COLS`, one `// #if` branch each, written by tools/gen_linear.py). Large blocks
+/// reuse each load more; small ones give a wide device more invocations for the same op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Block {
+    /// 9 x 16: the 65 tokens of the cifar preset fill 8 row blocks, mnist's 17 fill 2.
+    B9x16,
+    B4x8,
+    B4x4,
+    B1x4,
+}
+
+impl Block {
+    pub const ALL: [Block; 4] = [Block::B9x16, Block::B4x8, Block::B4x4, Block::B1x4];
+
+    /// (rows, columns)
+    pub fn size(self) -> (usize, usize) {
+        match self {
+            Block::B9x16 => (9, 16),
+            Block::B4x8 => (4, 8),
+            Block::B4x4 => (4, 4),
+            Block::B1x4 => (1, 4),
+        }
+    }
+
+    /// "9x16"
+    pub fn name(self) -> String {
+        let (rows, cols) = self.size();
+        format!("{rows}x{cols}")
+    }
+
+    /// The shader's defines for this block at a load width.
+    fn defines(self, width: Width) -> &'static [&'static str] {
+        let scalar = width == Width::Scalar;
+        match (self, scalar) {
+            (Block::B9x16, false) => &[],
+            (Block::B9x16, true) => &["SCALAR"],
+            (Block::B4x8, false) => &["BLOCK_4X8"],
+            (Block::B4x8, true) => &["SCALAR", "BLOCK_4X8"],
+            (Block::B4x4, false) => &["BLOCK_4X4"],
+            (Block::B4x4, true) => &["SCALAR", "BLOCK_4X4"],
+            (Block::B1x4, false) => &["BLOCK_1X4"],
+            (Block::B1x4, true) => &["SCALAR", "BLOCK_1X4"],
+        }
+    }
+}
 
 /// The bits of `Params::epilogue`, named as the shader's constants.
 pub const EPILOGUE: [(&str, u32); 3] = [("BIAS", BIAS), ("GELU", GELU), ("RESIDUAL", RESIDUAL)];
@@ -35,6 +90,7 @@ const RESIDUAL: u32 = 4;
 /// How the kernel is compiled, beyond what the operands decide.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Variant {
+    pub block: Block,
     /// Invocations per workgroup (the `GROUP` override).
     pub group: u32,
 }
@@ -42,8 +98,7 @@ pub struct Variant {
 impl Variant {
     /// "9x16/64": the register block, then invocations per workgroup.
     pub fn name(&self) -> String {
-        let (rows, cols) = BLOCK;
-        format!("{rows}x{cols}/{}", self.group)
+        format!("{}/{}", self.block.name(), self.group)
     }
 }
 
@@ -104,7 +159,7 @@ impl Linear {
                 ("group", v.group as usize),
             ],
         )?;
-        let (block_rows, block_cols) = BLOCK;
+        let (block_rows, block_cols) = v.block.size();
         let blocks_n = n.div_ceil(block_cols);
         let blocks = blocks_n * rows.div_ceil(block_rows);
         // Absent operands bind the (read-only) weight buffer; the kernel never reads them.
@@ -151,7 +206,7 @@ impl Linear {
         let out = nz * (rows * n) as f64 * if self.residual.is_some() { 2.0 } else { 1.0 };
         Ok(Step {
             label,
-            kernel: Kernel::new("linear", width.defines()).with("GROUP", v.group),
+            kernel: Kernel::new("linear", v.block.defines(width)).with("GROUP", v.group),
             params: params.bytes(),
             bindings: vec![x.buf, w.buf, b.buf, r.buf, y.buf],
             groups: (blocks.div_ceil(v.group as usize) * lanes.nz()) as u64,
