@@ -260,6 +260,24 @@ pub fn publish_page_load(load: &paraformer::bench::PageLoad) {
     let _ = load;
 }
 
+/// Tells the page the result of the GPU-vs-reference check (`window.paraformerCheck`:
+/// `{max_abs_error, scale, kernels}`, kernels as in the bench JSON).
+pub fn publish_check(err: f32, scale: f32, kernels: &[paraformer::bench::kernels::KernelUse]) {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(w) = web_sys::window() {
+        let value = serde_json::json!({
+            "max_abs_error": err,
+            "scale": scale,
+            "kernels": kernels,
+        });
+        if let Ok(v) = js_sys::JSON::parse(&value.to_string()) {
+            let _ = js_sys::Reflect::set(&w, &"paraformerCheck".into(), &v);
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (err, scale, kernels);
+}
+
 /// Tells the page the share link of its finished sweep (`window.paraformerShareLink`).
 pub fn publish_share_link(link: &str) {
     #[cfg(target_arch = "wasm32")]

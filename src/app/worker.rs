@@ -17,6 +17,7 @@ use std::{cell::RefCell, rc::Rc};
 use paraformer::Error;
 use paraformer::bench::{self, Outcome, Settings, Stats};
 use paraformer::data::{self, TestSet};
+use paraformer::engine::choice::Forced;
 use paraformer::engine::{Engine, EngineOptions, Gpu};
 use paraformer::model::{Mode, Weights, seeded_image};
 use paraformer::platform::browser_pause;
@@ -37,10 +38,12 @@ pub enum Job {
     /// Inference in a loop until stopped or replaced; mode and branches are read from
     /// `Worker::set_live` before every run, so dragging a slider needs no new engine.
     Live { weights: Arc<Weights> },
-    /// GPU vs CPU reference on the model's first `branches` branches.
+    /// GPU vs CPU reference in both modes on the model's first `branches` branches, with
+    /// `forced` kernel variants.
     Check {
         weights: Arc<Weights>,
         branches: usize,
+        forced: Forced,
     },
     /// Class probabilities of one image (normalised [C, H, W]).
     Classify {

@@ -207,6 +207,35 @@ test('the adapter view checks the model while a sweep runs, one job after the ot
   await page.close();
 });
 
+test('every kernel variant computes what the CPU reference does, in both modes', { timeout: 10 * 60 * 1000 }, async () => {
+  // The adapter view checks the GPU against the reference with the URL's forced kernels and
+  // hands the result to the page; each load forces one variant of every op.
+  const sets = [
+    ['mnist', ['linear=9x16/64', 'layer_norm=row-per-group/32', 'attention=4q/8']],
+    ['cifar', ['linear=4x8/64', 'layer_norm=row-per-invocation/16', 'attention=4q/64']],
+    ['mnist', ['linear=4x4/32', 'layer_norm=row-per-group/1', 'attention=4q/1']],
+    ['cifar', ['linear=1x4/16', 'layer_norm=row-per-invocation/256', 'attention=4q/32']],
+  ];
+  const page = await browser.newPage({ viewport: { width: 1024, height: 800 } });
+  const errors = consoleErrors(page);
+  for (const [preset, kernels] of sets) {
+    const query = kernels.map((k) => `kernel=${k}`).join('&');
+    await page.goto(`${base}/?preset=${preset}&depths=1..=2&tab=adapter&${query}`);
+    await page.waitForFunction(() => window.paraformerCheck || window.paraformerError, null, { timeout: 4 * 60 * 1000, polling: 250 });
+    assert.equal(await page.evaluate(() => window.paraformerError ?? null), null);
+    const c = await page.evaluate(() => window.paraformerCheck);
+    const what = `${preset} ${kernels.join(' ')}: ${JSON.stringify(c)}`;
+    assert.ok(c.max_abs_error <= 1e-3 * Math.max(1, c.scale), what);
+    for (const k of c.kernels) {
+      assert.equal(k.source, 'forced', what);
+      assert.ok(kernels.includes(`${k.op}=${k.variant}`), what);
+    }
+    assert.deepEqual([...new Set(c.kernels.map((k) => k.mode))].sort(), ['parallel', 'serial'], what);
+  }
+  assert.deepEqual(errors, [], 'no console errors');
+  await page.close();
+});
+
 test('a model that cannot be fetched is explained and the rest of the app works', { timeout: 20 * 60 * 1000 }, async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.route('**/mnist-paraformer.safetensors', (route) => route.fulfill({ status: 404, body: 'gone' }));

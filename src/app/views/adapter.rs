@@ -1,6 +1,7 @@
 //! The Adapter & correctness view: what the adapter is and offers, and whether the GPU
 //! engine agrees with the CPU reference on the current model.
 
+use paraformer::engine::choice::Forced;
 use paraformer::model::Config;
 
 use super::{View, ViewCtx};
@@ -9,8 +10,8 @@ use crate::app::worker::Job;
 /// The adapter's limits and the GPU-vs-reference badge.
 #[derive(Default)]
 pub struct AdapterView {
-    /// Model whose correctness was last checked.
-    checked: Option<Config>,
+    /// Model and forced kernels whose correctness was last checked.
+    checked: Option<(Config, Forced)>,
 }
 
 impl View for AdapterView {
@@ -82,17 +83,26 @@ impl AdapterView {
             return;
         };
         let config = settings.deepest();
-        if self.checked.as_ref() != Some(&config) && !checking {
-            self.checked = Some(config.clone());
+        // The sweep's settings were validated: their kernel flags parse.
+        let forced = Forced::parse(&settings.kernels).unwrap_or_default();
+        let key = (config.clone(), forced);
+        if self.checked.as_ref() != Some(&key) && !checking {
+            self.checked = Some(key);
             let weights = cx.weights_for(&config);
             cx.worker.submit(Job::Check {
                 weights,
                 branches: config.branches,
+                forced,
             });
         }
         ui.horizontal(|ui| {
+            let kernels = if settings.kernels.is_empty() {
+                String::new()
+            } else {
+                format!(", kernels {}", settings.kernels.join(" "))
+            };
             ui.label(format!(
-                "GPU vs CPU reference (parallel, K = {}):",
+                "GPU vs CPU reference (both modes, K = {}{kernels}):",
                 config.branches
             ));
             match (checking, check) {

@@ -70,23 +70,45 @@ async fn live_step(engine: &mut Engine, ctx: &Ctx, image: &[f32]) -> Result<(), 
     Ok(())
 }
 
-async fn run_check(gpu: &Gpu, ctx: &Ctx, weights: &Weights, branches: usize) {
+/// GPU against the CPU reference in both modes, with `forced` kernel variants: the largest
+/// absolute error of the logits and their largest magnitude, also handed to the page
+/// (`window.paraformerCheck`, which the browser test reads for every variant).
+async fn run_check(gpu: &Gpu, ctx: &Ctx, weights: &Weights, branches: usize, forced: Forced) {
     ctx.update(|s| s.checking = true);
     let image = seeded_image(&weights.config, 1);
     let result = async {
-        let mut engine = Engine::new(gpu, weights, EngineOptions::default()).await?;
-        let got = engine.run(Mode::Parallel, branches, &image).await?.logits;
-        let want = reference_logits(&weights.branch_prefix(branches), &image).await;
-        let err = got
+        let options = EngineOptions {
+            forced,
+            ..Default::default()
+        };
+        let mut engine = Engine::new(gpu, weights, options).await?;
+        let prefix = weights.branch_prefix(branches);
+        let (mut err, mut scale) = (0.0f32, 0.0f32);
+        for mode in Mode::ALL {
+            let got = engine.run(mode, branches, &image).await?.logits;
+            let want = reference_logits(&prefix, &image, mode).await;
+            err = got
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(err, f32::max);
+            scale = want.iter().fold(scale, |m, v| m.max(v.abs()));
+        }
+        let picks = Mode::ALL
             .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
-        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        Ok::<_, Error>((err, scale))
+            .map(|&m| engine.picks(m, branches))
+            .collect::<Result<Vec<_>, Error>>()?
+            .concat();
+        Ok::<_, Error>((err, scale, picks))
     }
-    .await
-    .map_err(|e| e.to_string());
+    .await;
+    let result = result.map(|(err, scale, picks)| {
+        let mut kernels = Vec::new();
+        paraformer::bench::kernels::record(&mut kernels, &picks);
+        crate::app::platform::publish_check(err, scale, &kernels);
+        (err, scale)
+    });
+    let result = result.map_err(|e| e.to_string());
     ctx.update(|s| {
         s.check = Some(result);
         s.checking = false;
@@ -241,14 +263,28 @@ async fn run_accuracy(gpu: &Gpu, ctx: &Ctx, weights: &Weights, set: &TestSet, im
 
 /// The CPU reference in parallel mode, one branch at a time; in the browser it yields
 /// between branches so the page keeps drawing.
-async fn reference_logits(w: &Weights, image: &[f32]) -> Vec<f32> {
+/// `reference::forward`, a block at a time with a pause between (the page stays live).
+async fn reference_logits(w: &Weights, image: &[f32], mode: Mode) -> Vec<f32> {
     let c = &w.config;
     let x0 = reference::patch_embed(c, image, w);
-    let mut outputs = Vec::with_capacity(c.branches);
-    for k in 0..c.branches {
-        outputs.push(reference::branch(w, &x0, k));
-        browser_pause(0).await;
-    }
+    let outputs = match mode {
+        Mode::Parallel => {
+            let mut outputs = Vec::with_capacity(c.branches);
+            for k in 0..c.branches {
+                outputs.push(reference::branch(w, &x0, k));
+                browser_pause(0).await;
+            }
+            outputs
+        }
+        Mode::Serial => {
+            let mut h = x0;
+            for b in &w.blocks {
+                h = reference::block(c, &h, b);
+                browser_pause(0).await;
+            }
+            vec![h]
+        }
+    };
     reference::head(c, &reference::branch_sum(c, &outputs), w)
 }
 
@@ -263,7 +299,11 @@ pub(super) async fn run_job(
 ) -> Option<Job> {
     match job {
         Job::Sweep { settings, weights } => run_sweep(gpu, ctx, *settings, &weights).await,
-        Job::Check { weights, branches } => run_check(gpu, ctx, &weights, branches).await,
+        Job::Check {
+            weights,
+            branches,
+            forced,
+        } => run_check(gpu, ctx, &weights, branches, forced).await,
         Job::Classify {
             weights,
             image,
