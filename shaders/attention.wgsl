@@ -1,7 +1,8 @@
 // attention: softmax(q k^T / sqrt(Dh)) v for every (z, head, query), z = (image, branch);
 // qkv [nz, T, 3I] holds q | k | v, each head-major; out [nz, T, I].
-// One invocation owns 4 queries of one (z, head), their running state packed in the four
-// components of vec4s. Keys are visited in chunks of 8 with an online softmax (running max
+// By default one invocation owns 4 queries of one (z, head), their running state packed in
+// the four components of vec4s; with ONE_QUERY it owns one query, for devices wider than the
+// work (four times the invocations, each key and value load serving one query). Keys are visited in chunks of 8 with an online softmax (running max
 // and sum), so any token count works and no score matrix is stored; the running output
 // lives in `out` itself, rescaled once per chunk, and every key and value load serves the
 // four queries. Written out variable by variable, not as loop-indexed arrays, which drivers
@@ -39,6 +40,74 @@ const NEG: f32 = -3.0e38;
 // spreads over two workgroups, so two threads of a CPU driver, and fills a 32-wide warp).
 override GROUP: u32 = 32u;
 
+// #if ONE_QUERY
+@compute @workgroup_size(GROUP)
+fn main(@builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    let item = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * GROUP + lid;
+    let zh = item / p.tokens;
+    if (zh >= p.nz * p.heads) {
+        return;
+    }
+    let z = zh / p.heads;
+    let head = zh % p.heads;
+    let q = item % p.tokens;
+    let last = p.tokens - 1u;
+    let nv = DH / WIDTH;
+    let inner = p.heads * nv;
+    let stride = 3u * inner;
+    let base = z * p.tokens * stride + head * nv;
+    let qa = base + q * stride;
+    let oa = z * p.tokens * inner + head * nv + q * inner;
+    // Running max and sum of the query.
+    var m = NEG;
+    var l = 0.0;
+    for (var t0 = 0u; t0 < p.tokens; t0 += 8u) {
+        let ka0 = base + min(t0 + 0u, last) * stride + inner;
+        let ka1 = base + min(t0 + 1u, last) * stride + inner;
+        let ka2 = base + min(t0 + 2u, last) * stride + inner;
+        let ka3 = base + min(t0 + 3u, last) * stride + inner;
+        let ka4 = base + min(t0 + 4u, last) * stride + inner;
+        let ka5 = base + min(t0 + 5u, last) * stride + inner;
+        let ka6 = base + min(t0 + 6u, last) * stride + inner;
+        let ka7 = base + min(t0 + 7u, last) * stride + inner;
+        // The scores of keys t0 .. t0 + 3 and t0 + 4 .. t0 + 7.
+        var sa = vec4<f32>(0.0);
+        var sb = vec4<f32>(0.0);
+        for (var i = 0u; i < nv; i++) {
+            let qv = qkv[qa + i];
+            sa += vec4<f32>(vdot(qv, qkv[ka0 + i]), vdot(qv, qkv[ka1 + i]), vdot(qv, qkv[ka2 + i]), vdot(qv, qkv[ka3 + i]));
+            sb += vec4<f32>(vdot(qv, qkv[ka4 + i]), vdot(qv, qkv[ka5 + i]), vdot(qv, qkv[ka6 + i]), vdot(qv, qkv[ka7 + i]));
+        }
+        let va = vec4<bool>(t0 < p.tokens, t0 + 1u < p.tokens, t0 + 2u < p.tokens, t0 + 3u < p.tokens);
+        let vb = vec4<bool>(t0 + 4u < p.tokens, t0 + 5u < p.tokens, t0 + 6u < p.tokens, t0 + 7u < p.tokens);
+        sa = select(vec4<f32>(NEG), sa * p.scale, va);
+        sb = select(vec4<f32>(NEG), sb * p.scale, vb);
+        let mab = max(sa, sb);
+        let mx = max(m, max(max(mab.x, mab.y), max(mab.z, mab.w)));
+        let alpha = exp(m - mx);
+        let ea = select(vec4<f32>(0.0), exp(sa - vec4<f32>(mx)), va);
+        let eb = select(vec4<f32>(0.0), exp(sb - vec4<f32>(mx)), vb);
+        l = l * alpha + dot(ea + eb, vec4<f32>(1.0));
+        m = mx;
+        for (var i = 0u; i < nv; i++) {
+            var o = ea.x * qkv[ka0 + inner + i] + ea.y * qkv[ka1 + inner + i]
+                + ea.z * qkv[ka2 + inner + i] + ea.w * qkv[ka3 + inner + i]
+                + eb.x * qkv[ka4 + inner + i] + eb.y * qkv[ka5 + inner + i]
+                + eb.z * qkv[ka6 + inner + i] + eb.w * qkv[ka7 + inner + i];
+            if (t0 > 0u) {
+                o += out[oa + i] * alpha;
+            }
+            out[oa + i] = o;
+        }
+    }
+    let inv = 1.0 / l;
+    for (var i = 0u; i < nv; i++) {
+        out[oa + i] *= inv;
+    }
+}
+// #else
 @compute @workgroup_size(GROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
@@ -180,3 +249,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         }
     }
 }
+// #endif

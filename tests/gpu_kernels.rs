@@ -268,27 +268,31 @@ fn attention_matches_cpu() {
         ]);
         // The heuristic's 32 invocations per workgroup, and others (one not a power of two).
         let group = [32, 64, 1, 7][case % 4];
-        let step = Attention {
-            qkv: Buf::Qkv,
-            out: Buf::Att,
-            shape: (tokens, heads, dim_head),
-            nz,
+        for queries in attention::Variant::QUERIES {
+            let step = Attention {
+                qkv: Buf::Qkv,
+                out: Buf::Att,
+                shape: (tokens, heads, dim_head),
+                nz,
+            }
+            .step(attention::Variant { queries, group })
+            .unwrap();
+            widths.insert(step.kernel.width());
+            let want: Vec<f32> = data[&Buf::Qkv]
+                .chunks_exact(tokens * 3 * i)
+                .flat_map(|q| reference::attention(q, tokens, heads, dim_head))
+                .collect();
+            let what = format!(
+                "attention {queries}q/{group} T={tokens} heads={heads} dh={dim_head} nz={nz}"
+            );
+            assert_close(&what, &run(&step, &data, None), &want, 1e-5);
+            assert_close(
+                &what,
+                &run(&step, &data, tight_grid(step.groups)),
+                &want,
+                1e-5,
+            );
         }
-        .step(attention::Variant { group })
-        .unwrap();
-        widths.insert(step.kernel.width());
-        let want: Vec<f32> = data[&Buf::Qkv]
-            .chunks_exact(tokens * 3 * i)
-            .flat_map(|q| reference::attention(q, tokens, heads, dim_head))
-            .collect();
-        let what = format!("attention T={tokens} heads={heads} dh={dim_head} nz={nz}");
-        assert_close(&what, &run(&step, &data, None), &want, 1e-5);
-        assert_close(
-            &what,
-            &run(&step, &data, tight_grid(step.groups)),
-            &want,
-            1e-5,
-        );
     }
     assert_eq!(widths.len(), 2, "both load widths are exercised");
 }

@@ -125,7 +125,10 @@ fn every_kernel_variant_runs_the_model_as_the_reference() {
             forced: Forced {
                 linear: Some(linear::Variant { block, group }),
                 layer_norm: Some(norm),
-                attention: Some(attention::Variant { group: att }),
+                attention: Some(attention::Variant {
+                    queries: [4, 1][i / 2],
+                    group: att,
+                }),
             },
             ..Default::default()
         };

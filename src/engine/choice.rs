@@ -158,7 +158,7 @@ pub const SPELLINGS: [(&str, &str); 3] = [
         "layer_norm",
         "row-per-invocation/G or row-per-group/G (G a power of two, 1 to 256)",
     ),
-    ("attention", "4q/G"),
+    ("attention", "4q/G or 1q/G (queries per invocation)"),
 ];
 
 /// "name/G" -> G, a whole number.
@@ -183,8 +183,11 @@ impl Variant {
                         .map(|g| g.map(|group| layer_norm::Variant::RowPerGroup { group }))
                 })
                 .map(|v| v.map(Variant::LayerNorm)),
-            Op::Attention => group_of(spec, "4q")
-                .map(|g| g.map(|group| Variant::Attention(attention::Variant { group }))),
+            Op::Attention => attention::Variant::QUERIES.into_iter().find_map(|queries| {
+                group_of(spec, &format!("{queries}q")).map(|g| {
+                    g.map(|group| Variant::Attention(attention::Variant { queries, group }))
+                })
+            }),
         };
         let allowed = SPELLINGS[Op::ALL.iter().position(|&o| o == op).unwrap_or(0)].1;
         match spelled {
@@ -315,6 +318,7 @@ impl Adapter {
                 group: 64.min(self.max_group),
             }),
             Op::Attention => Variant::Attention(attention::Variant {
+                queries: 4,
                 group: 32.min(self.max_group),
             }),
         }
@@ -421,7 +425,10 @@ mod tests {
         );
         assert_eq!(
             a.heuristic(Op::Attention),
-            Variant::Attention(attention::Variant { group: 32 })
+            Variant::Attention(attention::Variant {
+                queries: 4,
+                group: 32
+            })
         );
         // A device with small workgroups gets groups it can run.
         let small = Adapter {
@@ -441,7 +448,10 @@ mod tests {
         };
         let ok = Forced {
             linear: Some(lin(128)),
-            attention: Some(attention::Variant { group: 1 }),
+            attention: Some(attention::Variant {
+                queries: 4,
+                group: 1,
+            }),
             ..Forced::default()
         };
         assert!(ok.check(&a).is_ok());
@@ -525,7 +535,13 @@ mod tests {
             f.layer_norm,
             Some(layer_norm::Variant::RowPerGroup { group: 128 })
         );
-        assert_eq!(f.attention, Some(attention::Variant { group: 8 }));
+        assert_eq!(
+            f.attention,
+            Some(attention::Variant {
+                queries: 4,
+                group: 8
+            })
+        );
         assert_eq!(Forced::parse::<&str>(&[]).unwrap(), Forced::default());
         // Every variant's printed name parses back to it.
         for v in [
@@ -536,7 +552,14 @@ mod tests {
             }),
             Variant::LayerNorm(layer_norm::Variant::RowPerInvocation { group: 64 }),
             Variant::LayerNorm(layer_norm::Variant::RowPerGroup { group: 4 }),
-            Variant::Attention(attention::Variant { group: 32 }),
+            Variant::Attention(attention::Variant {
+                queries: 4,
+                group: 32,
+            }),
+            Variant::Attention(attention::Variant {
+                queries: 1,
+                group: 64,
+            }),
         ] {
             assert_eq!(Variant::parse(v.op(), &v.to_string()).unwrap(), v);
         }
@@ -588,7 +611,11 @@ mod tests {
             "row-per-invocation/64"
         );
         assert_eq!(
-            Variant::Attention(attention::Variant { group: 32 }).to_string(),
+            Variant::Attention(attention::Variant {
+                queries: 4,
+                group: 32
+            })
+            .to_string(),
             "4q/32"
         );
     }

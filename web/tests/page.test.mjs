@@ -213,8 +213,8 @@ test('every kernel variant computes what the CPU reference does, in both modes',
   const sets = [
     ['mnist', ['linear=9x16/64', 'layer_norm=row-per-group/32', 'attention=4q/8']],
     ['cifar', ['linear=4x8/64', 'layer_norm=row-per-invocation/16', 'attention=4q/64']],
-    ['mnist', ['linear=4x4/32', 'layer_norm=row-per-group/1', 'attention=4q/1']],
-    ['cifar', ['linear=1x4/16', 'layer_norm=row-per-invocation/256', 'attention=4q/32']],
+    ['mnist', ['linear=4x4/32', 'layer_norm=row-per-group/1', 'attention=1q/1']],
+    ['cifar', ['linear=1x4/16', 'layer_norm=row-per-invocation/256', 'attention=1q/32']],
   ];
   const page = await browser.newPage({ viewport: { width: 1024, height: 800 } });
   const errors = consoleErrors(page);

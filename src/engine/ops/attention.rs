@@ -1,6 +1,6 @@
 //! `attention`: softmax(q k^T / sqrt(Dh)) v for every (lane, head, query), reading
 //! qkv [lanes, T, 3I] (q | k | v, each head-major) and writing [lanes, T, I], both packed
-//! from offset 0. One invocation owns 4 queries of one (lane, head).
+//! from offset 0. One invocation owns 4 queries of one (lane, head), or one (`Variant`).
 
 use super::{params, shader};
 use crate::Error;
@@ -14,22 +14,37 @@ params! {
     }
 }
 
-shader!("attention", [&[], &["SCALAR"]]);
-
-/// Queries per invocation.
-const QUERIES: usize = 4;
+shader!(
+    "attention",
+    [&[], &["SCALAR"], &["ONE_QUERY"], &["SCALAR", "ONE_QUERY"]]
+);
 
 /// How the kernel is compiled, beyond what the shape decides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Variant {
+    /// Queries per invocation: 4 (their state packed in vec4s), or 1 (define `ONE_QUERY`:
+    /// four times the invocations, for devices wider than the work).
+    pub queries: u32,
     /// Invocations per workgroup (the shader's `GROUP` override).
     pub group: u32,
 }
 
 impl Variant {
+    /// The query counts the shader has.
+    pub const QUERIES: [u32; 2] = [4, 1];
+
     /// "4q/32": queries per invocation, then invocations per workgroup.
     pub fn name(&self) -> String {
-        format!("{QUERIES}q/{}", self.group)
+        format!("{}q/{}", self.queries, self.group)
+    }
+
+    fn defines(&self, width: Width) -> &'static [&'static str] {
+        match (self.queries == 1, width) {
+            (false, Width::Vec4) => &[],
+            (false, Width::Scalar) => &["SCALAR"],
+            (true, Width::Vec4) => &["ONE_QUERY"],
+            (true, Width::Scalar) => &["SCALAR", "ONE_QUERY"],
+        }
     }
 }
 
@@ -57,6 +72,12 @@ impl Attention {
                 ("group", v.group as usize),
             ],
         )?;
+        if !Variant::QUERIES.contains(&v.queries) {
+            return Err(Error::Config(format!(
+                "attention: {} queries per invocation; the kernel has 4 or 1",
+                v.queries
+            )));
+        }
         let f = |what, value| u32_of("attention", what, value);
         let params = Params {
             tokens: f("tokens", tokens)?,
@@ -70,12 +91,13 @@ impl Attention {
         Ok(Step {
             label: "attention",
             // The head dimension is an override: the loops over it get a constant trip count.
-            kernel: Kernel::new("attention", Width::fitting(&[dim_head]).defines())
+            kernel: Kernel::new("attention", v.defines(Width::fitting(&[dim_head])))
                 .with("GROUP", v.group)
                 .with("DH", params.dim_head),
             params: params.bytes(),
             bindings: vec![self.qkv, self.out],
-            groups: (nz * heads * tokens.div_ceil(QUERIES)).div_ceil(v.group as usize) as u64,
+            groups: (nz * heads * tokens.div_ceil(v.queries as usize)).div_ceil(v.group as usize)
+                as u64,
             flops: 4.0 * nz as f64 * t * t * i,
             bytes: 4.0 * nz as f64 * 4.0 * t * i,
         })
