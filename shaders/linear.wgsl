@@ -86,7 +86,84 @@ fn epilogue(acc: vec4<f32>, row: u32, col: u32, bb: u32, rb: u32, yb: u32) {
 
 // Invocations per workgroup, set by the engine (`Variant` in src/engine/ops/linear.rs).
 override GROUP: u32 = 64u;
-// #if BLOCK_4X8
+// #if TILED
+
+// One workgroup's tile of y, and the values of k staged per step (`Block::Tiled`).
+const BLOCK_ROWS: u32 = 32u;
+const BLOCK_COLS: u32 = 32u;
+const TILE_K: u32 = 16u / WIDTH;
+var<workgroup> xs: array<Vec, 32u * 16u / WIDTH>;
+var<workgroup> ws: array<Vec, 32u * 16u / WIDTH>;
+
+// GROUP is 64 here (8 x 8 invocations of 4 x 4 outputs); the engine sets nothing else.
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    // One workgroup per tile; the grid may be folded over x, y and z.
+    let g = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+    let z = g / p.blocks;
+    let tile = g % p.blocks;
+    // Uniform per workgroup: every invocation returns or none does (barriers follow).
+    if (z >= p.nz) {
+        return;
+    }
+    let branch = z % p.branches;
+    let image = z / p.branches;
+    let row0 = (tile / p.blocks_n) * BLOCK_ROWS;
+    let col0 = (tile % p.blocks_n) * BLOCK_COLS;
+    let xb = p.x_off + branch * p.x_bs + image * p.x_ns;
+    let wb = p.w_off + branch * p.w_bs;
+    let last_row = p.rows - 1u;
+    let last_col = p.n - 1u;
+    let kv = p.k / WIDTH;
+    // This invocation's 4 x 4 block of the tile.
+    let tr = (lid / 8u) * 4u;
+    let tc = (lid % 8u) * 4u;
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
+    for (var k0 = 0u; k0 < kv; k0 += TILE_K) {
+        // Rows past the edge read a valid row (never written); k past the end reads zeros.
+        for (var e = lid; e < 32u * TILE_K; e += 64u) {
+            let r = e / TILE_K;
+            let kk = k0 + e % TILE_K;
+            var xv = Vec(0.0);
+            var wv = Vec(0.0);
+            if (kk < kv) {
+                xv = x[(xb + min(row0 + r, last_row) * p.k) / WIDTH + kk];
+                wv = w[(wb + min(col0 + r, last_col) * p.k) / WIDTH + kk];
+            }
+            xs[e] = xv;
+            ws[e] = wv;
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < TILE_K; kk++) {
+            let w0 = ws[(tc + 0u) * TILE_K + kk];
+            let w1 = ws[(tc + 1u) * TILE_K + kk];
+            let w2 = ws[(tc + 2u) * TILE_K + kk];
+            let w3 = ws[(tc + 3u) * TILE_K + kk];
+            let x0 = xs[(tr + 0u) * TILE_K + kk];
+            a0 += vec4<f32>(vdot(x0, w0), vdot(x0, w1), vdot(x0, w2), vdot(x0, w3));
+            let x1 = xs[(tr + 1u) * TILE_K + kk];
+            a1 += vec4<f32>(vdot(x1, w0), vdot(x1, w1), vdot(x1, w2), vdot(x1, w3));
+            let x2 = xs[(tr + 2u) * TILE_K + kk];
+            a2 += vec4<f32>(vdot(x2, w0), vdot(x2, w1), vdot(x2, w2), vdot(x2, w3));
+            let x3 = xs[(tr + 3u) * TILE_K + kk];
+            a3 += vec4<f32>(vdot(x3, w0), vdot(x3, w1), vdot(x3, w2), vdot(x3, w3));
+        }
+        workgroupBarrier();
+    }
+    let bb = p.b_off + branch * p.b_bs;
+    let rb = p.r_off + branch * p.r_bs + image * p.r_ns;
+    let yb = p.y_off + branch * p.y_bs + image * p.y_ns;
+    epilogue(a0, row0 + tr + 0u, col0 + tc, bb, rb, yb);
+    epilogue(a1, row0 + tr + 1u, col0 + tc, bb, rb, yb);
+    epilogue(a2, row0 + tr + 2u, col0 + tc, bb, rb, yb);
+    epilogue(a3, row0 + tr + 3u, col0 + tc, bb, rb, yb);
+}
+// #elif BLOCK_4X8
 
 // Rows and columns of one invocation's block of y.
 const BLOCK_ROWS: u32 = 4u;

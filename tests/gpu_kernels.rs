@@ -130,7 +130,9 @@ fn linear_matches_cpu_with_every_epilogue() {
             }
             // Every register block, each at a workgroup size of its own per case.
             for (bi, block) in linear::Block::ALL.into_iter().enumerate() {
-                let group = [64, 16, 8][(case + vi + bi) % 3];
+                let group = block
+                    .fixed_group()
+                    .unwrap_or([64, 16, 8][(case + vi + bi) % 3]);
                 let v = linear::Variant { block, group };
                 let step = linear.step("test", lanes, v).unwrap();
                 widths.insert(step.kernel.width());

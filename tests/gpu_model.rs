@@ -118,6 +118,12 @@ fn every_kernel_variant_runs_the_model_as_the_reference() {
             layer_norm::Variant::RowPerInvocation { group: 256 },
             128,
         ),
+        (
+            linear::Block::Tiled,
+            64,
+            layer_norm::Variant::RowPerGroup { group: 64 },
+            32,
+        ),
     ];
     for (i, (block, group, norm, att)) in variants.into_iter().enumerate() {
         let options = EngineOptions {
@@ -126,7 +132,7 @@ fn every_kernel_variant_runs_the_model_as_the_reference() {
                 linear: Some(linear::Variant { block, group }),
                 layer_norm: Some(norm),
                 attention: Some(attention::Variant {
-                    queries: [4, 1][i / 2],
+                    queries: [4, 1][i / 2 % 2],
                     group: att,
                 }),
             },

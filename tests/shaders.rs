@@ -160,7 +160,10 @@ fn the_linear_kernel_is_what_its_generator_writes_with_the_planned_blocks() {
         // k = 8 loads vec4s, k = 7 scalars: both defines of each block.
         for k in [8, 7] {
             let lin = Linear::new(op(Buf::U), op(Buf::W1), op(Buf::G), (8, 8, k));
-            let v = linear::Variant { block, group: 16 };
+            let v = linear::Variant {
+                block,
+                group: block.fixed_group().unwrap_or(16),
+            };
             let step = lin.step("test", lanes, v).unwrap();
             let defines = step.kernel.defines;
             let src = shader_source("linear", defines).unwrap();

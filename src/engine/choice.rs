@@ -152,7 +152,8 @@ pub struct Forced {
 pub const SPELLINGS: [(&str, &str); 3] = [
     (
         "linear",
-        "9x16/G, 4x8/G, 4x4/G or 1x4/G (rows x columns of y per invocation)",
+        "9x16/G, 4x8/G, 4x4/G or 1x4/G (rows x columns of y per invocation), or tiled/64 (a \
+         32 x 32 tile per workgroup, staged in workgroup memory)",
     ),
     (
         "layer_norm",
@@ -255,6 +256,16 @@ impl Forced {
                      1 to {}",
                     v.op().name(),
                     adapter.max_group
+                )));
+            }
+            if let Variant::Linear(l) = v
+                && let Some(fixed) = l.block.fixed_group()
+                && l.group != fixed
+            {
+                return Err(Error::Config(format!(
+                    "linear variant {v}: the {} variant runs {fixed} invocations per \
+                     workgroup",
+                    l.block.name()
                 )));
             }
             if let Variant::LayerNorm(layer_norm::Variant::RowPerGroup { group }) = v
@@ -465,6 +476,16 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("allows 1 to 128"), "{e}");
+        let tiled = |group| Forced {
+            linear: Some(linear::Variant {
+                block: linear::Block::Tiled,
+                group,
+            }),
+            ..Forced::default()
+        };
+        assert!(tiled(64).check(&a).is_ok());
+        let e = tiled(32).check(&a).unwrap_err().to_string();
+        assert!(e.contains("tiled variant runs 64 invocations"), "{e}");
         let zero = Forced {
             linear: Some(lin(0)),
             ..Forced::default()

@@ -215,6 +215,8 @@ test('every kernel variant computes what the CPU reference does, in both modes',
     ['cifar', ['linear=4x8/64', 'layer_norm=row-per-invocation/16', 'attention=4q/64']],
     ['mnist', ['linear=4x4/32', 'layer_norm=row-per-group/1', 'attention=1q/1']],
     ['cifar', ['linear=1x4/16', 'layer_norm=row-per-invocation/256', 'attention=1q/32']],
+    ['mnist', ['linear=tiled/64', 'layer_norm=row-per-group/64', 'attention=4q/32']],
+    ['cifar', ['linear=tiled/64', 'layer_norm=row-per-invocation/64', 'attention=1q/64']],
   ];
   const page = await browser.newPage({ viewport: { width: 1024, height: 800 } });
   const errors = consoleErrors(page);

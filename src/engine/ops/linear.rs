@@ -31,8 +31,13 @@ shader!(
         &["SCALAR", "BLOCK_4X4"],
         &["BLOCK_1X4"],
         &["SCALAR", "BLOCK_1X4"],
+        &["TILED"],
+        &["SCALAR", "TILED"],
     ]
 );
+
+/// Invocations of the tiled variant's workgroup (its shader's fixed workgroup size).
+pub const TILED_GROUP: u32 = 64;
 
 /// The block of y one invocation computes in registers (the shader's `BLOCK_ROWS` x
 /// `BLOCK_COLS`, one `// #if` branch each, written by tools/gen_linear.py). Large blocks
@@ -44,25 +49,43 @@ pub enum Block {
     B4x8,
     B4x4,
     B1x4,
+    /// A 32 x 32 tile of y per workgroup of 64 invocations (4 x 4 each), x and W staged in
+    /// workgroup memory 16 values of k at a time: the usual GPU matmul.
+    Tiled,
 }
 
 impl Block {
-    pub const ALL: [Block; 4] = [Block::B9x16, Block::B4x8, Block::B4x4, Block::B1x4];
+    pub const ALL: [Block; 5] = [
+        Block::B9x16,
+        Block::B4x8,
+        Block::B4x4,
+        Block::B1x4,
+        Block::Tiled,
+    ];
 
-    /// (rows, columns)
+    /// (rows, columns) of y per invocation, or per workgroup for `Tiled`.
     pub fn size(self) -> (usize, usize) {
         match self {
             Block::B9x16 => (9, 16),
             Block::B4x8 => (4, 8),
             Block::B4x4 => (4, 4),
             Block::B1x4 => (1, 4),
+            Block::Tiled => (32, 32),
         }
     }
 
-    /// "9x16"
+    /// "9x16", "tiled"
     pub fn name(self) -> String {
+        if self == Block::Tiled {
+            return "tiled".into();
+        }
         let (rows, cols) = self.size();
         format!("{rows}x{cols}")
+    }
+
+    /// Invocations per workgroup the block requires, if it fixes them.
+    pub fn fixed_group(self) -> Option<u32> {
+        (self == Block::Tiled).then_some(TILED_GROUP)
     }
 
     /// The shader's defines for this block at a load width.
@@ -77,6 +100,8 @@ impl Block {
             (Block::B4x4, true) => &["SCALAR", "BLOCK_4X4"],
             (Block::B1x4, false) => &["BLOCK_1X4"],
             (Block::B1x4, true) => &["SCALAR", "BLOCK_1X4"],
+            (Block::Tiled, false) => &["TILED"],
+            (Block::Tiled, true) => &["SCALAR", "TILED"],
         }
     }
 }
@@ -159,6 +184,15 @@ impl Linear {
                 ("group", v.group as usize),
             ],
         )?;
+        if let Some(fixed) = v.block.fixed_group()
+            && v.group != fixed
+        {
+            return Err(Error::Config(format!(
+                "linear: the {} variant runs {fixed} invocations per workgroup, not {}",
+                v.block.name(),
+                v.group
+            )));
+        }
         let (block_rows, block_cols) = v.block.size();
         let blocks_n = n.div_ceil(block_cols);
         let blocks = blocks_n * rows.div_ceil(block_rows);
@@ -209,7 +243,11 @@ impl Linear {
             kernel: Kernel::new("linear", v.block.defines(width)).with("GROUP", v.group),
             params: params.bytes(),
             bindings: vec![x.buf, w.buf, b.buf, r.buf, y.buf],
-            groups: (blocks.div_ceil(v.group as usize) * lanes.nz()) as u64,
+            // A tile per workgroup, or GROUP blocks per workgroup.
+            groups: match v.block {
+                Block::Tiled => blocks * lanes.nz(),
+                _ => blocks.div_ceil(v.group as usize) * lanes.nz(),
+            } as u64,
             flops: 2.0 * nz * (rows * n * k) as f64,
             bytes: 4.0 * (nz * (rows * k + n * k) as f64 + out),
         })
