@@ -5,7 +5,11 @@
 # and web/node_modules (npm ci in web/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# `cargo build --release` puts the binary in ./target; scripts/dev.sh in its shared target
+# directory (CARGO_TARGET_DIR, else ~/.cache/paraformer/target).
 APP=target/release/paraformer
+shared=${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/paraformer/target}/release/paraformer
+[ -x "$APP" ] || APP=$shared
 SHOTS=target/screenshots
 mkdir -p "$SHOTS"
 for width in 1024 1600; do
