@@ -12,41 +12,11 @@ pub struct KernelUse {
     /// "linear", "layer_norm", "attention".
     pub op: String,
     pub mode: Mode,
-    pub shape: KernelShape,
+    pub shape: Shape,
     /// As `--kernel` spells it, e.g. "9x16/16".
     pub variant: String,
     /// "heuristic" or "forced".
     pub source: String,
-}
-
-/// `rows` x `n` outputs per lane from `k` inputs, in `nz` lanes (`engine::choice::Shape`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct KernelShape {
-    pub rows: usize,
-    pub n: usize,
-    pub k: usize,
-    pub nz: usize,
-}
-
-impl KernelShape {
-    fn of(s: Shape) -> KernelShape {
-        KernelShape {
-            rows: s.rows,
-            n: s.n,
-            k: s.k,
-            nz: s.nz,
-        }
-    }
-
-    fn label(self) -> String {
-        Shape {
-            rows: self.rows,
-            n: self.n,
-            k: self.k,
-            nz: self.nz,
-        }
-        .to_string()
-    }
 }
 
 /// Adds the picks of one run to `uses`, each (op, mode, shape) once.
@@ -55,7 +25,7 @@ pub fn record(uses: &mut Vec<KernelUse>, picks: &[Pick]) {
         let u = KernelUse {
             op: p.key.op.name().to_string(),
             mode: p.key.mode,
-            shape: KernelShape::of(p.key.shape),
+            shape: p.key.shape,
             variant: p.choice.variant.to_string(),
             source: p.choice.source.name().to_string(),
         };
@@ -69,7 +39,7 @@ pub fn record(uses: &mut Vec<KernelUse>, picks: &[Pick]) {
 /// One line per (op, mode, variant, source) with the shapes that ran it, ops in plan
 /// order: "linear, serial: 9x16/16 (heuristic) for 65x384x128 z1, 65x128x128 z1".
 pub fn lines(uses: &[KernelUse]) -> Vec<String> {
-    let mut groups: Vec<(&str, Mode, &str, &str, Vec<KernelShape>)> = Vec::new();
+    let mut groups: Vec<(&str, Mode, &str, &str, Vec<Shape>)> = Vec::new();
     for u in uses {
         let key = (u.op.as_str(), u.mode, u.variant.as_str(), u.source.as_str());
         match groups.iter_mut().find(|g| (g.0, g.1, g.2, g.3) == key) {
@@ -81,7 +51,7 @@ pub fn lines(uses: &[KernelUse]) -> Vec<String> {
         .into_iter()
         .map(|(op, mode, variant, source, mut shapes)| {
             shapes.sort();
-            let shapes: Vec<String> = shapes.into_iter().map(KernelShape::label).collect();
+            let shapes: Vec<String> = shapes.iter().map(Shape::to_string).collect();
             format!(
                 "{op}, {}: {variant} ({source}) for {}",
                 mode.name(),

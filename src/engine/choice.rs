@@ -37,8 +37,11 @@ impl Op {
 
 /// What decides an op's dispatch: `rows` x `n` outputs per lane from `k` inputs each, in
 /// `nz` (image, branch) lanes. A layer norm has `n` columns and `k` = 0; attention has
-/// `rows` tokens, `n` heads and `k` = the head dimension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// `rows` tokens, `n` heads and `k` = the head dimension. Reports keep it as is (the bench
+/// JSON's `kernels[].shape`).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Shape {
     pub rows: usize,
     pub n: usize,
@@ -83,6 +86,15 @@ impl Variant {
                 | layer_norm::Variant::RowPerGroup { group },
             ) => group,
             Variant::Attention(v) => v.group,
+        }
+    }
+
+    /// The op's own check of the variant (`linear::Variant::check` ...).
+    pub fn check(self) -> Result<(), Error> {
+        match self {
+            Variant::Linear(v) => v.check(),
+            Variant::LayerNorm(v) => v.check(),
+            Variant::Attention(v) => v.check(),
         }
     }
 
@@ -246,7 +258,8 @@ impl Forced {
         Ok(forced)
     }
 
-    /// An error naming the first forced variant `adapter` cannot run.
+    /// An error naming the first forced variant `adapter` cannot run: over its workgroup
+    /// limit, or one its op refuses on any device.
     pub fn check(&self, adapter: &Adapter) -> Result<(), Error> {
         for v in Op::ALL.iter().filter_map(|&op| self.get(op)) {
             let group = v.group();
@@ -258,24 +271,7 @@ impl Forced {
                     adapter.max_group
                 )));
             }
-            if let Variant::Linear(l) = v
-                && let Some(fixed) = l.block.fixed_group()
-                && l.group != fixed
-            {
-                return Err(Error::Config(format!(
-                    "linear variant {v}: the {} variant runs {fixed} invocations per \
-                     workgroup",
-                    l.block.name()
-                )));
-            }
-            if let Variant::LayerNorm(layer_norm::Variant::RowPerGroup { group }) = v
-                && !(group.is_power_of_two() && group <= 256)
-            {
-                return Err(Error::Config(format!(
-                    "layer_norm variant {v}: a row per workgroup needs a power of two of 1 to \
-                     256 invocations"
-                )));
-            }
+            v.check()?;
         }
         Ok(())
     }

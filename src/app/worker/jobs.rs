@@ -101,14 +101,14 @@ async fn run_check(gpu: &Gpu, ctx: &Ctx, weights: &Weights, branches: usize, for
             .concat();
         Ok::<_, Error>((err, scale, picks))
     }
-    .await;
-    let result = result.map(|(err, scale, picks)| {
+    .await
+    .map(|(err, scale, picks)| {
         let mut kernels = Vec::new();
         paraformer::bench::kernels::record(&mut kernels, &picks);
         crate::app::platform::publish_check(err, scale, &kernels);
         (err, scale)
-    });
-    let result = result.map_err(|e| e.to_string());
+    })
+    .map_err(|e| e.to_string());
     ctx.update(|s| {
         s.check = Some(result);
         s.checking = false;
@@ -261,9 +261,8 @@ async fn run_accuracy(gpu: &Gpu, ctx: &Ctx, weights: &Weights, set: &TestSet, im
     });
 }
 
-/// The CPU reference in parallel mode, one branch at a time; in the browser it yields
-/// between branches so the page keeps drawing.
-/// `reference::forward`, a block at a time with a pause between (the page stays live).
+/// `reference::forward`, a branch (parallel) or a block (serial) at a time; in the browser
+/// it yields between them so the page keeps drawing.
 async fn reference_logits(w: &Weights, image: &[f32], mode: Mode) -> Vec<f32> {
     let c = &w.config;
     let x0 = reference::patch_embed(c, image, w);

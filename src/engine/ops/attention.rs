@@ -33,6 +33,18 @@ impl Variant {
     /// The query counts the shader has.
     pub const QUERIES: [u32; 2] = [4, 1];
 
+    /// Whether the shader has this variant.
+    pub fn check(&self) -> Result<(), Error> {
+        if Variant::QUERIES.contains(&self.queries) {
+            Ok(())
+        } else {
+            Err(Error::Config(format!(
+                "attention: {} queries per invocation; the kernel has 4 or 1",
+                self.queries
+            )))
+        }
+    }
+
     /// "4q/32": queries per invocation, then invocations per workgroup.
     pub fn name(&self) -> String {
         format!("{}q/{}", self.queries, self.group)
@@ -72,12 +84,7 @@ impl Attention {
                 ("group", v.group as usize),
             ],
         )?;
-        if !Variant::QUERIES.contains(&v.queries) {
-            return Err(Error::Config(format!(
-                "attention: {} queries per invocation; the kernel has 4 or 1",
-                v.queries
-            )));
-        }
+        v.check()?;
         let f = |what, value| u32_of("attention", what, value);
         let params = Params {
             tokens: f("tokens", tokens)?,

@@ -38,6 +38,23 @@ pub enum Variant {
 }
 
 impl Variant {
+    /// Whether the shader can run this variant on any device (the device's workgroup limit
+    /// is checked where the adapter is known: `choice::Forced::check`).
+    pub fn check(&self) -> Result<(), Error> {
+        match *self {
+            Variant::RowPerGroup { group } if !(group.is_power_of_two() && group <= 256) => {
+                Err(Error::Config(format!(
+                    "layer_norm: a row per workgroup needs a power of two of 1 to 256 \
+                     invocations, not {group}"
+                )))
+            }
+            Variant::RowPerInvocation { group: 0 } => Err(Error::Config(
+                "layer_norm: a workgroup needs at least 1 invocation, not 0".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// "row-per-invocation/64", "row-per-group/32".
     pub fn name(&self) -> String {
         match self {
@@ -62,20 +79,7 @@ impl LayerNorm {
     pub fn step(&self, label: &'static str, lanes: Lanes, v: Variant) -> Result<Step, Error> {
         let (rows, cols) = self.shape;
         nonzero("layer_norm", &[("rows", rows), ("cols", cols)])?;
-        match v {
-            Variant::RowPerGroup { group } if !(group.is_power_of_two() && group <= 256) => {
-                return Err(Error::Config(format!(
-                    "layer_norm: a row per workgroup needs a power of two of 1 to 256 \
-                     invocations, not {group}"
-                )));
-            }
-            Variant::RowPerInvocation { group: 0 } => {
-                return Err(Error::Config(
-                    "layer_norm: a workgroup needs at least 1 invocation, not 0".into(),
-                ));
-            }
-            _ => {}
-        }
+        v.check()?;
         let (x, y, g) = (self.x, self.y, self.gamma);
         let f = |what, value| u32_of("layer_norm", what, value);
         let params = Params {

@@ -121,6 +121,19 @@ pub struct Variant {
 }
 
 impl Variant {
+    /// Whether the shader can run this variant on any device (the device's workgroup limit
+    /// is checked where the adapter is known: `choice::Forced::check`).
+    pub fn check(&self) -> Result<(), Error> {
+        match self.block.fixed_group() {
+            Some(fixed) if self.group != fixed => Err(Error::Config(format!(
+                "linear: the {} variant runs {fixed} invocations per workgroup, not {}",
+                self.block.name(),
+                self.group
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// "9x16/64": the register block, then invocations per workgroup.
     pub fn name(&self) -> String {
         format!("{}/{}", self.block.name(), self.group)
@@ -184,15 +197,7 @@ impl Linear {
                 ("group", v.group as usize),
             ],
         )?;
-        if let Some(fixed) = v.block.fixed_group()
-            && v.group != fixed
-        {
-            return Err(Error::Config(format!(
-                "linear: the {} variant runs {fixed} invocations per workgroup, not {}",
-                v.block.name(),
-                v.group
-            )));
-        }
+        v.check()?;
         let (block_rows, block_cols) = v.block.size();
         let blocks_n = n.div_ceil(block_cols);
         let blocks = blocks_n * rows.div_ceil(block_rows);
