@@ -41,10 +41,7 @@ fn main() -> Result<(), paraformer::Error> {
     for &group in &groups {
         let options = EngineOptions {
             forced: Forced {
-                linear: Some(linear::Variant {
-                    block: linear::Block::B9x16,
-                    group,
-                }),
+                linear: Some(linear::Variant::new(linear::Block::B9x16, group)),
                 ..Forced::default()
             },
             ..Default::default()

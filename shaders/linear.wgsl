@@ -7,7 +7,9 @@
 // variable, not as arrays indexed in loops: drivers that do not unroll loops (SwiftShader)
 // keep such arrays in memory; that part of this file is written by tools/gen_linear.py.
 // GROUP invocations take consecutive blocks (row-major), so only the last workgroup of each
-// z has idle lanes. Bias, exact GELU and
+// z has idle lanes. A split-k variant (`p.splits` > 1) runs every block once per part of k
+// and writes raw sums, part after part, to a scratch buffer; the `linear_sum` op adds the
+// parts and applies the epilogue: more invocations when the output alone has too few. Bias, exact GELU and
 // the residual add are fused into the epilogue, switched by `p.epilogue` bits at run time
 // (not overrides: one compiled pipeline serves every linear of the model, which keeps the
 // cold start short).
@@ -46,7 +48,9 @@ struct Params {
     w_off: u32, w_bs: u32, b_off: u32, b_bs: u32,
     r_off: u32, r_bs: u32, r_ns: u32,
     y_off: u32, y_bs: u32, y_ns: u32,
-    _pad0: u32, _pad1: u32, _pad2: u32,
+    // Split-k: parts of k (1: none), values of k per part (a multiple of 4), y's stride
+    // per part (each part writes its sums to its own slice; `linear_sum` adds them).
+    splits: u32, k_chunk: u32, y_ss: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -82,6 +86,13 @@ fn epilogue(acc: vec4<f32>, row: u32, col: u32, bb: u32, rb: u32, yb: u32) {
     store4(yb + row * p.n + col, v, min(4u, p.n - col));
 }
 
+// The values of k (in `Vec`s, [start, end)) that part `split` of a split-k variant sums:
+// all of k when the variant does not split it.
+fn k_range(split: u32) -> vec2<u32> {
+    let k0 = split * (p.k_chunk / WIDTH);
+    return vec2<u32>(k0, min(k0 + p.k_chunk / WIDTH, p.k / WIDTH));
+}
+
 // ---- below: written by tools/gen_linear.py (edit the script, not this part) ----
 
 // Invocations per workgroup, set by the engine (`Variant` in src/engine/ops/linear.rs).
@@ -102,7 +113,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     // One workgroup per tile; the grid may be folded over x, y and z.
     let g = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
-    let z = g / p.blocks;
+    let zs = g / p.blocks;
+    let z = zs / p.splits;
+    let split = zs % p.splits;
     let tile = g % p.blocks;
     // Uniform per workgroup: every invocation returns or none does (barriers follow).
     if (z >= p.nz) {
@@ -116,7 +129,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     let wb = p.w_off + branch * p.w_bs;
     let last_row = p.rows - 1u;
     let last_col = p.n - 1u;
-    let kv = p.k / WIDTH;
+    let kr = k_range(split);
     // This invocation's 4 x 4 block of the tile.
     let tr = (lid / 8u) * 4u;
     let tc = (lid % 8u) * 4u;
@@ -124,14 +137,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     var a1 = vec4<f32>(0.0);
     var a2 = vec4<f32>(0.0);
     var a3 = vec4<f32>(0.0);
-    for (var k0 = 0u; k0 < kv; k0 += TILE_K) {
+    for (var k0 = kr.x; k0 < kr.y; k0 += TILE_K) {
         // Rows past the edge read a valid row (never written); k past the end reads zeros.
         for (var e = lid; e < 32u * TILE_K; e += 64u) {
             let r = e / TILE_K;
             let kk = k0 + e % TILE_K;
             var xv = Vec(0.0);
             var wv = Vec(0.0);
-            if (kk < kv) {
+            if (kk < kr.y) {
                 xv = x[(xb + min(row0 + r, last_row) * p.k) / WIDTH + kk];
                 wv = w[(wb + min(col0 + r, last_col) * p.k) / WIDTH + kk];
             }
@@ -157,7 +170,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     }
     let bb = p.b_off + branch * p.b_bs;
     let rb = p.r_off + branch * p.r_bs + image * p.r_ns;
-    let yb = p.y_off + branch * p.y_bs + image * p.y_ns;
+    let yb = p.y_off + split * p.y_ss + branch * p.y_bs + image * p.y_ns;
     epilogue(a0, row0 + tr + 0u, col0 + tc, bb, rb, yb);
     epilogue(a1, row0 + tr + 1u, col0 + tc, bb, rb, yb);
     epilogue(a2, row0 + tr + 2u, col0 + tc, bb, rb, yb);
@@ -176,7 +189,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     // The grid may be folded over x, y and z when it exceeds a dimension's limit.
     let g = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
     let groups_per_z = (p.blocks + GROUP - 1u) / GROUP;
-    let z = g / groups_per_z;
+    let zs = g / groups_per_z;
+    let z = zs / p.splits;
+    let split = zs % p.splits;
     let block = (g % groups_per_z) * GROUP + lid;
     if (z >= p.nz || block >= p.blocks) {
         return;
@@ -212,7 +227,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     var a2_1 = vec4<f32>(0.0);
     var a3_0 = vec4<f32>(0.0);
     var a3_1 = vec4<f32>(0.0);
-    for (var i = 0u; i < p.k / WIDTH; i++) {
+    let kr = k_range(split);
+    for (var i = kr.x; i < kr.y; i++) {
         let w0 = w[wo0 + i];
         let w1 = w[wo1 + i];
         let w2 = w[wo2 + i];
@@ -237,7 +253,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
 
     let bb = p.b_off + branch * p.b_bs;
     let rb = p.r_off + branch * p.r_bs + image * p.r_ns;
-    let yb = p.y_off + branch * p.y_bs + image * p.y_ns;
+    let yb = p.y_off + split * p.y_ss + branch * p.y_bs + image * p.y_ns;
     epilogue(a0_0, row0 + 0u, col0, bb, rb, yb);
     epilogue(a0_1, row0 + 0u, col0 + 4u, bb, rb, yb);
     epilogue(a1_0, row0 + 1u, col0, bb, rb, yb);
@@ -260,7 +276,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     // The grid may be folded over x, y and z when it exceeds a dimension's limit.
     let g = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
     let groups_per_z = (p.blocks + GROUP - 1u) / GROUP;
-    let z = g / groups_per_z;
+    let zs = g / groups_per_z;
+    let z = zs / p.splits;
+    let split = zs % p.splits;
     let block = (g % groups_per_z) * GROUP + lid;
     if (z >= p.nz || block >= p.blocks) {
         return;
@@ -288,7 +306,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     var a1_0 = vec4<f32>(0.0);
     var a2_0 = vec4<f32>(0.0);
     var a3_0 = vec4<f32>(0.0);
-    for (var i = 0u; i < p.k / WIDTH; i++) {
+    let kr = k_range(split);
+    for (var i = kr.x; i < kr.y; i++) {
         let w0 = w[wo0 + i];
         let w1 = w[wo1 + i];
         let w2 = w[wo2 + i];
@@ -305,7 +324,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
 
     let bb = p.b_off + branch * p.b_bs;
     let rb = p.r_off + branch * p.r_bs + image * p.r_ns;
-    let yb = p.y_off + branch * p.y_bs + image * p.y_ns;
+    let yb = p.y_off + split * p.y_ss + branch * p.y_bs + image * p.y_ns;
     epilogue(a0_0, row0 + 0u, col0, bb, rb, yb);
     epilogue(a1_0, row0 + 1u, col0, bb, rb, yb);
     epilogue(a2_0, row0 + 2u, col0, bb, rb, yb);
@@ -324,7 +343,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     // The grid may be folded over x, y and z when it exceeds a dimension's limit.
     let g = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
     let groups_per_z = (p.blocks + GROUP - 1u) / GROUP;
-    let z = g / groups_per_z;
+    let zs = g / groups_per_z;
+    let z = zs / p.splits;
+    let split = zs % p.splits;
     let block = (g % groups_per_z) * GROUP + lid;
     if (z >= p.nz || block >= p.blocks) {
         return;
@@ -346,7 +367,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     let wo3 = (wb + min(col0 + 3u, last_col) * p.k) / WIDTH;
     // a<r>_<g> holds columns 4g..4g+3 of row r.
     var a0_0 = vec4<f32>(0.0);
-    for (var i = 0u; i < p.k / WIDTH; i++) {
+    let kr = k_range(split);
+    for (var i = kr.x; i < kr.y; i++) {
         let w0 = w[wo0 + i];
         let w1 = w[wo1 + i];
         let w2 = w[wo2 + i];
@@ -357,7 +379,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
 
     let bb = p.b_off + branch * p.b_bs;
     let rb = p.r_off + branch * p.r_bs + image * p.r_ns;
-    let yb = p.y_off + branch * p.y_bs + image * p.y_ns;
+    let yb = p.y_off + split * p.y_ss + branch * p.y_bs + image * p.y_ns;
     epilogue(a0_0, row0 + 0u, col0, bb, rb, yb);
 }
 // #else
@@ -373,7 +395,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     // The grid may be folded over x, y and z when it exceeds a dimension's limit.
     let g = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
     let groups_per_z = (p.blocks + GROUP - 1u) / GROUP;
-    let z = g / groups_per_z;
+    let zs = g / groups_per_z;
+    let z = zs / p.splits;
+    let split = zs % p.splits;
     let block = (g % groups_per_z) * GROUP + lid;
     if (z >= p.nz || block >= p.blocks) {
         return;
@@ -450,7 +474,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     var a8_1 = vec4<f32>(0.0);
     var a8_2 = vec4<f32>(0.0);
     var a8_3 = vec4<f32>(0.0);
-    for (var i = 0u; i < p.k / WIDTH; i++) {
+    let kr = k_range(split);
+    for (var i = kr.x; i < kr.y; i++) {
         let w0 = w[wo0 + i];
         let w1 = w[wo1 + i];
         let w2 = w[wo2 + i];
@@ -516,7 +541,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
 
     let bb = p.b_off + branch * p.b_bs;
     let rb = p.r_off + branch * p.r_bs + image * p.r_ns;
-    let yb = p.y_off + branch * p.y_bs + image * p.y_ns;
+    let yb = p.y_off + split * p.y_ss + branch * p.y_bs + image * p.y_ns;
     epilogue(a0_0, row0 + 0u, col0, bb, rb, yb);
     epilogue(a0_1, row0 + 0u, col0 + 4u, bb, rb, yb);
     epilogue(a0_2, row0 + 0u, col0 + 8u, bb, rb, yb);

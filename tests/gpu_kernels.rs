@@ -13,7 +13,8 @@ use paraformer::engine::ops::branch_sum::BranchSum;
 use paraformer::engine::ops::layer_norm::{self, LayerNorm};
 use paraformer::engine::ops::linear::{self, Linear};
 use paraformer::engine::ops::patch_embed;
-use paraformer::engine::probe::run_step;
+use paraformer::engine::plan::linear_steps;
+use paraformer::engine::probe::{run_step, run_steps};
 use paraformer::engine::step::{Buf, Lanes, Operand, Step};
 use paraformer::model::{Config, Pool, Rng, Weights};
 use paraformer::reference;
@@ -93,12 +94,14 @@ fn linear_matches_cpu_with_every_epilogue() {
             } else {
                 nz * rows * k
             };
+            // Split-k parts: up to 8 slices of the output, NaN until the first dispatch.
             let data = HashMap::from([
                 (Buf::U, rng.fill(x_len, 2.0)),
                 (Buf::W1, rng.fill(blocks * n * k, 0.5)),
                 (Buf::B1, rng.fill(blocks * n, 1.0)),
                 (Buf::V, rng.fill(nz * rows * n, 1.0)),
                 (Buf::G, vec![f32::NAN; nz * rows * n]),
+                (Buf::Partial, vec![f32::NAN; 8 * nz * rows * n]),
             ]);
             let linear = Linear {
                 x,
@@ -133,7 +136,7 @@ fn linear_matches_cpu_with_every_epilogue() {
                 let group = block
                     .fixed_group()
                     .unwrap_or([64, 16, 8][(case + vi + bi) % 3]);
-                let v = linear::Variant { block, group };
+                let v = linear::Variant::new(block, group);
                 let step = linear.step("test", lanes, v).unwrap();
                 widths.insert(step.kernel.width());
                 let what = format!(
@@ -147,6 +150,27 @@ fn linear_matches_cpu_with_every_epilogue() {
                     &want,
                     1e-5,
                 );
+            }
+            // Split-k: a block of its own per case, k in 2, 3 or 8 parts (more parts than
+            // k has values of 4 leaves parts empty), the parts' sum a second dispatch.
+            let block = linear::Block::ALL[(case + vi) % linear::Block::ALL.len()];
+            let v = linear::Variant {
+                splits: [2, 3, 8][(case + vi) % 3],
+                ..linear::Variant::new(block, block.fixed_group().unwrap_or(32))
+            };
+            let steps = linear_steps(&linear, "test", lanes, v).unwrap();
+            assert_eq!(steps.len(), 2, "{}", v.name());
+            assert!(
+                linear::partial_len(linear.shape, lanes, v.splits) <= data[&Buf::Partial].len()
+            );
+            let what = format!(
+                "linear {} {rows}x{n}x{k} bias={bias} gelu={gelu} residual={residual} {lanes:?}",
+                v.name()
+            );
+            let most = steps.iter().map(|s| s.groups).max().unwrap();
+            for grid in [None, tight_grid(most)] {
+                let got = pollster::block_on(run_steps(gpu(), &steps, &data, grid)).unwrap();
+                assert_close(&format!("{what} grid {grid:?}"), &got, &want, 1e-5);
             }
         }
     }

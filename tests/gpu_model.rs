@@ -75,10 +75,7 @@ fn every_linear_workgroup_size_matches_cpu() {
     for group in [64, 16, 8, 1] {
         let options = EngineOptions {
             forced: Forced {
-                linear: Some(linear::Variant {
-                    block: linear::Block::B9x16,
-                    group,
-                }),
+                linear: Some(linear::Variant::new(linear::Block::B9x16, group)),
                 ..Forced::default()
             },
             ..Default::default()
@@ -129,12 +126,36 @@ fn every_kernel_variant_runs_the_model_as_the_reference() {
         let options = EngineOptions {
             batch: [1, 3][i % 2],
             forced: Forced {
-                linear: Some(linear::Variant { block, group }),
+                linear: Some(linear::Variant::new(block, group)),
                 layer_norm: Some(norm),
                 attention: Some(attention::Variant {
                     queries: [4, 1][i / 2 % 2],
                     group: att,
                 }),
+            },
+            ..Default::default()
+        };
+        check("cifar", 3, 1, options, Pool::Cls);
+        check("mnist", 2, 2, options, Pool::Mean);
+    }
+}
+
+#[test]
+fn split_k_linears_run_the_model_as_the_reference() {
+    // Every linear of the model split in parts, summed by a second dispatch: a register
+    // block at batch 1, the tiled variant at batch 3 with more parts.
+    for (i, (block, group, splits)) in [(linear::Block::B4x4, 64, 4), (linear::Block::Tiled, 64, 3)]
+        .into_iter()
+        .enumerate()
+    {
+        let options = EngineOptions {
+            batch: [1, 3][i],
+            forced: Forced {
+                linear: Some(linear::Variant {
+                    splits,
+                    ..linear::Variant::new(block, group)
+                }),
+                ..Forced::default()
             },
             ..Default::default()
         };

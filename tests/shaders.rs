@@ -3,6 +3,7 @@
 //! compiles exactly those files.
 
 use paraformer::engine::ops::linear::{self, Linear};
+use paraformer::engine::ops::linear_sum;
 use paraformer::engine::step::{Buf, Lanes, Operand};
 use paraformer::engine::{SHADERS, shader_source};
 
@@ -114,19 +115,25 @@ fn every_shaders_params_is_its_ops_rust_params() {
 
 #[test]
 fn the_linear_epilogue_bits_are_the_shaders_constants() {
-    let (module, _) = parse("linear", &[]);
-    for (name, bits) in linear::EPILOGUE {
-        let (_, c) = module
-            .constants
-            .iter()
-            .find(|(_, c)| c.name.as_deref() == Some(name))
-            .unwrap_or_else(|| panic!("linear.wgsl has no const {name}"));
-        let value = &module.global_expressions[c.init];
-        assert_eq!(
-            *value,
-            naga::Expression::Literal(naga::Literal::U32(bits)),
-            "{name}"
-        );
+    // The split-k sum applies the same epilogue as the linear itself.
+    for (op, epilogue) in [
+        ("linear", linear::EPILOGUE),
+        ("linear_sum", linear_sum::EPILOGUE),
+    ] {
+        let (module, _) = parse(op, &[]);
+        for (name, bits) in epilogue {
+            let (_, c) = module
+                .constants
+                .iter()
+                .find(|(_, c)| c.name.as_deref() == Some(name))
+                .unwrap_or_else(|| panic!("{op}.wgsl has no const {name}"));
+            let value = &module.global_expressions[c.init];
+            assert_eq!(
+                *value,
+                naga::Expression::Literal(naga::Literal::U32(bits)),
+                "{op} {name}"
+            );
+        }
     }
 }
 
@@ -160,10 +167,7 @@ fn the_linear_kernel_is_what_its_generator_writes_with_the_planned_blocks() {
         // k = 8 loads vec4s, k = 7 scalars: both defines of each block.
         for k in [8, 7] {
             let lin = Linear::new(op(Buf::U), op(Buf::W1), op(Buf::G), (8, 8, k));
-            let v = linear::Variant {
-                block,
-                group: block.fixed_group().unwrap_or(16),
-            };
+            let v = linear::Variant::new(block, block.fixed_group().unwrap_or(16));
             let step = lin.step("test", lanes, v).unwrap();
             let defines = step.kernel.defines;
             let src = shader_source("linear", defines).unwrap();

@@ -46,7 +46,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     // One workgroup per tile; the grid may be folded over x, y and z.
     let g = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
-    let z = g / p.blocks;
+    let zs = g / p.blocks;
+    let z = zs / p.splits;
+    let split = zs % p.splits;
     let tile = g % p.blocks;
     // Uniform per workgroup: every invocation returns or none does (barriers follow).
     if (z >= p.nz) {
@@ -60,7 +62,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     let wb = p.w_off + branch * p.w_bs;
     let last_row = p.rows - 1u;
     let last_col = p.n - 1u;
-    let kv = p.k / WIDTH;
+    let kr = k_range(split);
     // This invocation's 4 x 4 block of the tile.
     let tr = (lid / 8u) * 4u;
     let tc = (lid % 8u) * 4u;
@@ -68,14 +70,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     var a1 = vec4<f32>(0.0);
     var a2 = vec4<f32>(0.0);
     var a3 = vec4<f32>(0.0);
-    for (var k0 = 0u; k0 < kv; k0 += TILE_K) {
+    for (var k0 = kr.x; k0 < kr.y; k0 += TILE_K) {
         // Rows past the edge read a valid row (never written); k past the end reads zeros.
         for (var e = lid; e < 32u * TILE_K; e += 64u) {
             let r = e / TILE_K;
             let kk = k0 + e % TILE_K;
             var xv = Vec(0.0);
             var wv = Vec(0.0);
-            if (kk < kv) {
+            if (kk < kr.y) {
                 xv = x[(xb + min(row0 + r, last_row) * p.k) / WIDTH + kk];
                 wv = w[(wb + min(col0 + r, last_col) * p.k) / WIDTH + kk];
             }
@@ -101,7 +103,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     }
     let bb = p.b_off + branch * p.b_bs;
     let rb = p.r_off + branch * p.r_bs + image * p.r_ns;
-    let yb = p.y_off + branch * p.y_bs + image * p.y_ns;
+    let yb = p.y_off + split * p.y_ss + branch * p.y_bs + image * p.y_ns;
     epilogue(a0, row0 + tr + 0u, col0 + tc, bb, rb, yb);
     epilogue(a1, row0 + tr + 1u, col0 + tc, bb, rb, yb);
     epilogue(a2, row0 + tr + 2u, col0 + tc, bb, rb, yb);
@@ -124,7 +126,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     // The grid may be folded over x, y and z when it exceeds a dimension's limit.
     let g = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
     let groups_per_z = (p.blocks + GROUP - 1u) / GROUP;
-    let z = g / groups_per_z;
+    let zs = g / groups_per_z;
+    let z = zs / p.splits;
+    let split = zs % p.splits;
     let block = (g % groups_per_z) * GROUP + lid;
     if (z >= p.nz || block >= p.blocks) {{
         return;
@@ -148,7 +152,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     for r in range(R):
         for g in range(C // 4):
             o.append(f"    var a{r}_{g} = vec4<f32>(0.0);\n")
-    o.append("    for (var i = 0u; i < p.k / WIDTH; i++) {\n")
+    o.append("    let kr = k_range(split);\n")
+    o.append("    for (var i = kr.x; i < kr.y; i++) {\n")
     for c in range(C):
         o.append(f"        let w{c} = w[wo{c} + i];\n")
     for r in range(R):
@@ -160,7 +165,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
 
     let bb = p.b_off + branch * p.b_bs;
     let rb = p.r_off + branch * p.r_bs + image * p.r_ns;
-    let yb = p.y_off + branch * p.y_bs + image * p.y_ns;
+    let yb = p.y_off + split * p.y_ss + branch * p.y_bs + image * p.y_ns;
 """)
     for r in range(R):
         for g in range(C // 4):

@@ -80,10 +80,7 @@ mod tests {
                 },
             },
             choice: Choice {
-                variant: Variant::Linear(linear::Variant {
-                    block: linear::Block::B9x16,
-                    group,
-                }),
+                variant: Variant::Linear(linear::Variant::new(linear::Block::B9x16, group)),
                 source,
             },
         }

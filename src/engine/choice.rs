@@ -165,7 +165,8 @@ pub const SPELLINGS: [(&str, &str); 3] = [
     (
         "linear",
         "9x16/G, 4x8/G, 4x4/G or 1x4/G (rows x columns of y per invocation), or tiled/64 (a \
-         32 x 32 tile per workgroup, staged in workgroup memory)",
+         32 x 32 tile per workgroup, staged in workgroup memory); each may end in /splitS to \
+         sum k in S parts (split-k, 2 to 64) and add them in a second dispatch",
     ),
     (
         "layer_norm",
@@ -184,10 +185,32 @@ impl Variant {
     /// The variant of `op` that `spec` spells ("9x16/64" for a linear), or an error that
     /// lists the spellings `op` allows.
     pub fn parse(op: Op, spec: &str) -> Result<Variant, Error> {
+        let allowed = SPELLINGS[Op::ALL.iter().position(|&o| o == op).unwrap_or(0)].1;
+        // A linear's optional split-k suffix: "4x4/64/split4".
+        let (spec, splits) = match spec.rsplit_once("/split") {
+            Some((base, parts)) if op == Op::Linear => {
+                let splits = parts.parse().map_err(|_| {
+                    Error::Usage(format!(
+                        "--kernel linear={spec}: '{parts}' is not a whole number of parts of k \
+                         (split2 to split{})",
+                        linear::MAX_SPLITS
+                    ))
+                })?;
+                (base, splits)
+            }
+            _ => (spec, 1),
+        };
         let spelled = match op {
             Op::Linear => linear::Block::ALL.into_iter().find_map(|block| {
-                group_of(spec, &block.name())
-                    .map(|g| g.map(|group| Variant::Linear(linear::Variant { block, group })))
+                group_of(spec, &block.name()).map(|g| {
+                    g.map(|group| {
+                        Variant::Linear(linear::Variant {
+                            block,
+                            group,
+                            splits,
+                        })
+                    })
+                })
             }),
             Op::LayerNorm => group_of(spec, "row-per-invocation")
                 .map(|g| g.map(|group| layer_norm::Variant::RowPerInvocation { group }))
@@ -202,7 +225,6 @@ impl Variant {
                 })
             }),
         };
-        let allowed = SPELLINGS[Op::ALL.iter().position(|&o| o == op).unwrap_or(0)].1;
         match spelled {
             Some(Ok(v)) => Ok(v),
             Some(Err(g)) => Err(Error::Usage(format!(
@@ -316,10 +338,10 @@ impl Adapter {
             Op::Linear => {
                 let cpu = self.device_type == wgpu::DeviceType::Cpu
                     && self.backend != wgpu::Backend::BrowserWebGpu;
-                Variant::Linear(linear::Variant {
-                    block: linear::Block::B9x16,
-                    group: if cpu { 16 } else { 64 }.min(self.max_group),
-                })
+                Variant::Linear(linear::Variant::new(
+                    linear::Block::B9x16,
+                    if cpu { 16 } else { 64 }.min(self.max_group),
+                ))
             }
             Op::LayerNorm => Variant::LayerNorm(layer_norm::Variant::RowPerInvocation {
                 group: 64.min(self.max_group),
@@ -390,10 +412,7 @@ mod tests {
     use super::*;
 
     fn lin(group: u32) -> linear::Variant {
-        linear::Variant {
-            block: linear::Block::B9x16,
-            group,
-        }
+        linear::Variant::new(linear::Block::B9x16, group)
     }
 
     fn adapter(backend: wgpu::Backend, device_type: wgpu::DeviceType) -> Adapter {
@@ -473,10 +492,7 @@ mod tests {
         );
         assert!(e.contains("allows 1 to 128"), "{e}");
         let tiled = |group| Forced {
-            linear: Some(linear::Variant {
-                block: linear::Block::Tiled,
-                group,
-            }),
+            linear: Some(linear::Variant::new(linear::Block::Tiled, group)),
             ..Forced::default()
         };
         assert!(tiled(64).check(&a).is_ok());
@@ -563,10 +579,7 @@ mod tests {
         // Every variant's printed name parses back to it.
         for v in [
             Variant::Linear(lin(16)),
-            Variant::Linear(linear::Variant {
-                block: linear::Block::B4x8,
-                group: 64,
-            }),
+            Variant::Linear(linear::Variant::new(linear::Block::B4x8, 64)),
             Variant::LayerNorm(layer_norm::Variant::RowPerInvocation { group: 64 }),
             Variant::LayerNorm(layer_norm::Variant::RowPerGroup { group: 4 }),
             Variant::Attention(attention::Variant {
@@ -593,11 +606,28 @@ mod tests {
         );
         assert_eq!(
             Forced::parse(&["linear=1x4/256"]).unwrap().linear,
-            Some(linear::Variant {
-                block: linear::Block::B1x4,
-                group: 256
-            })
+            Some(linear::Variant::new(linear::Block::B1x4, 256))
         );
+        // Split-k: any block with /splitS, S from 2 to 64; its name parses back.
+        let split = linear::Variant {
+            splits: 4,
+            ..linear::Variant::new(linear::Block::B4x4, 64)
+        };
+        assert_eq!(
+            Forced::parse(&["linear=4x4/64/split4"]).unwrap().linear,
+            Some(split)
+        );
+        assert_eq!(Variant::Linear(split).to_string(), "4x4/64/split4");
+        let e = err("linear=4x4/64/splitmany");
+        assert!(e.contains("'many' is not a whole number of parts"), "{e}");
+        // Only a linear splits k.
+        let e = err("attention=4q/8/split2");
+        assert!(e.contains("'8/split2' is not a whole number"), "{e}");
+        let a = adapter(wgpu::Backend::Vulkan, wgpu::DeviceType::Cpu);
+        for bad in ["linear=9x16/16/split0", "linear=tiled/64/split65"] {
+            let e = Forced::parse(&[bad]).unwrap().check(&a).unwrap_err();
+            assert!(e.to_string().contains("1 (no split) to 64"), "{bad}: {e}");
+        }
         let e = err("linear=9x16/many");
         assert!(e.contains("'many' is not a whole number"), "{e}");
         let e = err("linear");

@@ -35,8 +35,10 @@ pub fn check_sizes(gpu: &Gpu, c: &Config, batch: usize) -> Result<(), Error> {
 pub fn model_buffers(gpu: &Gpu, weights: &Weights, batch: usize) -> HashMap<Buf, wgpu::Buffer> {
     let (c, device) = (&weights.config, &gpu.device);
     let data = weight_data(weights);
+    // `Buf::Partial` has no size of its own: the engine makes it for the plans that use it.
     Buf::ALL
         .iter()
+        .filter(|b| b.len(c, batch) > 0)
         .map(|&buf| {
             let label = format!("{buf:?}");
             let b = match data.get(&buf) {

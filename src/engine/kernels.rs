@@ -7,10 +7,11 @@ use super::ops::{self, Shader};
 use super::step::Kernel;
 
 /// Every op's shader: what the naga test validates and the engine compiles.
-pub const SHADERS: [Shader; 5] = [
+pub const SHADERS: [Shader; 6] = [
     ops::patch_embed::SHADER,
     ops::layer_norm::SHADER,
     ops::linear::SHADER,
+    ops::linear_sum::SHADER,
     ops::attention::SHADER,
     ops::branch_sum::SHADER,
 ];

@@ -200,8 +200,11 @@ impl Engine {
             .map(|&b| len(b))
             .sum();
         // Parallel mode with every branch is the largest live set of either mode.
-        let steps = plan::plan(c, batch, Mode::Parallel, c.branches, &self.choices)?.steps;
-        let live = plan::peak_live_activations(&steps, len);
+        let planned = plan::plan(c, batch, Mode::Parallel, c.branches, &self.choices)?;
+        let live = plan::peak_live_activations(&planned.steps, |b| match b {
+            Buf::Partial => planned.partial,
+            b => len(b),
+        });
         Ok(Memory {
             held_bytes: self.device_bytes(),
             weight_bytes: 4 * weights as u64,
@@ -223,6 +226,7 @@ impl Engine {
             branches,
             &self.choices,
         )?;
+        self.reserve_partial(planned.partial)?;
         let steps = planned.steps;
         let stats = ModeStats {
             blocks: branches * self.config.depth,
@@ -233,6 +237,37 @@ impl Engine {
         let p = self.build_plan(steps, planned.picks, stats)?;
         self.plans.insert((mode, branches), p);
         Ok(stats)
+    }
+
+    /// Makes `Buf::Partial` hold at least `floats` (split-k linears' parts). A larger
+    /// buffer replaces the old one, and the plans bound to the old one are built again.
+    fn reserve_partial(&mut self, floats: usize) -> Result<(), Error> {
+        let bytes = 4 * floats as u64;
+        let held = self
+            .buffers
+            .get(&Buf::Partial)
+            .map_or(0, wgpu::Buffer::size);
+        if floats == 0 || held >= bytes {
+            return Ok(());
+        }
+        let limits = self.gpu.device.limits();
+        let allowed = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        if bytes > allowed {
+            return Err(Error::Gpu(format!(
+                "the split-k linears' partial sums need {bytes} bytes in one storage binding,                  the adapter allows {allowed}: split k in fewer parts or use a smaller batch"
+            )));
+        }
+        let buffer = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("Partial"),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        self.buffers.insert(Buf::Partial, buffer);
+        self.plans.clear();
+        Ok(())
     }
 
     fn build_plan(

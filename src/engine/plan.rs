@@ -10,7 +10,8 @@ use super::choice::{Choices, Key, Op, Pick, Shape, Variant};
 use super::ops::attention::Attention;
 use super::ops::branch_sum::BranchSum;
 use super::ops::layer_norm::LayerNorm;
-use super::ops::linear::Linear;
+use super::ops::linear::{self, Linear};
+use super::ops::linear_sum::LinearSum;
 use super::ops::patch_embed;
 use super::step::{Buf, Lanes, Operand, Step, padded_classes};
 use crate::Error;
@@ -22,7 +23,35 @@ use crate::model::{Config, Mode};
 pub struct Planned {
     pub steps: Vec<Step>,
     pub picks: Vec<Option<Pick>>,
+    /// Floats of `Buf::Partial` the plan's split-k linears need (0 when none splits k).
+    pub partial: usize,
 }
+
+/// The dispatches of one linear with variant `v`: one, or for a split-k variant the parts'
+/// sums and then `linear_sum` (labelled "<label> split-k sum").
+pub fn linear_steps(
+    l: &Linear,
+    label: &'static str,
+    lanes: Lanes,
+    v: linear::Variant,
+) -> Result<Vec<Step>, Error> {
+    let mut steps = vec![l.step(label, lanes, v)?];
+    if v.splits > 1 {
+        let sum = LinearSum {
+            bias: l.bias,
+            residual: l.residual,
+            y: l.y,
+            shape: (l.shape.0, l.shape.1),
+            splits: v.splits,
+            gelu: l.gelu,
+        };
+        steps.push(sum.step(SPLIT_SUM_LABEL, lanes)?);
+    }
+    Ok(steps)
+}
+
+/// The label of every split-k linear's second dispatch (profiles add them up as one op).
+pub const SPLIT_SUM_LABEL: &str = "linear split-k sum";
 
 /// Which block's weights a dispatch uses: block `base + branch * stride`.
 #[derive(Clone, Copy)]
@@ -49,6 +78,7 @@ struct Planner<'a> {
     choices: &'a Choices,
     steps: Vec<Step>,
     picks: Vec<Option<Pick>>,
+    partial: usize,
 }
 
 impl Planner<'_> {
@@ -73,8 +103,15 @@ impl Planner<'_> {
         let Variant::Linear(v) = pick.choice.variant else {
             unreachable!("a linear's pick is a linear variant")
         };
-        let step = l.step(label, lanes, v)?;
-        self.push(step, Some(pick));
+        let mut pick = Some(pick);
+        for step in linear_steps(&l, label, lanes, v)? {
+            self.push(step, pick.take());
+        }
+        if v.splits > 1 {
+            self.partial = self
+                .partial
+                .max(linear::partial_len(l.shape, lanes, v.splits));
+        }
         Ok(())
     }
 
@@ -199,6 +236,7 @@ pub fn plan(
         choices,
         steps: vec![patch_embed::step(c, batch)?],
         picks: vec![None],
+        partial: 0,
     };
     let (t, d) = (c.tokens(), c.dim);
     let h = p.act(Buf::H, t, d);
@@ -243,6 +281,7 @@ pub fn plan(
     Ok(Planned {
         steps: p.steps,
         picks: p.picks,
+        partial: p.partial,
     })
 }
 
@@ -405,6 +444,49 @@ mod tests {
                 (qkv.key.shape.rows, qkv.key.shape.n, qkv.key.shape.k),
                 (c.tokens(), 3 * c.inner(), c.dim)
             );
+        }
+    }
+
+    #[test]
+    fn split_k_adds_a_dependent_sum_per_linear_and_sizes_its_parts() {
+        let forced = |splits| {
+            let adapter = choices().adapter();
+            let linear = linear::Variant {
+                splits,
+                ..linear::Variant::new(linear::Block::B4x4, 64)
+            };
+            let f = Forced {
+                linear: Some(linear),
+                ..Forced::default()
+            };
+            Choices::new(adapter, f)
+        };
+        let (k, d) = (3, 2);
+        let c = cfg(k, d);
+        for (mode, blocks) in [(Mode::Parallel, d), (Mode::Serial, k * d)] {
+            let plain = plan(&c, 2, mode, k, &choices()).unwrap();
+            assert_eq!(plain.partial, 0);
+            let split = plan(&c, 2, mode, k, &forced(4)).unwrap();
+            // Four linears per block and the head's, each one dispatch more.
+            let linears = 4 * blocks + 1;
+            assert_eq!(split.steps.len(), plain.steps.len() + linears);
+            assert_eq!(
+                critical_path(&split.steps),
+                critical_path(&plain.steps) + linears
+            );
+            let sums = split.steps.iter().filter(|s| s.label == SPLIT_SUM_LABEL);
+            assert_eq!(sums.count(), linears);
+            // Every sum follows its linear, which has the pick; the sum has none.
+            for (i, s) in split.steps.iter().enumerate() {
+                if s.kernel.op == "linear_sum" {
+                    assert_eq!(split.steps[i - 1].writes(), Buf::Partial);
+                    assert!(split.picks[i].is_none() && split.picks[i - 1].is_some());
+                }
+            }
+            // The widest linear's parts: the MLP's hidden layer or qkv, per lane.
+            let lanes = if mode == Mode::Parallel { 2 * k } else { 2 };
+            let widest = c.tokens() * c.mlp_dim.max(3 * c.inner());
+            assert_eq!(split.partial, 4 * lanes * widest);
         }
     }
 

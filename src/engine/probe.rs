@@ -16,9 +16,23 @@ pub async fn run_step(
     data: &HashMap<Buf, Vec<f32>>,
     max_grid_dim: Option<u32>,
 ) -> Result<Vec<f32>, Error> {
+    run_steps(gpu, std::slice::from_ref(step), data, max_grid_dim).await
+}
+
+/// Runs `steps` once, in order, in one pass (a split-k linear is two). `data` holds the
+/// contents of every buffer they bind. Returns the buffer the last step wrote.
+pub async fn run_steps(
+    gpu: &Gpu,
+    steps: &[Step],
+    data: &HashMap<Buf, Vec<f32>>,
+    max_grid_dim: Option<u32>,
+) -> Result<Vec<f32>, Error> {
     let device = &gpu.device;
+    let last = steps
+        .last()
+        .ok_or_else(|| Error::Input("no steps to run".into()))?;
     let mut buffers = HashMap::new();
-    for buf in &step.bindings {
+    for buf in steps.iter().flat_map(|s| &s.bindings) {
         let values = data
             .get(buf)
             .ok_or_else(|| Error::Input(format!("no data given for buffer {buf:?}")))?;
@@ -31,21 +45,24 @@ pub async fn run_step(
             )
         });
     }
-    let params = upload(
-        gpu,
-        "probe parameters",
-        &step.params,
-        wgpu::BufferUsages::UNIFORM,
-    );
     let max = max_grid_dim.unwrap_or(device.limits().max_compute_workgroups_per_dimension);
-    let dispatch = Dispatch::new(
-        gpu,
-        step,
-        params.as_entire_buffer_binding(),
-        |b| &buffers[&b],
-        max,
-    )?;
-    let out = &buffers[&step.writes()];
+    let params: Vec<wgpu::Buffer> = steps
+        .iter()
+        .map(|s| {
+            upload(
+                gpu,
+                "probe parameters",
+                &s.params,
+                wgpu::BufferUsages::UNIFORM,
+            )
+        })
+        .collect();
+    let dispatches = steps
+        .iter()
+        .zip(&params)
+        .map(|(s, p)| Dispatch::new(gpu, s, p.as_entire_buffer_binding(), |b| &buffers[&b], max))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let out = &buffers[&last.writes()];
     let readback = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("probe readback"),
         size: out.size(),
@@ -53,10 +70,10 @@ pub async fn run_step(
         mapped_at_creation: false,
     });
     let mut enc = device.create_command_encoder(&Default::default());
-    encode::encode(&mut enc, step.label, &[dispatch], Stamps::None);
+    encode::encode(&mut enc, last.label, &dispatches, Stamps::None);
     enc.copy_buffer_to_buffer(out, 0, &readback, 0, out.size());
     gpu.queue.submit([enc.finish()]);
     let bytes = read_back(device, &[(&readback, out.size())]).await?;
-    let len = data[&step.writes()].len();
+    let len = data[&last.writes()].len();
     Ok(bytemuck::pod_collect_to_vec(&bytes[0][..4 * len]))
 }

@@ -38,10 +38,13 @@ pub enum Buf {
     Pooled,
     PooledN,
     Logits,
+    /// The parts' sums of split-k linears, sized by the plans that use it
+    /// (`plan::Planned::partial`): `len` is 0.
+    Partial,
 }
 
 impl Buf {
-    pub const ALL: [Buf; 30] = [
+    pub const ALL: [Buf; 31] = [
         Buf::Image,
         Buf::PatchW,
         Buf::PatchB,
@@ -72,6 +75,7 @@ impl Buf {
         Buf::Pooled,
         Buf::PooledN,
         Buf::Logits,
+        Buf::Partial,
     ];
 
     /// Size in f32 values for a model run on `batch` images with up to K branches at once.
@@ -97,6 +101,7 @@ impl Buf {
             Buf::G => b * k * t * m,
             Buf::Pooled | Buf::PooledN => b * d,
             Buf::Logits => b * padded_classes(c),
+            Buf::Partial => 0,
         }
     }
 
@@ -114,6 +119,7 @@ impl Buf {
                 | Buf::Pooled
                 | Buf::PooledN
                 | Buf::Logits
+                | Buf::Partial
         )
     }
 }

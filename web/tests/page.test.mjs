@@ -217,6 +217,9 @@ test('every kernel variant computes what the CPU reference does, in both modes',
     ['cifar', ['linear=1x4/16', 'layer_norm=row-per-invocation/256', 'attention=1q/32']],
     ['mnist', ['linear=tiled/64', 'layer_norm=row-per-group/64', 'attention=4q/32']],
     ['cifar', ['linear=tiled/64', 'layer_norm=row-per-invocation/64', 'attention=1q/64']],
+    // Split-k: the parts' sums, then a second dispatch that adds them.
+    ['mnist', ['linear=4x4/64/split4', 'layer_norm=row-per-group/32', 'attention=4q/32']],
+    ['cifar', ['linear=9x16/64/split3', 'layer_norm=row-per-invocation/64', 'attention=4q/32']],
   ];
   const page = await browser.newPage({ viewport: { width: 1024, height: 800 } });
   const errors = consoleErrors(page);

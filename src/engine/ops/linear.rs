@@ -5,7 +5,7 @@
 
 use super::{params, shader};
 use crate::Error;
-use crate::engine::step::{Kernel, Lanes, Operand, Step, Width, nonzero, u32_of};
+use crate::engine::step::{Buf, Kernel, Lanes, Operand, Step, Width, nonzero, u32_of};
 
 params! {
     pub struct Params {
@@ -16,7 +16,9 @@ params! {
         w_off: u32, w_bs: u32, b_off: u32, b_bs: u32,
         r_off: u32, r_bs: u32, r_ns: u32,
         y_off: u32, y_bs: u32, y_ns: u32,
-        _pad0: u32, _pad1: u32, _pad2: u32,
+        /// Split-k: parts of k (1: none), values of k per part (a multiple of 4) and the
+        /// stride of y per part.
+        splits: u32, k_chunk: u32, y_ss: u32,
     }
 }
 
@@ -112,18 +114,40 @@ const BIAS: u32 = 1;
 const GELU: u32 = 2;
 const RESIDUAL: u32 = 4;
 
-/// How the kernel is compiled, beyond what the operands decide.
+/// Most parts a split-k variant may cut k into.
+pub const MAX_SPLITS: u32 = 64;
+
+/// How the kernel is compiled and dispatched, beyond what the operands decide.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Variant {
     pub block: Block,
     /// Invocations per workgroup (the `GROUP` override).
     pub group: u32,
+    /// Parts of k summed by separate invocations (split-k): 1 for none. More than 1 writes
+    /// partial sums to `Buf::Partial` and needs a `linear_sum` dispatch after it (the
+    /// planner adds it): for shapes whose output alone gives a wide device too few blocks.
+    pub splits: u32,
 }
 
 impl Variant {
+    /// A variant that does not split k.
+    pub fn new(block: Block, group: u32) -> Variant {
+        Variant {
+            block,
+            group,
+            splits: 1,
+        }
+    }
+
     /// Whether the shader can run this variant on any device (the device's workgroup limit
     /// is checked where the adapter is known: `choice::Forced::check`).
     pub fn check(&self) -> Result<(), Error> {
+        if !(1..=MAX_SPLITS).contains(&self.splits) {
+            return Err(Error::Config(format!(
+                "linear: split-k into {} parts; 1 (no split) to {MAX_SPLITS} are allowed",
+                self.splits
+            )));
+        }
         match self.block.fixed_group() {
             Some(fixed) if self.group != fixed => Err(Error::Config(format!(
                 "linear: the {} variant runs {fixed} invocations per workgroup, not {}",
@@ -134,10 +158,20 @@ impl Variant {
         }
     }
 
-    /// "9x16/64": the register block, then invocations per workgroup.
+    /// "9x16/64": the register block, then invocations per workgroup; "4x4/64/split4"
+    /// when k is split in 4 parts.
     pub fn name(&self) -> String {
-        format!("{}/{}", self.block.name(), self.group)
+        match self.splits {
+            1 => format!("{}/{}", self.block.name(), self.group),
+            s => format!("{}/{}/split{s}", self.block.name(), self.group),
+        }
     }
+}
+
+/// Floats of `Buf::Partial` a split-k linear of `shape` (rows, n, k) writes: one
+/// [lanes, rows, n] slice per part.
+pub fn partial_len(shape: (usize, usize, usize), lanes: Lanes, splits: u32) -> usize {
+    splits as usize * lanes.nz() * shape.0 * shape.1
 }
 
 /// One linear: its operands and shape.
@@ -186,6 +220,8 @@ impl Linear {
         }
     }
 
+    /// The linear's dispatch; for a split-k variant its first one, which writes the parts'
+    /// sums to `Buf::Partial` (and ignores y and the epilogue: `linear_sum` applies them).
     pub fn step(&self, label: &'static str, lanes: Lanes, v: Variant) -> Result<Step, Error> {
         let (rows, n, k) = self.shape;
         nonzero(
@@ -202,12 +238,30 @@ impl Linear {
         let blocks_n = n.div_ceil(block_cols);
         let blocks = blocks_n * rows.div_ceil(block_rows);
         // Absent operands bind the (read-only) weight buffer; the kernel never reads them.
-        let b = self.bias.unwrap_or(self.w);
-        let r = self.residual.unwrap_or(self.w);
-        let (x, w, y) = (self.x, self.w, self.y);
-        let epilogue = if self.bias.is_some() { BIAS } else { 0 }
-            | if self.gelu { GELU } else { 0 }
-            | if self.residual.is_some() { RESIDUAL } else { 0 };
+        let split = v.splits > 1;
+        let (bias, residual) = match split {
+            true => (None, None),
+            false => (self.bias, self.residual),
+        };
+        let b = bias.unwrap_or(self.w);
+        let r = residual.unwrap_or(self.w);
+        let (x, w) = (self.x, self.w);
+        // The parts' sums, [part, lane, rows, n] with lane = image * branches + branch.
+        let part_ss = lanes.nz() * rows * n;
+        let y = match split {
+            true => Operand {
+                buf: Buf::Partial,
+                off: 0,
+                branch_stride: rows * n,
+                image_stride: lanes.branches * rows * n,
+            },
+            false => self.y,
+        };
+        let epilogue = if bias.is_some() { BIAS } else { 0 }
+            | if self.gelu && !split { GELU } else { 0 }
+            | if residual.is_some() { RESIDUAL } else { 0 };
+        // Each part's k is a multiple of 4 (a whole number of vec4 loads).
+        let k_chunk = k.div_ceil(v.splits as usize).next_multiple_of(4);
         let f = |what, value| u32_of("linear", what, value);
         let params = Params {
             rows: f("rows", rows)?,
@@ -231,7 +285,9 @@ impl Linear {
             y_off: f("y offset", y.off)?,
             y_bs: f("y branch stride", y.branch_stride)?,
             y_ns: f("y image stride", y.image_stride)?,
-            ..Params::default()
+            splits: v.splits,
+            k_chunk: f("k per part", if split { k_chunk } else { k })?,
+            y_ss: f("part stride", if split { part_ss } else { 0 })?,
         };
         // Vec4 needs k, n and every row start (offsets and strides) on 4-float boundaries.
         let mut starts = vec![k, n];
@@ -240,9 +296,16 @@ impl Linear {
         }
         starts.extend([b.off, b.branch_stride]);
         starts.extend(r.starts());
+        starts.push(part_ss);
         let width = Width::fitting(&starts);
         let nz = lanes.nz() as f64;
-        let out = nz * (rows * n) as f64 * if self.residual.is_some() { 2.0 } else { 1.0 };
+        let out = nz
+            * (rows * n) as f64
+            * match (split, residual.is_some()) {
+                (true, _) => v.splits as f64,
+                (false, true) => 2.0,
+                (false, false) => 1.0,
+            };
         Ok(Step {
             label,
             kernel: Kernel::new("linear", v.block.defines(width)).with("GROUP", v.group),
@@ -252,7 +315,8 @@ impl Linear {
             groups: match v.block {
                 Block::Tiled => blocks * lanes.nz(),
                 _ => blocks.div_ceil(v.group as usize) * lanes.nz(),
-            } as u64,
+            } as u64
+                * v.splits as u64,
             flops: 2.0 * nz * (rows * n * k) as f64,
             bytes: 4.0 * (nz * (rows * k + n * k) as f64 + out),
         })

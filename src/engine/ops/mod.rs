@@ -10,6 +10,7 @@ pub mod attention;
 pub mod branch_sum;
 pub mod layer_norm;
 pub mod linear;
+pub mod linear_sum;
 pub mod patch_embed;
 
 /// A WGSL file and what the Rust side knows of it.
