@@ -124,8 +124,10 @@ pub enum Source {
     Heuristic,
     /// Set by the user (`EngineOptions::forced`).
     Forced,
-    /// Measured on this device.
+    /// Measured on this device by this engine.
     Tuned,
+    /// Measured on this device before, read from the kernel cache.
+    Cache,
 }
 
 impl Source {
@@ -134,6 +136,7 @@ impl Source {
             Source::Heuristic => "heuristic",
             Source::Forced => "forced",
             Source::Tuned => "tuned",
+            Source::Cache => "cache",
         }
     }
 }

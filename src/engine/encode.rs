@@ -6,7 +6,8 @@ use super::Gpu;
 use super::step::{Buf, Step, fold_grid};
 use crate::Error;
 
-/// One prepared dispatch.
+/// One prepared dispatch (cloning shares its pipeline and bind group).
+#[derive(Clone)]
 pub struct Dispatch {
     pub pipeline: wgpu::ComputePipeline,
     pub bind_group: wgpu::BindGroup,

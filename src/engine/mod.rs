@@ -16,6 +16,8 @@ pub mod plan;
 pub mod probe;
 mod profile;
 pub mod step;
+pub mod tune;
+pub mod tune_cache;
 
 use std::collections::HashMap;
 
@@ -40,6 +42,9 @@ pub struct EngineOptions {
     /// Kernel variants that replace the adapter's heuristic (`choice::Adapter::heuristic`)
     /// for every shape. Tests set all of these.
     pub forced: choice::Forced,
+    /// Wall ms `autotune` may spend timing candidates over the engine's life; keys left
+    /// over keep the heuristic (tests raise it so that every key is tuned).
+    pub tune_budget_ms: u32,
 }
 
 impl Default for EngineOptions {
@@ -48,6 +53,7 @@ impl Default for EngineOptions {
             batch: 1,
             max_grid_dim: None,
             forced: choice::Forced::default(),
+            tune_budget_ms: tune::BUDGET_MS,
         }
     }
 }
@@ -103,6 +109,11 @@ pub struct Engine {
     /// Start and end of each run's pass, when the device has timestamp queries.
     timer: Option<Timestamps>,
     plans: HashMap<(Mode, usize), Plan>,
+    /// What each tuned or cached choice measured (`tune`), and the ms spent timing.
+    tuning: std::collections::BTreeMap<choice::Key, Vec<tune_cache::Candidate>>,
+    tuning_ms: f64,
+    /// Keys a `refresh` tuning has timed again already.
+    refreshed: Vec<choice::Key>,
 }
 
 impl Engine {
@@ -147,6 +158,9 @@ impl Engine {
             logits_readback,
             timer,
             plans: HashMap::new(),
+            tuning: Default::default(),
+            tuning_ms: 0.0,
+            refreshed: Vec::new(),
         })
     }
 

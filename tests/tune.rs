@@ -1,0 +1,214 @@
+//! Autotuning on lavapipe: each key ends with its fastest measured candidate and the model
+//! still computes what the reference does; the cache round trip, a changed shader source
+//! (the key's hash), a corrupt cache, `off`, `refresh`, cancel and forced ops.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use common::{assert_close, gpu};
+use paraformer::engine::choice::{Forced, Pick, Source};
+use paraformer::engine::ops::linear;
+use paraformer::engine::tune::{Autotune, Outcome};
+use paraformer::engine::tune_cache::Location;
+use paraformer::engine::{Engine, EngineOptions};
+use paraformer::model::{Config, Mode, Weights, seeded_image};
+use paraformer::reference;
+
+const RUNS: [(Mode, usize); 2] = [(Mode::Serial, 2), (Mode::Parallel, 2)];
+
+fn weights() -> Weights {
+    let mut c = Config::preset("mnist").unwrap();
+    (c.branches, c.depth) = (2, 1);
+    Weights::seeded(&c, 3)
+}
+
+fn engine(w: &Weights, forced: Forced) -> Engine {
+    let options = EngineOptions {
+        forced,
+        tune_budget_ms: u32::MAX,
+        ..Default::default()
+    };
+    pollster::block_on(Engine::new(gpu(), w, options)).unwrap()
+}
+
+fn tune(e: &mut Engine, how: Autotune, cache: &Location, cancel: &AtomicBool) -> Outcome {
+    pollster::block_on(e.autotune(&RUNS, how, cache, cancel, |_| {})).unwrap()
+}
+
+fn picks(e: &mut Engine) -> Vec<Pick> {
+    RUNS.iter()
+        .flat_map(|&(m, k)| e.picks(m, k).unwrap())
+        .collect()
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("paraformer-tune-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+fn sources(e: &mut Engine) -> Vec<Source> {
+    picks(e).iter().map(|p| p.choice.source).collect()
+}
+
+fn matches_reference(e: &mut Engine, w: &Weights) {
+    let image = seeded_image(&w.config, 5);
+    for (mode, k) in RUNS {
+        let got = pollster::block_on(e.run(mode, k, &image)).unwrap().logits;
+        let want = reference::forward(w, &image, mode);
+        assert_close(&format!("tuned {mode:?}"), &got, &want, 1e-3);
+    }
+}
+
+#[test]
+fn tuning_keeps_the_fastest_candidate_and_the_cache_replays_it() {
+    let w = weights();
+    let path = temp("kernels.json");
+    let at = Location::At(path.clone());
+    let no = AtomicBool::new(false);
+
+    let mut a = engine(&w, Forced::default());
+    let out = tune(&mut a, Autotune::On, &at, &no);
+    let keys = picks(&mut a).len();
+    assert!(out.tuned > 0 && out.cached == 0 && out.left == 0, "{out:?}");
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    for p in picks(&mut a) {
+        assert_eq!(p.choice.source, Source::Tuned, "{p:?}");
+        let c = a.candidates(&p.key);
+        assert!(c.len() >= 3, "{:?}: {c:?}", p.key);
+        // Fastest first, and the choice is that fastest measured candidate.
+        let best = c.iter().filter_map(|c| c.ms).fold(f64::INFINITY, f64::min);
+        assert_eq!(c[0].ms, Some(best), "{c:?}");
+        assert_eq!(c[0].variant, p.choice.variant.to_string(), "{c:?}");
+    }
+    matches_reference(&mut a, &w);
+    let stored = std::fs::read_to_string(&path).unwrap();
+    assert!(stored.contains("\"candidates\""), "{stored}");
+
+    // A new engine reads every choice back without timing anything.
+    let mut b = engine(&w, Forced::default());
+    let out = tune(&mut b, Autotune::On, &at, &no);
+    assert_eq!((out.tuned, out.left), (0, 0), "{out:?}");
+    assert!(out.cached > 0);
+    assert!(sources(&mut b).iter().all(|&s| s == Source::Cache));
+    let chosen = |e: &mut Engine| -> Vec<String> {
+        picks(e)
+            .iter()
+            .map(|p| p.choice.variant.to_string())
+            .collect()
+    };
+    assert_eq!(chosen(&mut a), chosen(&mut b));
+    assert_eq!(picks(&mut b).len(), keys);
+    matches_reference(&mut b, &w);
+
+    // Refresh times everything again (and only once per engine).
+    let out = tune(&mut b, Autotune::Refresh, &at, &no);
+    assert_eq!(out.cached, 0, "{out:?}");
+    assert!(out.tuned > 0);
+    assert!(sources(&mut b).iter().all(|&s| s == Source::Tuned));
+    assert_eq!(tune(&mut b, Autotune::Refresh, &at, &no).tuned, 0);
+
+    // A changed shader source changes every key's hash: nothing matches, all is tuned.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let stale = regex_free_rehash(&text);
+    assert_ne!(stale, text);
+    std::fs::write(&path, stale).unwrap();
+    let mut c = engine(&w, Forced::default());
+    let out = tune(&mut c, Autotune::On, &at, &no);
+    assert_eq!(out.cached, 0, "{out:?}");
+    assert!(sources(&mut c).iter().all(|&s| s == Source::Tuned));
+}
+
+/// The cache text with every key's source hash (the 8 hex digits after the op's name)
+/// changed, as a new shader source would.
+fn regex_free_rehash(text: &str) -> String {
+    let mut out = text.to_string();
+    for op in ["linear", "layer_norm", "attention"] {
+        let marker = format!("| {op} ");
+        let mut from = 0;
+        while let Some(i) = out[from..].find(&marker) {
+            let at = from + i + marker.len();
+            out.replace_range(at..at + 8, "deadbeef");
+            from = at + 8;
+        }
+    }
+    out
+}
+
+#[test]
+fn a_corrupt_cache_is_a_warning_and_rewritten() {
+    let w = weights();
+    let path = temp("corrupt.json");
+    std::fs::write(&path, "{\"format\": 1, \"entries\": [oops").unwrap();
+    let at = Location::At(path.clone());
+    let no = AtomicBool::new(false);
+    let mut e = engine(&w, Forced::default());
+    let out = tune(&mut e, Autotune::On, &at, &no);
+    assert!(out.tuned > 0, "{out:?}");
+    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    assert!(
+        out.warnings[0].contains("ignoring the kernel cache")
+            && out.warnings[0].contains("corrupt.json"),
+        "{:?}",
+        out.warnings
+    );
+    let mut again = engine(&w, Forced::default());
+    let out = tune(&mut again, Autotune::On, &at, &no);
+    assert!(out.warnings.is_empty() && out.tuned == 0, "{out:?}");
+}
+
+#[test]
+fn off_cancel_and_forced_ops_leave_the_rest_alone() {
+    let w = weights();
+    let path = temp("off.json");
+    let at = Location::At(path.clone());
+    let no = AtomicBool::new(false);
+
+    let mut off = engine(&w, Forced::default());
+    assert_eq!(tune(&mut off, Autotune::Off, &at, &no), Outcome::default());
+    assert!(sources(&mut off).iter().all(|&s| s == Source::Heuristic));
+    assert!(!path.exists(), "off neither reads nor writes the cache");
+
+    // Cancelled before it starts: nothing timed, everything left on the heuristic.
+    let mut e = engine(&w, Forced::default());
+    let out = tune(&mut e, Autotune::On, &at, &AtomicBool::new(true));
+    assert!(out.cancelled && out.tuned == 0 && out.left > 0, "{out:?}");
+    assert!(sources(&mut e).iter().all(|&s| s == Source::Heuristic));
+
+    // Cancelled after the first key: that one is tuned, the others keep the heuristic.
+    let mut e = engine(&w, Forced::default());
+    let cancel = AtomicBool::new(false);
+    let out = pollster::block_on(e.autotune(&RUNS, Autotune::On, &at, &cancel, |p| {
+        if p.done == 1 {
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }))
+    .unwrap();
+    assert!(out.cancelled && out.tuned == 1 && out.left > 0, "{out:?}");
+    let s = sources(&mut e);
+    assert!(
+        s.contains(&Source::Tuned) && s.contains(&Source::Heuristic),
+        "{s:?}"
+    );
+    matches_reference(&mut e, &w);
+
+    // A forced op is never tuned; the others are.
+    let forced = Forced {
+        linear: Some(linear::Variant::new(linear::Block::B4x8, 32)),
+        ..Forced::default()
+    };
+    let mut f = engine(&w, forced);
+    tune(&mut f, Autotune::Refresh, &Location::Memory, &no);
+    for p in picks(&mut f) {
+        let want = if p.key.op.name() == "linear" {
+            Source::Forced
+        } else {
+            Source::Tuned
+        };
+        assert_eq!(p.choice.source, want, "{p:?}");
+    }
+}
