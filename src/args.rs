@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use paraformer::Error;
 use paraformer::bench::{self, Backend};
 use paraformer::engine::choice::Forced;
+use paraformer::engine::tune::Autotune;
 use paraformer::model::{Config, Mode, PRESETS, Pool};
 
 use crate::app::tab::Tab;
@@ -90,6 +91,39 @@ impl From<PoolArg> for Pool {
             PoolArg::Mean => Pool::Mean,
         }
     }
+}
+
+/// `--autotune`: how GPU kernels are chosen on this device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AutotuneArg {
+    /// Choices cached for this device; the rest timed here and cached
+    On,
+    /// The heuristics: nothing timed, read or written
+    Off,
+    /// Every kernel timed again and the cache updated
+    Refresh,
+}
+
+impl From<AutotuneArg> for Autotune {
+    fn from(a: AutotuneArg) -> Autotune {
+        match a {
+            AutotuneArg::On => Autotune::On,
+            AutotuneArg::Off => Autotune::Off,
+            AutotuneArg::Refresh => Autotune::Refresh,
+        }
+    }
+}
+
+/// Kernel tuning on the device (`bench`, `infer`, `eval`; README, "Autotuning").
+#[derive(Args, Clone, Debug, Default)]
+pub struct TuneArgs {
+    /// Time the GPU kernel variants on this device and run the fastest (default on):
+    /// on, off or refresh
+    #[arg(long, value_enum)]
+    pub autotune: Option<AutotuneArg>,
+    /// The kernel cache (default: paraformer/kernels.json in the user's cache directory)
+    #[arg(long, value_name = "FILE")]
+    pub kernel_cache: Option<String>,
 }
 
 /// A whole number, 0 or more, with a message that says so.
@@ -213,6 +247,8 @@ pub struct RunArgs {
     /// README, "Kernel variants")
     #[arg(long = "kernel", value_name = "OP=VARIANT", value_parser = kernel)]
     pub kernels: Vec<String>,
+    #[command(flatten)]
+    pub tune: TuneArgs,
 }
 
 #[derive(Args, Debug)]
@@ -283,6 +319,8 @@ pub struct BenchArgs {
     /// README, "Kernel variants")
     #[arg(long = "kernel", value_name = "OP=VARIANT", value_parser = kernel)]
     pub kernels: Vec<String>,
+    #[command(flatten)]
+    pub tune: TuneArgs,
     /// Write the results as JSON (schema paraformer-bench/1)
     #[arg(long, value_name = "FILE")]
     pub json: Option<String>,
@@ -337,6 +375,10 @@ pub struct AppArgs {
     /// linear=9x16/64 (repeatable)
     #[arg(long = "kernel", value_name = "OP=VARIANT", value_parser = kernel)]
     pub kernels: Vec<String>,
+    /// Time the GPU kernel variants on this device and run the fastest (default on;
+    /// in the page the choices are kept in its storage)
+    #[arg(long, value_enum)]
+    pub autotune: Option<AutotuneArg>,
     /// Time every op at the deepest depth after the sweep
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub profile: Option<bool>,

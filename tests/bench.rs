@@ -9,10 +9,13 @@ use std::sync::atomic::AtomicBool;
 
 use common::gpu;
 use paraformer::bench::{self, Report, Settings};
+use paraformer::engine::tune::Autotune;
 use paraformer::model::Mode;
 
 fn short_sweep() -> Report {
     let mut s = Settings::new("mnist").unwrap();
+    // The heuristics: these tests check the sweep, tests/tune.rs and tests/cli.rs tuning.
+    s.autotune = Autotune::Off;
     (s.depths, s.warmup, s.samples) = (vec![1, 2, 4], 1, 4);
     let mut seen = Vec::new();
     let mut last_progress = 0;
@@ -145,6 +148,8 @@ fn short_sweep_has_every_field_and_sane_statistics() {
 #[test]
 fn a_forced_kernel_is_run_and_reported_as_forced() {
     let mut s = Settings::new("mnist").unwrap();
+    // The heuristics: these tests check the sweep, tests/tune.rs and tests/cli.rs tuning.
+    s.autotune = Autotune::Off;
     (s.depths, s.warmup, s.samples) = (vec![2], 0, 1);
     s.kernels = vec!["linear=9x16/8".into(), "attention=4q/4".into()];
     let r = pollster::block_on(bench::sweep(
@@ -182,6 +187,8 @@ fn a_forced_kernel_is_run_and_reported_as_forced() {
 #[test]
 fn cancelling_keeps_what_was_measured() {
     let mut s = Settings::new("mnist").unwrap();
+    // The heuristics: these tests check the sweep, tests/tune.rs and tests/cli.rs tuning.
+    s.autotune = Autotune::Off;
     (s.depths, s.warmup, s.samples) = (vec![1, 2], 0, 2);
     let cancel = AtomicBool::new(false);
     let report = pollster::block_on(bench::sweep(
@@ -293,6 +300,8 @@ fn a_multi_line_error_stays_on_its_csv_context_line() {
 #[test]
 fn both_backends_in_one_sweep_alternate_and_compare() {
     let mut s = Settings::new("mnist").unwrap();
+    // The heuristics: these tests check the sweep, tests/tune.rs and tests/cli.rs tuning.
+    s.autotune = Autotune::Off;
     (s.depths, s.warmup, s.samples) = (vec![1, 2], 1, 3);
     s.backends = vec![bench::Backend::Gpu, bench::Backend::Cpu];
     let mut order = Vec::new();

@@ -315,3 +315,130 @@ fn help_and_version() {
         format!("paraformer {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn autotune_flags_tune_report_and_share_one_cache_between_processes() {
+    let cache = temp("kernels.json");
+    let _ = std::fs::remove_file(&cache);
+    let cache_arg = cache.to_str().unwrap();
+    // Two sweeps tuning at once into one cache file: both succeed, the file stays valid.
+    let sweep = |json: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_paraformer"))
+            .args([
+                "bench",
+                "--preset",
+                "mnist",
+                "--depths",
+                "1,2",
+                "--samples",
+                "1",
+                "--warmup",
+                "0",
+                "--no-progress",
+                "--autotune",
+                "refresh",
+                "--kernel-cache",
+                cache_arg,
+                "--json",
+            ])
+            .arg(json)
+            .output()
+            .unwrap()
+    };
+    let (a_json, b_json) = (temp("a.json"), temp("b.json"));
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| sweep(&a_json));
+        let b = s.spawn(|| sweep(&b_json));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    for out in [&a, &b] {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
+    let entries = stored["entries"].as_object().unwrap();
+    assert!(!entries.is_empty(), "{stored}");
+    for (key, e) in entries {
+        assert!(key.starts_with(env!("CARGO_PKG_VERSION")), "{key}");
+        assert!(
+            !e["candidates"].as_array().unwrap().is_empty(),
+            "{key}: {e}"
+        );
+    }
+    // The report says how tuning went and what each tuned key's candidates measured.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&a_json).unwrap()).unwrap();
+    assert_eq!(report["context"]["settings"]["autotune"], "refresh");
+    assert!(
+        report["tuning"]["ms"].as_f64().unwrap() > 0.0,
+        "{}",
+        report["tuning"]
+    );
+    let kernels = report["kernels"].as_array().unwrap();
+    let tuned: Vec<&serde_json::Value> =
+        kernels.iter().filter(|k| k["source"] == "tuned").collect();
+    assert!(!tuned.is_empty(), "{kernels:?}");
+    for k in tuned {
+        let c = k["candidates"].as_array().unwrap();
+        assert_eq!(c[0]["variant"], k["variant"], "{k}");
+    }
+    let table = String::from_utf8_lossy(&a.stdout);
+    assert!(table.contains("kernel tuning: "), "{table}");
+
+    // Now every key comes from the cache; `off` tunes nothing and says nothing of it.
+    let (code, _, err) = paraformer(&["infer", "--kernel-cache", cache_arg]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let out = Command::new(env!("CARGO_BIN_EXE_paraformer"))
+        .args([
+            "bench",
+            "--preset",
+            "mnist",
+            "--depths",
+            "1",
+            "--samples",
+            "1",
+            "--warmup",
+            "0",
+        ])
+        .args([
+            "--no-progress",
+            "--autotune",
+            "off",
+            "--kernel-cache",
+            cache_arg,
+        ])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && !table.contains("kernel tuning"),
+        "{table}"
+    );
+    assert!(
+        table.contains("(heuristic)") && !table.contains("(tuned)"),
+        "{table}"
+    );
+
+    // A corrupt cache is a warning, never an error.
+    std::fs::write(&cache, "not json").unwrap();
+    let (code, _, err) = paraformer(&["infer", "--kernel-cache", cache_arg]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning: ignoring the kernel cache"), "{err}");
+
+    let cases: [(&[&str], &str); 2] = [
+        (&["infer", "--autotune", "maybe"], "invalid value 'maybe'"),
+        (
+            &["eval", "--backend", "cpu", "--autotune", "on"],
+            "--autotune and --kernel-cache tune GPU kernels; --backend cpu runs none",
+        ),
+    ];
+    for (args, msg) in cases {
+        let (code, _, err) = paraformer(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(msg), "{args:?}: {err}");
+    }
+}

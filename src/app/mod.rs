@@ -324,6 +324,13 @@ impl App {
                 self.say(e);
             }
             platform::publish_share_link(&overlay::share_link(&platform::page_url(), &r));
+            if let Some(t) = &r.tuning {
+                let mut line = paraformer::bench::kernels::tuning_line(t);
+                for w in &t.warnings {
+                    line.push_str(&format!("; warning: {w}"));
+                }
+                self.say(line);
+            }
             if let Some(e) = error {
                 platform::publish_error(&e);
             }
@@ -358,17 +365,27 @@ impl App {
     fn status_bar(&self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             if let Some(p) = self.snap.progress.filter(|_| self.snap.running) {
-                ui.add(
-                    egui::ProgressBar::new(p.done as f32 / p.total.max(1) as f32)
-                        .desired_width(300.0)
-                        .text(format!(
+                let (fraction, text) = match p.tuning {
+                    Some(t) => (
+                        t.done as f32 / t.total.max(1) as f32,
+                        format!("tuning kernels {}/{}", t.done, t.total),
+                    ),
+                    None => (
+                        p.done as f32 / p.total.max(1) as f32,
+                        format!(
                             "{} {} L={}  {}/{}",
                             p.backend.name(),
                             p.mode.name(),
                             p.depth,
                             p.done,
                             p.total
-                        )),
+                        ),
+                    ),
+                };
+                ui.add(
+                    egui::ProgressBar::new(fraction)
+                        .desired_width(300.0)
+                        .text(text),
                 );
             }
             if let Some(e) = &self.snap.sweep_error {

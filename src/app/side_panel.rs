@@ -1,5 +1,6 @@
 //! The side panel: the model's hyper-parameters, the sweep's settings, files in and out.
 
+use paraformer::engine::tune::Autotune;
 use paraformer::model::{PRESETS, Pool};
 
 use super::state::Form;
@@ -110,6 +111,21 @@ impl App {
                 .on_hover_text(
                     "after the sweep, time every op at the deepest depth (Per-op profile tab)",
                 );
+            ui.end_row();
+            ui.label("GPU kernels");
+            ui.horizontal(|ui| {
+                let tune = &mut self.form.autotune;
+                ui.selectable_value(tune, Autotune::On, "tuned")
+                    .on_hover_text(
+                        "time the kernel variants on this device before the sweep and run the \
+                         fastest; choices are kept (natively in the user's cache directory, in \
+                         the page in its storage), so only new shapes are timed",
+                    );
+                ui.selectable_value(tune, Autotune::Off, "heuristic")
+                    .on_hover_text("the built-in rule for this kind of device, nothing timed");
+                ui.selectable_value(tune, Autotune::Refresh, "retune")
+                    .on_hover_text("time every kernel again, ignoring what was kept");
+            });
             ui.end_row();
             ui.label("warm-up runs");
             ui.add(egui::DragValue::new(&mut self.form.warmup).range(0..=100));

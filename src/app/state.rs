@@ -3,6 +3,8 @@
 
 use paraformer::Error;
 use paraformer::bench::{self, Backend, Point, Report, Settings};
+use paraformer::engine::tune::Autotune;
+use paraformer::engine::tune_cache::Location;
 use paraformer::model::{Config, Mode, PRESETS};
 
 use super::tab::Tab;
@@ -27,6 +29,8 @@ pub struct Form {
     pub cpu: bool,
     /// GPU kernel variants forced for the sweep (`kernel` launch parameter).
     pub kernels: Vec<String>,
+    /// Tune the GPU kernels on this device before the sweep (`autotune` parameter).
+    pub autotune: Autotune,
 }
 
 impl Form {
@@ -46,6 +50,7 @@ impl Form {
             gpu: true,
             cpu: false,
             kernels: Vec::new(),
+            autotune: Autotune::On,
         })
     }
 
@@ -78,6 +83,8 @@ impl Form {
             serial_up_to: None,
             backends: self.backends(),
             kernels: self.kernels.clone(),
+            autotune: self.autotune,
+            kernel_cache: Location::User,
         };
         s.validate()?;
         Ok(s)
@@ -114,6 +121,7 @@ impl Launch {
             || a.backends.is_some()
             || a.profile.is_some()
             || !a.kernels.is_empty()
+            || a.autotune.is_some()
             || a.model != ModelOverrides::default();
         let form = if touched {
             let mut f = Form::preset(a.preset.as_deref().unwrap_or(PRESETS[0]))?;
@@ -134,6 +142,7 @@ impl Launch {
                 f.cpu = b.0.contains(&Backend::Cpu);
             }
             f.kernels = a.kernels.clone();
+            f.autotune = a.autotune.map_or(f.autotune, Autotune::from);
             Some(f)
         } else {
             None

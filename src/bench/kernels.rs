@@ -3,11 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::choice::{Pick, Shape};
+use crate::engine::choice::{Key, Pick, Shape};
+use crate::engine::tune::Outcome;
+use crate::engine::tune_cache::Candidate;
 use crate::model::Mode;
 
 /// One (op, mode, shape) of a sweep and the variant it ran.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KernelUse {
     /// "linear", "layer_norm", "attention".
     pub op: String,
@@ -15,12 +17,22 @@ pub struct KernelUse {
     pub shape: Shape,
     /// As `--kernel` spells it, e.g. "9x16/16".
     pub variant: String,
-    /// "heuristic" or "forced".
+    /// "heuristic", "forced", "tuned" (timed on this device now) or "cache" (timed on it
+    /// before).
     pub source: String,
+    /// For tuned and cached choices: every candidate timed, fastest first (ms per run of
+    /// the op; none for one dropped or failed, with a note).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<Candidate>,
 }
 
-/// Adds the picks of one run to `uses`, each (op, mode, shape) once.
-pub fn record(uses: &mut Vec<KernelUse>, picks: &[Pick]) {
+/// Adds the picks of one run to `uses`, each (op, mode, shape) once, with what the
+/// candidates of a tuned key measured (`candidates`).
+pub fn record(
+    uses: &mut Vec<KernelUse>,
+    picks: &[Pick],
+    candidates: impl Fn(&Key) -> Vec<Candidate>,
+) {
     for p in picks {
         let u = KernelUse {
             op: p.key.op.name().to_string(),
@@ -28,6 +40,7 @@ pub fn record(uses: &mut Vec<KernelUse>, picks: &[Pick]) {
             shape: p.key.shape,
             variant: p.choice.variant.to_string(),
             source: p.choice.source.name().to_string(),
+            candidates: candidates(&p.key),
         };
         let same = |o: &KernelUse| o.op == u.op && o.mode == u.mode && o.shape == u.shape;
         if !uses.iter().any(same) {
@@ -56,6 +69,56 @@ pub fn lines(uses: &[KernelUse]) -> Vec<String> {
                 "{op}, {}: {variant} ({source}) for {}",
                 mode.name(),
                 shapes.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// One line on how tuning went: "kernel tuning: 16 keys, 12 timed, 4 from the cache, in
+/// 1.23 s".
+pub fn tuning_line(t: &Outcome) -> String {
+    let keys = t.tuned + t.cached + t.left;
+    let mut line = format!(
+        "kernel tuning: {keys} keys, {} timed, {} from the cache, in {:.2} s",
+        t.tuned,
+        t.cached,
+        t.ms / 1e3
+    );
+    if t.left > 0 {
+        let why = if t.cancelled {
+            "cancelled"
+        } else {
+            "over the time budget: a later run tunes them"
+        };
+        line.push_str(&format!("; {} left on the heuristic ({why})", t.left));
+    }
+    line
+}
+
+/// The candidates of each tuned or cached key, one line each: "linear, serial, 65x576x192
+/// z1 (tuned): 9x16/16 2.10 ms, 4x8/16 2.83 ms, 1x4/16 dropped".
+pub fn candidate_lines(uses: &[KernelUse]) -> Vec<String> {
+    uses.iter()
+        .filter(|u| !u.candidates.is_empty())
+        .map(|u| {
+            let timed: Vec<String> = u
+                .candidates
+                .iter()
+                .map(|c| match c.ms {
+                    Some(ms) => format!("{} {ms:.3} ms", c.variant),
+                    None if c.note.as_deref().is_some_and(|n| n.starts_with("dropped")) => {
+                        format!("{} dropped", c.variant)
+                    }
+                    None => format!("{} failed", c.variant),
+                })
+                .collect();
+            format!(
+                "{}, {}, {} ({}): {}",
+                u.op,
+                u.mode.name(),
+                u.shape,
+                u.source,
+                timed.join(", ")
             )
         })
         .collect()
@@ -92,8 +155,8 @@ mod tests {
         let a = pick(Op::Linear, Mode::Parallel, 4, 16, Source::Heuristic);
         let b = pick(Op::Linear, Mode::Parallel, 2, 16, Source::Heuristic);
         let c = pick(Op::Linear, Mode::Serial, 1, 64, Source::Forced);
-        record(&mut uses, &[a, a, b]);
-        record(&mut uses, &[a, c]);
+        record(&mut uses, &[a, a, b], |_| Vec::new());
+        record(&mut uses, &[a, c], |_| Vec::new());
         assert_eq!(uses.len(), 3);
         assert_eq!(uses[2].source, "forced");
         assert_eq!(uses[2].variant, "9x16/64");

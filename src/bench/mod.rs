@@ -24,6 +24,8 @@ pub use report::{
 use crate::Error;
 use crate::cpu::CpuEngine;
 use crate::engine::choice::Forced;
+use crate::engine::tune::{Autotune, TuneProgress};
+use crate::engine::tune_cache::Location;
 use crate::engine::{Engine, EngineOptions, Gpu};
 use crate::model::{Config, Mode, Weights, seeded_image};
 use backend::Runner;
@@ -56,6 +58,17 @@ pub struct Settings {
     /// Kernel variants forced for every shape, as `--kernel` spells them ("linear=9x16/16").
     #[serde(default)]
     pub kernels: Vec<String>,
+    /// Whether the GPU kernels were tuned on the device first (`off` in files from older
+    /// versions, which never tuned).
+    #[serde(default = "autotune_absent")]
+    pub autotune: Autotune,
+    /// Where tuned choices are kept (a local place: not in reports).
+    #[serde(skip)]
+    pub kernel_cache: Location,
+}
+
+fn autotune_absent() -> Autotune {
+    Autotune::Off
 }
 
 impl Settings {
@@ -74,6 +87,8 @@ impl Settings {
             serial_up_to: None,
             backends: backend::gpu_only(),
             kernels: Vec::new(),
+            autotune: Autotune::On,
+            kernel_cache: Location::User,
             config,
         })
     }
@@ -205,6 +220,8 @@ pub struct Progress {
     pub backend: Backend,
     pub mode: Mode,
     pub depth: usize,
+    /// Before the first point, while the kernels are tuned: keys done of all.
+    pub tuning: Option<TuneProgress>,
 }
 
 /// Seeded weights of the sweep's deepest model.
@@ -253,6 +270,34 @@ pub async fn sweep_weights(
     // The GPU engine always: it also gives the report its memory figures.
     let mut engine = Engine::new(gpu, weights, options).await?;
     let engine_create_ms = ms(t0);
+    // The kernels of every GPU run of the sweep, tuned before the first is measured.
+    let mut runs: Vec<(Mode, usize)> = settings
+        .points()
+        .into_iter()
+        .filter(|p| p.0 == Backend::Gpu)
+        .map(|(_, mode, depth)| (mode, depth / c.depth))
+        .collect();
+    runs.dedup();
+    let mut progress = Progress {
+        done: 0,
+        total: 0,
+        backend: settings.backends[0],
+        mode: settings.modes[0],
+        depth: settings.depths[0],
+        tuning: None,
+    };
+    let tuning = engine
+        .autotune(
+            &runs,
+            settings.autotune,
+            &settings.kernel_cache,
+            cancel,
+            |t| {
+                progress.tuning = Some(t);
+                on_progress(&progress);
+            },
+        )
+        .await?;
     let mut cpu = if settings.backends.contains(&Backend::Cpu) {
         Some(CpuEngine::new(weights, settings.batch)?)
     } else {
@@ -262,14 +307,14 @@ pub async fn sweep_weights(
         .flat_map(|i| seeded_image(c, settings.seed + 1 + i as u64))
         .collect();
     let mut report = empty_report(gpu, settings, &engine, cpu.as_ref(), engine_create_ms)?;
+    let cancelled = tuning.cancelled;
+    report.tuning = (settings.autotune != Autotune::Off && !runs.is_empty()).then_some(tuning);
+    if cancelled {
+        return Ok(finish(report, Outcome::Cancelled));
+    }
     let per_point = 1 + settings.warmup + settings.samples;
-    let mut progress = Progress {
-        done: 0,
-        total: settings.points().len() * per_point,
-        backend: settings.backends[0],
-        mode: settings.modes[0],
-        depth: settings.depths[0],
-    };
+    progress.tuning = None;
+    progress.total = settings.points().len() * per_point;
     for (backend, mode, depth) in settings.points() {
         (progress.backend, progress.mode, progress.depth) = (backend, mode, depth);
         on_progress(&progress);
@@ -307,7 +352,9 @@ pub async fn sweep_weights(
         if backend == Backend::Gpu
             && let Ok(picks) = engine.picks(mode, depth / c.depth)
         {
-            kernels::record(&mut report.kernels, &picks);
+            kernels::record(&mut report.kernels, &picks, |k| {
+                engine.candidates(k).to_vec()
+            });
         }
         match measured {
             Ok(Some(point)) => {
@@ -375,6 +422,7 @@ fn empty_report(
         },
         linear_group: engine.linear_group(),
         kernels: Vec::new(),
+        tuning: None,
         engine_create_ms,
         device_bytes: memory.held_bytes,
         weight_bytes: memory.weight_bytes,

@@ -106,6 +106,10 @@ pub struct Report {
     /// files from older versions).
     #[serde(default)]
     pub kernels: Vec<super::kernels::KernelUse>,
+    /// How the kernel tuning before the first point went (absent with `--autotune off`
+    /// and in files from older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<crate::engine::tune::Outcome>,
     /// Engine creation: pipelines compiled, weights of the deepest model uploaded, buffers allocated.
     pub engine_create_ms: f64,
     /// Device bytes the engine holds (weights, activations, readback).
@@ -457,6 +461,12 @@ impl Report {
             out.push_str("\nkernels (op, mode: variant (why) for rows x n x k, lanes):\n");
             for line in super::kernels::lines(&self.kernels) {
                 out.push_str(&format!("  {line}\n"));
+            }
+        }
+        if let Some(t) = &self.tuning {
+            out.push_str(&format!("{}\n", super::kernels::tuning_line(t)));
+            for w in &t.warnings {
+                out.push_str(&format!("  warning: {w}\n"));
             }
         }
         for p in &self.profiles {

@@ -36,6 +36,7 @@ pub fn settings(args: &BenchArgs) -> Result<Settings, Error> {
     s.profile = args.profile;
     s.serial_up_to = args.serial_up_to;
     s.kernels = args.kernels.clone();
+    (s.autotune, s.kernel_cache) = args.tune.tuning();
     if let Some(b) = &args.backend {
         s.backends = b.0.clone();
     }
@@ -44,6 +45,11 @@ pub fn settings(args: &BenchArgs) -> Result<Settings, Error> {
 }
 
 fn draw(p: &Progress) {
+    if let Some(t) = p.tuning {
+        eprint!("\rtuning kernels {}/{}   ", t.done, t.total);
+        let _ = std::io::stderr().flush();
+        return;
+    }
     let width = 30;
     let filled = width * p.done / p.total.max(1);
     eprint!(

@@ -39,6 +39,7 @@ pub fn run(args: &EvalArgs) -> Result<(), Error> {
     set.check(c)?;
     let (mode, branches) = (args.run.mode.into(), args.run.branches(c)?);
     let forced = args.run.forced()?;
+    let tuning = args.run.tuning()?;
     let device = args.run.backend;
     let (logits, adapter) = match device {
         Device::Reference => (reference_logits(&weights, &set, mode, branches), None),
@@ -59,6 +60,7 @@ pub fn run(args: &EvalArgs) -> Result<(), Error> {
                 ..Default::default()
             };
             let mut engine = pollster::block_on(Engine::new(&gpu, &weights, options))?;
+            model_args::autotune(&mut engine, (mode, branches), &tuning)?;
             let logits =
                 pollster::block_on(accuracy::logits(&mut engine, &set, mode, branches, |_| {
                     true

@@ -16,6 +16,7 @@ pub fn run(args: &InferArgs) -> Result<(), Error> {
     let c = &weights.config;
     let (mode, branches) = (args.run.mode.into(), args.run.branches(c)?);
     let forced = args.run.forced()?;
+    let tuning = args.run.tuning()?;
     let (image, source) = match args.input.as_deref() {
         Some(path) => {
             let bytes = std::fs::read(path)
@@ -44,6 +45,7 @@ pub fn run(args: &InferArgs) -> Result<(), Error> {
                 ..Default::default()
             };
             let mut engine = pollster::block_on(Engine::new(&gpu, &weights, options))?;
+            model_args::autotune(&mut engine, (mode, branches), &tuning)?;
             let out = pollster::block_on(engine.run(mode, branches, &image))?;
             (out.logits, Some(gpu.summary.name.clone()))
         }

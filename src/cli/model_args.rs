@@ -3,9 +3,11 @@
 
 use paraformer::Error;
 use paraformer::engine::choice::Forced;
+use paraformer::engine::tune::Autotune;
+use paraformer::engine::tune_cache::Location;
 use paraformer::model::{self, Config, Hints, Pool, Weights};
 
-use crate::args::{Device, HintArgs, RunArgs};
+use crate::args::{Device, HintArgs, RunArgs, TuneArgs};
 
 /// Seed of the built-in default model's weights.
 pub const DEFAULT_SEED: u64 = 0;
@@ -61,6 +63,19 @@ impl RunArgs {
         Forced::parse(&self.kernels)
     }
 
+    /// `--autotune` and `--kernel-cache`; an error when given for a run without GPU kernels.
+    pub fn tuning(&self) -> Result<(Autotune, Location), Error> {
+        let given = self.tune.autotune.is_some() || self.tune.kernel_cache.is_some();
+        if given && self.backend != Device::Gpu {
+            return Err(Error::Usage(format!(
+                "--autotune and --kernel-cache tune GPU kernels; --backend {} runs none (use \
+                 --backend gpu)",
+                self.backend.name()
+            )));
+        }
+        Ok(self.tune.tuning())
+    }
+
     /// `--branches` checked against the model: 1 to K (default K).
     pub fn branches(&self, c: &Config) -> Result<usize, Error> {
         let branches = self.branches.unwrap_or(c.branches);
@@ -72,4 +87,31 @@ impl RunArgs {
         }
         Ok(branches)
     }
+}
+
+impl TuneArgs {
+    /// How to tune and where the cache is (default: on, the user's cache directory).
+    pub fn tuning(&self) -> (Autotune, Location) {
+        let how = self.autotune.map_or(Autotune::On, Autotune::from);
+        let at = self
+            .kernel_cache
+            .as_ref()
+            .map_or(Location::User, |p| Location::At(p.into()));
+        (how, at)
+    }
+}
+
+/// Tunes `engine`'s kernels for one (mode, branches) run; what went wrong with the cache or a
+/// candidate goes to stderr as a warning (never an error).
+pub fn autotune(
+    engine: &mut paraformer::engine::Engine,
+    run: (paraformer::model::Mode, usize),
+    (how, at): &(Autotune, Location),
+) -> Result<(), Error> {
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let out = pollster::block_on(engine.autotune(&[run], *how, at, &never, |_| {}))?;
+    for w in out.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
 }

@@ -188,6 +188,15 @@ fn markdown(runs: &[Run], profile: bool) -> String {
             for line in paraformer::bench::kernels::lines(&r.kernels) {
                 let _ = writeln!(md, "- {line}");
             }
+            if let Some(t) = &r.tuning {
+                let _ = writeln!(md, "\n{}\n", paraformer::bench::kernels::tuning_line(t));
+                for line in paraformer::bench::kernels::candidate_lines(&r.kernels) {
+                    let _ = writeln!(md, "- {line}");
+                }
+                for w in &t.warnings {
+                    let _ = writeln!(md, "- warning: {w}");
+                }
+            }
         }
         md.push_str("\n### Points\n\n| L | mode | median ms | p10 ms | p90 ms | GFLOP/s | dispatches | critical path | fitted ms |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for p in &r.points {

@@ -8,12 +8,14 @@
 //! candidate runs once untimed first (compiling its pipeline; one that fails to compile or
 //! run is skipped with a note), then `PASSES` timed passes, candidates in turn (round
 //! robin, so a drift of the machine's speed hits all alike); a candidate more than
-//! `DROP_RATIO` x slower than the best after the first timed pass is dropped. A pass
+//! `DROP_RATIO` x slower than the best after the first timed pass is dropped (or more than
+//! `WARM_DROP_RATIO` x in the untimed run, with caches cold). A pass
 //! repeats the op's dispatches back to back until it lasts about `PASS_MS`, timed by the
 //! pass's GPU timestamps where the device has them, else by the wall clock from submit to
 //! the awaited completion (in the page too: never a poll). The fastest median wins. One
-//! engine spends at most `BUDGET_MS` timing; keys left over keep the heuristic (and are
-//! tuned by a later run), as do keys a cancel did not reach.
+//! engine spends at most `BUDGET_MS` timing (a race that runs past it is abandoned); keys
+//! left over keep the heuristic (and are tuned by a later run), as do keys a cancel did
+//! not reach.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +36,8 @@ use crate::model::Mode;
 pub const PASSES: usize = 3;
 /// A candidate slower than the best by more than this after the first pass is dropped.
 pub const DROP_RATIO: f64 = 1.5;
+/// A candidate slower than the best by more than this in its untimed run is dropped.
+pub const WARM_DROP_RATIO: f64 = 3.0;
 /// Wall ms one engine may spend timing candidates, over all its tunings, unless its
 /// options say otherwise (`EngineOptions::tune_budget_ms`).
 pub const BUDGET_MS: u32 = 1500;
@@ -294,10 +298,17 @@ impl Engine {
             let start = Instant::now();
             let timed = self.race(&key, t.branches, &variants, cancel).await;
             self.tuning_ms += start.elapsed().as_secs_f64() * 1e3;
-            let Some((winner, timed)) = timed? else {
-                out.cancelled = true;
-                out.left += total - n;
-                break;
+            let (winner, timed) = match timed? {
+                End::Done(winner, timed) => (winner, timed),
+                End::OverBudget => {
+                    out.left += 1;
+                    continue;
+                }
+                End::Cancelled => {
+                    out.cancelled = true;
+                    out.left += total - n;
+                    break;
+                }
             };
             for (c, failed) in &timed {
                 if let (true, Some(note)) = (failed, &c.note) {
@@ -350,7 +361,18 @@ impl Engine {
         branches: usize,
         variants: &[Variant],
         cancel: &AtomicBool,
-    ) -> Result<Option<(Option<Variant>, Vec<(Candidate, bool)>)>, Error> {
+    ) -> Result<End, Error> {
+        let budget = f64::from(self.options.tune_budget_ms) - self.tuning_ms;
+        let started = Instant::now();
+        let stop = || {
+            if cancel.load(Ordering::Relaxed) {
+                Some(End::Cancelled)
+            } else if started.elapsed().as_secs_f64() * 1e3 > budget {
+                Some(End::OverBudget)
+            } else {
+                None
+            }
+        };
         let mut lanes: Vec<Lane> = Vec::new();
         for &v in variants {
             let steps = self.steps_of(key, branches, v)?;
@@ -366,26 +388,36 @@ impl Engine {
         }
         // Untimed first: compiles each pipeline, catches a candidate that cannot run, and
         // sizes its passes.
+        let mut warm = Vec::with_capacity(lanes.len());
         for lane in &mut lanes {
-            if cancel.load(Ordering::Relaxed) {
-                return Ok(None);
+            if let Some(end) = stop() {
+                return Ok(end);
             }
             match self.warm_up(lane).await {
                 Ok(ms) => {
                     lane.repeats = (PASS_MS / ms.max(1e-3))
                         .ceil()
                         .clamp(1.0, MAX_REPEATS as f64) as usize;
+                    warm.push(Some(ms));
                 }
                 Err(e) => {
                     lane.alive = false;
                     lane.note = Some(format!("was skipped: {e}"));
+                    warm.push(None);
                 }
+            }
+        }
+        // Hopeless in the untimed run (caches were cold, hence the wider margin): out.
+        let best = warm.iter().flatten().copied().fold(f64::INFINITY, f64::min);
+        for (lane, ms) in lanes.iter_mut().zip(&warm) {
+            if ms.is_some_and(|ms| ms > WARM_DROP_RATIO * best) {
+                lane.alive = false;
             }
         }
         for pass in 0..PASSES {
             for lane in lanes.iter_mut().filter(|l| l.alive) {
-                if cancel.load(Ordering::Relaxed) {
-                    return Ok(None);
+                if let Some(end) = stop() {
+                    return Ok(end);
                 }
                 let ms = self.time_pass(&lane.dispatches, lane.repeats).await?;
                 lane.samples.push(ms / lane.repeats as f64);
@@ -402,6 +434,10 @@ impl Engine {
         }
         let samples: Vec<Vec<f64>> = lanes.iter().map(|l| l.samples.clone()).collect();
         let winner = fastest(&samples, PASSES).map(|i| lanes[i].variant);
+        let dropped = |l: &Lane| match l.samples.len() {
+            0 => format!("dropped after its untimed run (over {WARM_DROP_RATIO}x the fastest)"),
+            _ => format!("dropped after one pass (over {DROP_RATIO}x the fastest)"),
+        };
         // Each candidate, and whether it failed (a dropped one only lost).
         let mut timed: Vec<(Candidate, bool)> = lanes
             .into_iter()
@@ -410,11 +446,10 @@ impl Engine {
                 let candidate = Candidate {
                     variant: l.variant.to_string(),
                     ms: (l.samples.len() == PASSES).then(|| crate::stats::median(&l.samples)),
-                    note: l.note.or_else(|| {
-                        (l.samples.len() < PASSES).then(|| {
-                            format!("dropped after one pass (over {DROP_RATIO}x the fastest)")
-                        })
-                    }),
+                    note: l
+                        .note
+                        .clone()
+                        .or_else(|| (l.samples.len() < PASSES).then(|| dropped(&l))),
                 };
                 (candidate, failed)
             })
@@ -423,7 +458,7 @@ impl Engine {
             let ms = |c: &(Candidate, bool)| c.0.ms.unwrap_or(f64::INFINITY);
             ms(a).total_cmp(&ms(b))
         });
-        Ok(Some((winner, timed)))
+        Ok(End::Done(winner, timed))
     }
 
     /// The dispatches of `key`'s first op in a (key.mode, branches) plan with variant `v`
@@ -523,6 +558,14 @@ impl Engine {
             }
         }
     }
+}
+
+/// How a race ended: the winner (None if every candidate failed) and each candidate with
+/// whether it failed; or stopped before the end.
+enum End {
+    Done(Option<Variant>, Vec<(Candidate, bool)>),
+    Cancelled,
+    OverBudget,
 }
 
 /// One candidate in a race.

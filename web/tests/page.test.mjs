@@ -63,7 +63,8 @@ function consoleErrors(page) {
 test('an autorun URL measures both modes at every depth on both backends', { timeout: 20 * 60 * 1000 }, async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const errors = consoleErrors(page);
-  await page.goto(`${base}/?preset=mnist&depths=1..=3&samples=3&warmup=1&backends=gpu,cpu&autorun=1`);
+  // The heuristics (autotune=off): this test checks their choices and the plan's shape.
+  await page.goto(`${base}/?preset=mnist&depths=1..=3&samples=3&warmup=1&backends=gpu,cpu&autorun=1&autotune=off`);
   await page.waitForFunction(() => window.paraformerResults || window.paraformerError, null, { timeout: 15 * 60 * 1000, polling: 500 });
   const error = await page.evaluate(() => window.paraformerError ?? null);
   assert.equal(error, null, `the page reported: ${error}`);
@@ -193,7 +194,7 @@ test('the adapter view checks the model while a sweep runs, one job after the ot
   const page = await browser.newPage({ viewport: { width: 1024, height: 800 } });
   const errors = consoleErrors(page);
   // Its sweep forces kernel variants (URL parameter `kernel`, once per op).
-  await page.goto(`${base}/?preset=mnist&depths=1..=2&samples=2&warmup=0&autorun=1&tab=adapter&kernel=linear=9x16/8&kernel=attention=4q/4`);
+  await page.goto(`${base}/?preset=mnist&depths=1..=2&samples=2&warmup=0&autorun=1&autotune=off&tab=adapter&kernel=linear=9x16/8&kernel=attention=4q/4`);
   await page.waitForFunction(() => window.paraformerResults || window.paraformerError, null, { timeout: 15 * 60 * 1000, polling: 500 });
   assert.equal(await page.evaluate(() => window.paraformerError ?? null), null);
   const r = await page.evaluate(() => window.paraformerResults);
@@ -203,6 +204,55 @@ test('the adapter view checks the model while a sweep runs, one job after the ot
     const want = { linear: ['9x16/8', 'forced'], attention: ['4q/4', 'forced'] }[k.op] ?? ['row-per-invocation/64', 'heuristic'];
     assert.deepEqual([k.variant, k.source], want, JSON.stringify(k));
   }
+  assert.deepEqual(errors, [], 'no console errors');
+  await page.close();
+});
+
+test('kernels are tuned in the page, kept in its storage and replayed from it', { timeout: 20 * 60 * 1000 }, async () => {
+  // One page (one storage) loaded four times: tuning, the cache, off, a corrupt cache.
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = consoleErrors(page);
+  const url = `${base}/?preset=mnist&depths=1..=2&samples=2&warmup=0&autorun=1`;
+  const sweep = async (query) => {
+    await page.goto(url + query);
+    await page.waitForFunction(() => window.paraformerResults || window.paraformerError, null, { timeout: 15 * 60 * 1000, polling: 500 });
+    assert.equal(await page.evaluate(() => window.paraformerError ?? null), null);
+    return page.evaluate(() => window.paraformerResults);
+  };
+  const first = await sweep('');
+  assert.equal(first.context.settings.autotune, 'on');
+  assert.ok(first.tuning.tuned > 0 && first.tuning.ms > 0, JSON.stringify(first.tuning));
+  const tuned = first.kernels.filter((k) => k.source === 'tuned');
+  assert.ok(tuned.length > 0, JSON.stringify(first.kernels));
+  for (const k of tuned) {
+    // The choice is the fastest candidate measured; the heuristic was one of them.
+    assert.equal(k.candidates[0].variant, k.variant, JSON.stringify(k));
+    const timed = k.candidates.filter((c) => c.ms !== null && c.ms !== undefined).map((c) => c.ms);
+    assert.equal(k.candidates[0].ms, Math.min(...timed), JSON.stringify(k));
+  }
+  assert.match(await page.textContent('#messages'), /kernel tuning: \d+ keys, \d+ timed/);
+  const stored = JSON.parse(await page.evaluate(() => localStorage.getItem('paraformer.kernels')));
+  assert.ok(Object.keys(stored.entries).length >= tuned.length, JSON.stringify(stored));
+
+  // Loaded again: what was tuned comes from the storage, the same variant.
+  const second = await sweep('');
+  for (const k of tuned) {
+    const again = second.kernels.find((q) => q.op === k.op && q.mode === k.mode && JSON.stringify(q.shape) === JSON.stringify(k.shape));
+    assert.deepEqual([again.variant, again.source], [k.variant, 'cache'], JSON.stringify(again));
+  }
+  assert.ok(second.tuning.cached >= tuned.length, JSON.stringify(second.tuning));
+
+  // Off: the heuristics, and no tuning in the report.
+  const off = await sweep('&autotune=off');
+  assert.equal(off.tuning, undefined);
+  for (const k of off.kernels) assert.equal(k.source, 'heuristic', JSON.stringify(k));
+
+  // A corrupt cache is one warning; tuning starts over and rewrites it.
+  await page.evaluate(() => localStorage.setItem('paraformer.kernels', '{broken'));
+  const fresh = await sweep('');
+  assert.equal(fresh.tuning.cached, 0, JSON.stringify(fresh.tuning));
+  assert.match(fresh.tuning.warnings.join('\n'), /ignoring the kernel cache localStorage\[paraformer\.kernels\]/);
+  JSON.parse(await page.evaluate(() => localStorage.getItem('paraformer.kernels')));
   assert.deepEqual(errors, [], 'no console errors');
   await page.close();
 });

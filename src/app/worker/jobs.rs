@@ -104,7 +104,7 @@ async fn run_check(gpu: &Gpu, ctx: &Ctx, weights: &Weights, branches: usize, for
     .await
     .map(|(err, scale, picks)| {
         let mut kernels = Vec::new();
-        paraformer::bench::kernels::record(&mut kernels, &picks);
+        paraformer::bench::kernels::record(&mut kernels, &picks, |_| Vec::new());
         crate::app::platform::publish_check(err, scale, &kernels);
         (err, scale)
     })
