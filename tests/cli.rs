@@ -6,6 +6,7 @@ mod common;
 use std::process::Command;
 
 use common::assert_close;
+use paraformer::engine::tune::KEEP_MARGIN;
 use paraformer::model::{self, Config, SaveOptions, Weights, safetensors::Dtype};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/parity");
@@ -383,8 +384,11 @@ fn autotune_flags_tune_report_and_share_one_cache_between_processes() {
         kernels.iter().filter(|k| k["source"] == "tuned").collect();
     assert!(!tuned.is_empty(), "{kernels:?}");
     for k in tuned {
+        // Fastest first; the choice is the fastest or the heuristic within the margin.
         let c = k["candidates"].as_array().unwrap();
-        assert_eq!(c[0]["variant"], k["variant"], "{k}");
+        let best = c[0]["ms"].as_f64().unwrap();
+        let chosen = c.iter().find(|c| c["variant"] == k["variant"]).unwrap();
+        assert!(chosen["ms"].as_f64().unwrap() <= best * KEEP_MARGIN, "{k}");
     }
     let table = String::from_utf8_lossy(&a.stdout);
     assert!(table.contains("kernel tuning: "), "{table}");

@@ -3,11 +3,53 @@
 // window.paraformerResults and prints its table, like `paraformer bench` does natively.
 //
 //   node web/bench.mjs 'preset=cifar&depths=4&samples=5&warmup=2&backends=gpu,cpu' [results.json]
+//   node web/bench.mjs --ab ROUNDS 'QUERY_A' 'QUERY_B'
+//
+// --ab loads both queries in turn, ROUNDS times each, in one page (one browser storage, so
+// kernels tuned by one load are in the cache of the next) and prints each query's median of
+// the runs' medians per (mode, L), and its kernel tuning time.
 //
 // Chromium: /usr/bin/chromium unless CHROMIUM names another. Timings are the page's: wall
 // clock from submit until the logits are read back (the browser offers no timestamps here).
 import { writeFileSync } from 'node:fs';
 import { openBrowser } from './browser.mjs';
+
+const median = (v) => { const s = [...v].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+async function sweep(page, base, query) {
+  await page.goto(`${base}/?${query}&autorun=1`);
+  await page.waitForFunction(() => window.paraformerResults || window.paraformerError, null, { timeout: 60 * 60 * 1000, polling: 500 });
+  const error = await page.evaluate(() => window.paraformerError ?? null);
+  if (error) throw new Error(`the page reported: ${error}`);
+  return page.evaluate(() => window.paraformerResults);
+}
+
+if (process.argv[2] === '--ab') {
+  const [rounds, ...queries] = [Number(process.argv[3]), process.argv[4], process.argv[5]];
+  const { base, browser, close } = await openBrowser();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const runs = queries.map(() => []);
+    for (let r = 0; r < rounds; r++) {
+      for (const [i, q] of queries.entries()) runs[i].push(await sweep(page, base, q));
+    }
+    for (const [i, q] of queries.entries()) {
+      const per = new Map();
+      for (const r of runs[i]) {
+        for (const p of r.points) {
+          const key = `${p.backend ?? 'gpu'} ${p.mode} L=${p.depth}`;
+          per.set(key, [...(per.get(key) ?? []), p.wall.median_ms]);
+        }
+      }
+      const cells = [...per].map(([k, v]) => `${k} ${median(v).toFixed(2)} ms (${Math.min(...v).toFixed(2)}-${Math.max(...v).toFixed(2)})`);
+      const tuning = runs[i].map((r) => (r.tuning ? `${Math.round(r.tuning.ms)}` : '-')).join(',');
+      console.log(`${q}: ${cells.join('  ')}  tuning ms ${tuning}`);
+    }
+  } finally {
+    await close();
+  }
+  process.exit(0);
+}
 
 const query = process.argv[2] ?? 'preset=cifar&depths=4&samples=5&warmup=2';
 const out = process.argv[3];

@@ -4,18 +4,20 @@
 //! choice for the same device, driver, release and shader source is used without timing
 //! (source `cache`).
 //!
-//! Rules: the heuristic is always a candidate, so tuning can only match or beat it. Each
-//! candidate runs once untimed first (compiling its pipeline; one that fails to compile or
-//! run is skipped with a note), then `PASSES` timed passes, candidates in turn (round
-//! robin, so a drift of the machine's speed hits all alike); a candidate more than
-//! `DROP_RATIO` x slower than the best after the first timed pass is dropped (or more than
-//! `WARM_DROP_RATIO` x in the untimed run, with caches cold). A pass
-//! repeats the op's dispatches back to back until it lasts about `PASS_MS`, timed by the
-//! pass's GPU timestamps where the device has them, else by the wall clock from submit to
-//! the awaited completion (in the page too: never a poll). The fastest median wins. One
-//! engine spends at most `BUDGET_MS` timing (a race that runs past it is abandoned); keys
-//! left over keep the heuristic (and are tuned by a later run), as do keys a cancel did
-//! not reach.
+//! Rules: the heuristic is always a candidate and is never dropped early, and a candidate
+//! replaces it only when its median is faster by more than `KEEP_MARGIN`: tuning can only
+//! match or beat it beyond noise. Each candidate runs once untimed first (compiling its
+//! pipeline; one that fails to compile or run is skipped with a note; one over
+//! `WARM_DROP_RATIO` x the fastest, caches still cold, is dropped), then `PASSES` timed
+//! passes, candidates in turn (round robin, so a drift of the machine's speed hits all
+//! alike); one more than `DROP_RATIO` x slower than the best after the first timed pass is
+//! dropped. A pass runs the op about `PASS_MS` long, each time on the next of the key's ops
+//! in the plan (in serial mode every block's own weights, as a run of the model reads them,
+//! not one block's weights hot in a cache), timed by the pass's GPU timestamps where the
+//! device has them, else by the wall clock from submit to the awaited completion (in the
+//! page too: never a poll). One engine spends at most `BUDGET_MS` timing (by default; a race
+//! that runs past it is abandoned); keys left over keep the heuristic (and are tuned by a
+//! later run), as do keys a cancel did not reach.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,6 +40,9 @@ pub const PASSES: usize = 3;
 pub const DROP_RATIO: f64 = 1.5;
 /// A candidate slower than the best by more than this in its untimed run is dropped.
 pub const WARM_DROP_RATIO: f64 = 3.0;
+/// The heuristic is kept unless the fastest candidate's median beats its median by more
+/// than this factor: a few passes on a noisy machine differ by that much.
+pub const KEEP_MARGIN: f64 = 1.05;
 /// Wall ms one engine may spend timing candidates, over all its tunings, unless its
 /// options say otherwise (`EngineOptions::tune_budget_ms`).
 pub const BUDGET_MS: u32 = 1500;
@@ -218,6 +223,11 @@ impl Engine {
         self.tuning.get(key).map_or(&[], Vec::as_slice)
     }
 
+    /// What the heuristics know of this engine's adapter.
+    pub fn choices_adapter(&self) -> Adapter {
+        self.choices.adapter()
+    }
+
     /// Chooses the kernel of every (op, mode, shape) of some (mode, branches) runs: from the
     /// cache at `location` (`On`), or by timing the candidates on this device (keys not
     /// cached, or all of them with `Refresh`), caching what it timed. `Off` does nothing; a
@@ -374,8 +384,8 @@ impl Engine {
             }
         };
         let mut lanes: Vec<Lane> = Vec::new();
-        for &v in variants {
-            let steps = self.steps_of(key, branches, v)?;
+        for (i, &v) in variants.iter().enumerate() {
+            let steps = self.groups_of(key, branches, v)?;
             lanes.push(Lane {
                 variant: v,
                 steps,
@@ -383,9 +393,11 @@ impl Engine {
                 repeats: 1,
                 samples: Vec::new(),
                 alive: true,
+                keep: i == 0,
                 note: None,
             });
         }
+        let count = lanes.len();
         // Untimed first: compiles each pipeline, catches a candidate that cannot run, and
         // sizes its passes.
         let mut warm = Vec::with_capacity(lanes.len());
@@ -410,16 +422,17 @@ impl Engine {
         // Hopeless in the untimed run (caches were cold, hence the wider margin): out.
         let best = warm.iter().flatten().copied().fold(f64::INFINITY, f64::min);
         for (lane, ms) in lanes.iter_mut().zip(&warm) {
-            if ms.is_some_and(|ms| ms > WARM_DROP_RATIO * best) {
+            if !lane.keep && ms.is_some_and(|ms| ms > WARM_DROP_RATIO * best) {
                 lane.alive = false;
             }
         }
         for pass in 0..PASSES {
-            for lane in lanes.iter_mut().filter(|l| l.alive) {
+            for (j, lane) in lanes.iter_mut().enumerate().filter(|(_, l)| l.alive) {
                 if let Some(end) = stop() {
                     return Ok(end);
                 }
-                let ms = self.time_pass(&lane.dispatches, lane.repeats).await?;
+                let dispatches = lane.pass((1 + pass) * count + j, lane.repeats);
+                let ms = self.time_pass(&dispatches).await?;
                 lane.samples.push(ms / lane.repeats as f64);
             }
             if pass == 0 {
@@ -428,12 +441,23 @@ impl Engine {
                     .map(|l| l.alive.then(|| l.samples[0]))
                     .collect();
                 for (lane, keep) in lanes.iter_mut().zip(survivors(&first)) {
-                    lane.alive &= keep;
+                    lane.alive &= keep || lane.keep;
                 }
             }
         }
         let samples: Vec<Vec<f64>> = lanes.iter().map(|l| l.samples.clone()).collect();
-        let winner = fastest(&samples, PASSES).map(|i| lanes[i].variant);
+        let winner = fastest(&samples, PASSES).map(|i| {
+            // The heuristic stays unless beaten by more than the noise of a few passes.
+            let heuristic = &lanes[0];
+            let median = |l: &Lane| crate::stats::median(&l.samples);
+            let beaten = heuristic.samples.len() < PASSES
+                || median(&lanes[i]) * KEEP_MARGIN < median(heuristic);
+            if beaten {
+                lanes[i].variant
+            } else {
+                heuristic.variant
+            }
+        });
         let dropped = |l: &Lane| match l.samples.len() {
             0 => format!("dropped after its untimed run (over {WARM_DROP_RATIO}x the fastest)"),
             _ => format!("dropped after one pass (over {DROP_RATIO}x the fastest)"),
@@ -461,9 +485,15 @@ impl Engine {
         Ok(End::Done(winner, timed))
     }
 
-    /// The dispatches of `key`'s first op in a (key.mode, branches) plan with variant `v`
-    /// (two for a split-k linear).
-    fn steps_of(&mut self, key: &Key, branches: usize, v: Variant) -> Result<Vec<Step>, Error> {
+    /// The dispatches of every op of `key` in a (key.mode, branches) plan with variant `v`,
+    /// one group per op in plan order (two dispatches for a split-k linear): in serial mode
+    /// one per block, each with its own block's weights.
+    fn groups_of(
+        &mut self,
+        key: &Key,
+        branches: usize,
+        v: Variant,
+    ) -> Result<Vec<Vec<Step>>, Error> {
         let mut choices = self.choices.clone();
         choices.set(
             *key,
@@ -480,46 +510,56 @@ impl Engine {
             &choices,
         )?;
         self.reserve_partial(planned.partial)?;
-        let first = planned
-            .picks
-            .iter()
-            .position(|p| p.is_some_and(|p| p.key == *key))
-            .ok_or_else(|| Error::Gpu(format!("no {:?} step in the plan to tune", key.op)))?;
-        let sums = planned.steps[first + 1..]
-            .iter()
-            .zip(&planned.picks[first + 1..])
-            .take_while(|(s, p)| p.is_none() && s.kernel.op == "linear_sum")
-            .count();
-        Ok(planned.steps[first..=first + sums].to_vec())
+        let mut groups: Vec<Vec<Step>> = Vec::new();
+        for (i, pick) in planned.picks.iter().enumerate() {
+            if !pick.is_some_and(|p| p.key == *key) {
+                continue;
+            }
+            let sums = planned.steps[i + 1..]
+                .iter()
+                .zip(&planned.picks[i + 1..])
+                .take_while(|(s, p)| p.is_none() && s.kernel.op == "linear_sum")
+                .count();
+            groups.push(planned.steps[i..=i + sums].to_vec());
+        }
+        if groups.is_empty() {
+            return Err(Error::Gpu(format!(
+                "no {} step in the plan to tune",
+                key.op.name()
+            )));
+        }
+        Ok(groups)
     }
 
     /// Builds `lane`'s dispatches (compiling their pipelines) and runs them once: its ms,
     /// or the error the device reported.
     async fn warm_up(&self, lane: &mut Lane) -> Result<f64, Error> {
         let scopes = ErrorScopes::push(&self.gpu.device);
-        let built: Result<Vec<Dispatch>, Error> = lane
+        let build = |s: &Step| {
+            let params = upload(
+                &self.gpu,
+                "tuning parameters",
+                &s.params,
+                wgpu::BufferUsages::UNIFORM,
+            );
+            Dispatch::new(
+                &self.gpu,
+                s,
+                params.as_entire_buffer_binding(),
+                |b| &self.buffers[&b],
+                self.max_grid_dim,
+            )
+        };
+        let built: Result<Vec<Vec<Dispatch>>, Error> = lane
             .steps
             .iter()
-            .map(|s| {
-                let params = upload(
-                    &self.gpu,
-                    "tuning parameters",
-                    &s.params,
-                    wgpu::BufferUsages::UNIFORM,
-                );
-                Dispatch::new(
-                    &self.gpu,
-                    s,
-                    params.as_entire_buffer_binding(),
-                    |b| &self.buffers[&b],
-                    self.max_grid_dim,
-                )
-            })
+            .map(|g| g.iter().map(build).collect())
             .collect();
         let timed = match built {
             Ok(d) => {
                 lane.dispatches = d;
-                self.time_pass(&lane.dispatches, 1).await
+                let first = lane.pass(0, 1);
+                self.time_pass(&first).await
             }
             Err(e) => Err(e),
         };
@@ -527,13 +567,9 @@ impl Engine {
         timed
     }
 
-    /// Ms of one pass of `repeats` back-to-back copies of `dispatches`: by the pass's
-    /// timestamps when the device has them, else the wall clock from submit to completion.
-    async fn time_pass(&self, dispatches: &[Dispatch], repeats: usize) -> Result<f64, Error> {
-        let mut all = Vec::with_capacity(dispatches.len() * repeats);
-        for _ in 0..repeats {
-            all.extend(dispatches.iter().cloned());
-        }
+    /// Ms of one pass of `all` dispatches back to back: by the pass's timestamps when the
+    /// device has them, else the wall clock from submit to completion.
+    async fn time_pass(&self, all: &[Dispatch]) -> Result<f64, Error> {
         let mut enc = self
             .gpu
             .device
@@ -541,7 +577,7 @@ impl Engine {
                 label: Some("tuning"),
             });
         let stamps = self.timer.as_ref().map_or(Stamps::None, Stamps::Pass);
-        encode::encode(&mut enc, "tuning", &all, stamps);
+        encode::encode(&mut enc, "tuning", all, stamps);
         if let Some(t) = &self.timer {
             t.resolve(&mut enc);
         }
@@ -571,12 +607,29 @@ enum End {
 /// One candidate in a race.
 struct Lane {
     variant: Variant,
-    steps: Vec<Step>,
-    dispatches: Vec<Dispatch>,
+    /// One group of steps per op of the key in the plan (`groups_of`), and their dispatches.
+    steps: Vec<Vec<Step>>,
+    dispatches: Vec<Vec<Dispatch>>,
+    /// Ops per timed pass.
     repeats: usize,
     samples: Vec<f64>,
     alive: bool,
+    /// Never dropped early: the heuristic, which the winner must beat.
+    keep: bool,
     note: Option<String>,
+}
+
+impl Lane {
+    /// The dispatches of `repeats` ops starting at op `start` (wrapping): consecutive passes
+    /// start at different ops, so a serial pass reads other blocks' weights than the last,
+    /// from as far down the memory hierarchy as a run of the model does, not from a cache
+    /// the previous pass warmed.
+    fn pass(&self, start: usize, repeats: usize) -> Vec<Dispatch> {
+        let n = self.dispatches.len();
+        (0..repeats)
+            .flat_map(|i| self.dispatches[(start + i) % n].iter().cloned())
+            .collect()
+    }
 }
 
 #[cfg(test)]

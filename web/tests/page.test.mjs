@@ -225,10 +225,12 @@ test('kernels are tuned in the page, kept in its storage and replayed from it', 
   const tuned = first.kernels.filter((k) => k.source === 'tuned');
   assert.ok(tuned.length > 0, JSON.stringify(first.kernels));
   for (const k of tuned) {
-    // The choice is the fastest candidate measured; the heuristic was one of them.
-    assert.equal(k.candidates[0].variant, k.variant, JSON.stringify(k));
+    // Fastest first; the choice is the fastest, or the heuristic (the browser's: 9x16/64
+    // for a linear) within 5% of it.
     const timed = k.candidates.filter((c) => c.ms !== null && c.ms !== undefined).map((c) => c.ms);
     assert.equal(k.candidates[0].ms, Math.min(...timed), JSON.stringify(k));
+    const chosen = k.candidates.find((c) => c.variant === k.variant);
+    assert.ok(chosen && chosen.ms <= k.candidates[0].ms * 1.05, JSON.stringify(k));
   }
   assert.match(await page.textContent('#messages'), /kernel tuning: \d+ keys, \d+ timed/);
   const stored = JSON.parse(await page.evaluate(() => localStorage.getItem('paraformer.kernels')));
