@@ -44,6 +44,11 @@ if (process.argv[2] === '--ab') {
       const cells = [...per].map(([k, v]) => `${k} ${median(v).toFixed(2)} ms (${Math.min(...v).toFixed(2)}-${Math.max(...v).toFixed(2)})`);
       const tuning = runs[i].map((r) => (r.tuning ? `${Math.round(r.tuning.ms)}` : '-')).join(',');
       console.log(`${q}: ${cells.join('  ')}  tuning ms ${tuning}`);
+      // The last run's kernel per (op, mode, shape), and where it came from.
+      for (const k of runs[i].at(-1).kernels) {
+        const s = k.shape;
+        console.log(`  ${k.op} ${k.mode} ${s.rows}x${s.n}${s.k ? `x${s.k}` : ''} z${s.nz}: ${k.variant} (${k.source})`);
+      }
     }
   } finally {
     await close();

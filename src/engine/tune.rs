@@ -15,8 +15,10 @@
 //! in the plan (in serial mode every block's own weights, as a run of the model reads them,
 //! not one block's weights hot in a cache), timed by the pass's GPU timestamps where the
 //! device has them, else by the wall clock from submit to the awaited completion (in the
-//! page too: never a poll). One engine spends at most `BUDGET_MS` timing (by default; a race
-//! that runs past it is abandoned); keys left over keep the heuristic (and are tuned by a
+//! page too: never a poll). One engine starts no race after `BUDGET_MS` of timing (by
+//! default); a race once started runs to its end, so that every run tunes at least one
+//! key even where compiling the candidates alone takes longer than the budget (SwiftShader)
+//! and later runs go on from there. Keys left over keep the heuristic (and are tuned by a
 //! later run), as do keys a cancel did not reach.
 
 use std::collections::BTreeMap;
@@ -310,10 +312,6 @@ impl Engine {
             self.tuning_ms += start.elapsed().as_secs_f64() * 1e3;
             let (winner, timed) = match timed? {
                 End::Done(winner, timed) => (winner, timed),
-                End::OverBudget => {
-                    out.left += 1;
-                    continue;
-                }
                 End::Cancelled => {
                     out.cancelled = true;
                     out.left += total - n;
@@ -372,17 +370,7 @@ impl Engine {
         variants: &[Variant],
         cancel: &AtomicBool,
     ) -> Result<End, Error> {
-        let budget = f64::from(self.options.tune_budget_ms) - self.tuning_ms;
-        let started = Instant::now();
-        let stop = || {
-            if cancel.load(Ordering::Relaxed) {
-                Some(End::Cancelled)
-            } else if started.elapsed().as_secs_f64() * 1e3 > budget {
-                Some(End::OverBudget)
-            } else {
-                None
-            }
-        };
+        let stop = || cancel.load(Ordering::Relaxed).then_some(End::Cancelled);
         let mut lanes: Vec<Lane> = Vec::new();
         for (i, &v) in variants.iter().enumerate() {
             let steps = self.groups_of(key, branches, v)?;
@@ -597,11 +585,10 @@ impl Engine {
 }
 
 /// How a race ended: the winner (None if every candidate failed) and each candidate with
-/// whether it failed; or stopped before the end.
+/// whether it failed; or cancelled.
 enum End {
     Done(Option<Variant>, Vec<(Candidate, bool)>),
     Cancelled,
-    OverBudget,
 }
 
 /// One candidate in a race.
