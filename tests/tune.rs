@@ -220,3 +220,54 @@ fn off_cancel_and_forced_ops_leave_the_rest_alone() {
         assert_eq!(p.choice.source, want, "{p:?}");
     }
 }
+
+#[test]
+fn a_candidate_the_device_cannot_hold_is_skipped_with_a_warning() {
+    // A storage binding limit of 700 KiB holds every buffer of a one-block cifar model (the
+    // largest, an MLP weight, is 576 KiB) but not the split-k candidate's partial sums for
+    // its MLP's first linear (4 parts x 65 x 768 floats, 780 KiB): tuning skips that one
+    // with a warning and goes on.
+    let small = pollster::block_on(paraformer::engine::Gpu::with_limits(|l| {
+        l.max_storage_buffer_binding_size = 700 << 10;
+    }))
+    .unwrap();
+    let mut c = Config::preset("cifar").unwrap();
+    (c.branches, c.depth) = (1, 1);
+    let w = Weights::seeded(&c, 4);
+    let options = EngineOptions {
+        tune_budget_ms: u32::MAX,
+        ..Default::default()
+    };
+    let mut e = pollster::block_on(Engine::new(&small, &w, options)).unwrap();
+    let no = AtomicBool::new(false);
+    let runs = [(Mode::Serial, 1)];
+    let out =
+        pollster::block_on(e.autotune(&runs, Autotune::Refresh, &Location::Memory, &no, |_| {}))
+            .unwrap();
+    assert!(out.tuned > 0 && out.left == 0, "{out:?}");
+    let skipped: Vec<&String> = out
+        .warnings
+        .iter()
+        .filter(|w| w.contains("4x4/16/split4 was skipped"))
+        .collect();
+    assert!(!skipped.is_empty(), "{:?}", out.warnings);
+    assert!(
+        skipped
+            .iter()
+            .any(|w| w.contains("65x768x192") && w.contains("the adapter allows")),
+        "{skipped:?}"
+    );
+    for p in e.picks(Mode::Serial, 1).unwrap() {
+        assert!(!p.choice.variant.to_string().contains("split"), "{p:?}");
+    }
+    let image = seeded_image(&c, 5);
+    let got = pollster::block_on(e.run(Mode::Serial, 1, &image))
+        .unwrap()
+        .logits;
+    assert_close(
+        "tuned on a small device",
+        &got,
+        &reference::forward(&w, &image, Mode::Serial),
+        1e-3,
+    );
+}

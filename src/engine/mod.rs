@@ -214,7 +214,7 @@ impl Engine {
             .map(|&b| len(b))
             .sum();
         // Parallel mode with every branch is the largest live set of either mode.
-        let planned = plan::plan(c, batch, Mode::Parallel, c.branches, &self.choices)?;
+        let planned = self.plan_of(Mode::Parallel, c.branches, &self.choices)?;
         let live = plan::peak_live_activations(&planned.steps, |b| match b {
             Buf::Partial => planned.partial,
             b => len(b),
@@ -233,13 +233,7 @@ impl Engine {
             return Ok(p.stats);
         }
         self.gpu.check()?;
-        let planned = plan::plan(
-            &self.config,
-            self.options.batch,
-            mode,
-            branches,
-            &self.choices,
-        )?;
+        let planned = self.plan_of(mode, branches, &self.choices)?;
         self.reserve_partial(planned.partial)?;
         let steps = planned.steps;
         let stats = ModeStats {
@@ -251,6 +245,16 @@ impl Engine {
         let p = self.build_plan(steps, planned.picks, stats)?;
         self.plans.insert((mode, branches), p);
         Ok(stats)
+    }
+
+    /// The plan of a (mode, branches) run of this engine's model and batch with `choices`.
+    fn plan_of(
+        &self,
+        mode: Mode,
+        branches: usize,
+        choices: &choice::Choices,
+    ) -> Result<plan::Planned, Error> {
+        plan::plan(&self.config, self.options.batch, mode, branches, choices)
     }
 
     /// Makes `Buf::Partial` hold at least `floats` (split-k linears' parts). A larger

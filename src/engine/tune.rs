@@ -32,7 +32,7 @@ use super::gpu_io::{ErrorScopes, read_back, upload};
 use super::ops::{attention, layer_norm, linear};
 use super::step::Step;
 use super::tune_cache::{self, Cache, Candidate, Entry, Location};
-use super::{Engine, SHADERS, plan};
+use super::{Engine, SHADERS};
 use crate::Error;
 use crate::model::Mode;
 
@@ -250,13 +250,7 @@ impl Engine {
         let mut todo: Vec<Todo> = Vec::new();
         for &(mode, branches) in runs {
             self.config.check_branches(branches)?;
-            let planned = plan::plan(
-                &self.config,
-                self.options.batch,
-                mode,
-                branches,
-                &self.choices,
-            )?;
+            let planned = self.plan_of(mode, branches, &self.choices)?;
             for pick in planned.picks.into_iter().flatten() {
                 let again = how == Autotune::Refresh && !self.refreshed.contains(&pick.key);
                 let open = match pick.choice.source {
@@ -373,16 +367,21 @@ impl Engine {
         let stop = || cancel.load(Ordering::Relaxed).then_some(End::Cancelled);
         let mut lanes: Vec<Lane> = Vec::new();
         for (i, &v) in variants.iter().enumerate() {
-            let steps = self.groups_of(key, branches, v)?;
+            // A candidate the device cannot hold (a split-k scratch buffer over its binding
+            // limit) is skipped like one that fails to compile.
+            let (steps, note) = match self.groups_of(key, branches, v) {
+                Ok(groups) => (groups, None),
+                Err(e) => (Vec::new(), Some(format!("was skipped: {e}"))),
+            };
             lanes.push(Lane {
                 variant: v,
                 steps,
                 dispatches: Vec::new(),
                 repeats: 1,
                 samples: Vec::new(),
-                alive: true,
+                alive: note.is_none(),
                 keep: i == 0,
-                note: None,
+                note,
             });
         }
         let count = lanes.len();
@@ -392,6 +391,10 @@ impl Engine {
         for lane in &mut lanes {
             if let Some(end) = stop() {
                 return Ok(end);
+            }
+            if !lane.alive {
+                warm.push(None);
+                continue;
             }
             match self.warm_up(lane).await {
                 Ok(ms) => {
@@ -490,13 +493,7 @@ impl Engine {
                 source: Source::Tuned,
             },
         );
-        let planned = plan::plan(
-            &self.config,
-            self.options.batch,
-            key.mode,
-            branches,
-            &choices,
-        )?;
+        let planned = self.plan_of(key.mode, branches, &choices)?;
         self.reserve_partial(planned.partial)?;
         let mut groups: Vec<Vec<Step>> = Vec::new();
         for (i, pick) in planned.picks.iter().enumerate() {
