@@ -433,8 +433,12 @@ fn autotune_flags_tune_report_and_share_one_cache_between_processes() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("warning: ignoring the kernel cache"), "{err}");
 
-    let cases: [(&[&str], &str); 2] = [
+    let cases: [(&[&str], &str); 3] = [
         (&["infer", "--autotune", "maybe"], "invalid value 'maybe'"),
+        (
+            &["bench", "--backend", "cpu", "--autotune", "refresh"],
+            "--autotune and --kernel-cache tune GPU kernels; --backend cpu runs none",
+        ),
         (
             &["eval", "--backend", "cpu", "--autotune", "on"],
             "--autotune and --kernel-cache tune GPU kernels; --backend cpu runs none",

@@ -72,8 +72,16 @@ fn tuning_keeps_the_fastest_candidate_and_the_cache_replays_it() {
     let no = AtomicBool::new(false);
 
     let mut a = engine(&w, Forced::default());
+    let held = a.device_bytes();
     let out = tune(&mut a, Autotune::On, &at, &no);
     let keys = picks(&mut a).len();
+    // Losing split-k candidates leave no scratch buffer behind.
+    if !picks(&mut a)
+        .iter()
+        .any(|p| p.choice.variant.to_string().contains("split"))
+    {
+        assert_eq!(a.device_bytes(), held);
+    }
     assert!(out.tuned > 0 && out.cached == 0 && out.left == 0, "{out:?}");
     assert!(out.warnings.is_empty(), "{:?}", out.warnings);
     for p in picks(&mut a) {
@@ -270,4 +278,21 @@ fn a_candidate_the_device_cannot_hold_is_skipped_with_a_warning() {
         &reference::forward(&w, &image, Mode::Serial),
         1e-3,
     );
+}
+
+#[test]
+fn on_stops_at_the_budget_and_refresh_times_every_key() {
+    let w = weights();
+    let no = AtomicBool::new(false);
+    let options = EngineOptions {
+        tune_budget_ms: 0,
+        ..Default::default()
+    };
+    let mut e = pollster::block_on(Engine::new(gpu(), &w, options)).unwrap();
+    let out = tune(&mut e, Autotune::On, &Location::Memory, &no);
+    assert!(out.tuned == 0 && out.left > 0 && !out.cancelled, "{out:?}");
+    assert!(sources(&mut e).iter().all(|&s| s == Source::Heuristic));
+    let out = tune(&mut e, Autotune::Refresh, &Location::Memory, &no);
+    assert!(out.tuned > 0 && out.left == 0, "{out:?}");
+    assert!(sources(&mut e).iter().all(|&s| s == Source::Tuned));
 }

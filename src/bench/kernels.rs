@@ -77,7 +77,7 @@ pub fn lines(uses: &[KernelUse]) -> Vec<String> {
 /// One line on how tuning went: "kernel tuning: 16 keys, 12 timed, 4 from the cache, in
 /// 1.23 s".
 pub fn tuning_line(t: &Outcome) -> String {
-    let keys = t.tuned + t.cached + t.left;
+    let keys = t.tuned + t.cached + t.left + t.failed;
     let mut line = format!(
         "kernel tuning: {keys} keys, {} timed, {} from the cache, in {:.2} s",
         t.tuned,
@@ -87,10 +87,18 @@ pub fn tuning_line(t: &Outcome) -> String {
     if t.left > 0 {
         let why = if t.cancelled {
             "cancelled"
+        } else if t.warnings.iter().any(|w| w.starts_with("tuning stopped")) {
+            "the device failed"
         } else {
             "over the time budget: a later run tunes them"
         };
         line.push_str(&format!("; {} left on the heuristic ({why})", t.left));
+    }
+    if t.failed > 0 {
+        line.push_str(&format!(
+            "; {} on the heuristic because every candidate failed (warnings below)",
+            t.failed
+        ));
     }
     line
 }

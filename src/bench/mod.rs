@@ -308,7 +308,8 @@ pub async fn sweep_weights(
         .collect();
     let mut report = empty_report(gpu, settings, &engine, cpu.as_ref(), engine_create_ms)?;
     let cancelled = tuning.cancelled;
-    report.tuning = (settings.autotune != Autotune::Off && !runs.is_empty()).then_some(tuning);
+    let keys = tuning.tuned + tuning.cached + tuning.left + tuning.failed;
+    report.tuning = (settings.autotune != Autotune::Off && keys > 0).then_some(tuning);
     if cancelled {
         return Ok(finish(report, Outcome::Cancelled));
     }

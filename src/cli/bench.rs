@@ -37,8 +37,16 @@ pub fn settings(args: &BenchArgs) -> Result<Settings, Error> {
     s.serial_up_to = args.serial_up_to;
     s.kernels = args.kernels.clone();
     (s.autotune, s.kernel_cache) = args.tune.tuning();
+    let tune_given = args.tune.autotune.is_some() || args.tune.kernel_cache.is_some();
     if let Some(b) = &args.backend {
         s.backends = b.0.clone();
+    }
+    if tune_given && !s.backends.contains(&bench::Backend::Gpu) {
+        return Err(Error::Usage(
+            "--autotune and --kernel-cache tune GPU kernels; --backend cpu runs none (use \
+             --backend gpu or all)"
+                .into(),
+        ));
     }
     s.validate()?;
     Ok(s)

@@ -274,7 +274,8 @@ impl Engine {
             .min(limits.max_buffer_size);
         if bytes > allowed {
             return Err(Error::Gpu(format!(
-                "the split-k linears' partial sums need {bytes} bytes in one storage binding,                  the adapter allows {allowed}: split k in fewer parts or use a smaller batch"
+                "the split-k linears' partial sums need {bytes} bytes in one storage binding, \
+                 the adapter allows {allowed}: split k in fewer parts or use a smaller batch"
             )));
         }
         let buffer = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {

@@ -30,7 +30,7 @@ use super::choice::{Adapter, Choice, Key, Op, Source, Variant};
 use super::encode::{self, Dispatch, Stamps};
 use super::gpu_io::{ErrorScopes, read_back, upload};
 use super::ops::{attention, layer_norm, linear};
-use super::step::Step;
+use super::step::{Buf, Step};
 use super::tune_cache::{self, Cache, Candidate, Entry, Location};
 use super::{Engine, SHADERS};
 use crate::Error;
@@ -101,8 +101,12 @@ pub struct Outcome {
     /// Keys timed now, and read from the cache.
     pub tuned: usize,
     pub cached: usize,
-    /// Keys left on the heuristic: the timing budget was spent, or the tuning cancelled.
+    /// Keys left on the heuristic: the timing budget was spent, the tuning was cancelled
+    /// or the device failed.
     pub left: usize,
+    /// Keys left on the heuristic because every candidate failed to compile or run.
+    #[serde(default)]
+    pub failed: usize,
     pub cancelled: bool,
     /// Wall ms the tuning took (cache reads and writes included).
     pub ms: f64,
@@ -297,17 +301,27 @@ impl Engine {
                 out.left += total - n;
                 break;
             }
-            if self.tuning_ms >= f64::from(self.options.tune_budget_ms) {
+            // `refresh` is asked for by name: it times every key, whatever the budget.
+            if how == Autotune::On && self.tuning_ms >= f64::from(self.options.tune_budget_ms) {
                 out.left += 1;
                 continue;
             }
             let start = Instant::now();
             let timed = self.race(&key, t.branches, &variants, cancel).await;
             self.tuning_ms += start.elapsed().as_secs_f64() * 1e3;
-            let (winner, timed) = match timed? {
-                End::Done(winner, timed) => (winner, timed),
-                End::Cancelled => {
+            let (winner, timed) = match timed {
+                Ok(End::Done(winner, timed)) => (winner, timed),
+                Ok(End::Cancelled) => {
                     out.cancelled = true;
+                    out.left += total - n;
+                    break;
+                }
+                // The device failed mid-race (lost, out of memory): what was tuned is kept
+                // and cached, the rest keeps the heuristic, and the run itself goes on to
+                // meet (and report) the failure if it lasts.
+                Err(e) => {
+                    out.warnings
+                        .push(format!("tuning stopped at {} {shape}: {e}", key.op.name()));
                     out.left += total - n;
                     break;
                 }
@@ -321,7 +335,7 @@ impl Engine {
             let timed: Vec<Candidate> = timed.into_iter().map(|(c, _)| c).collect();
             let Some(winner) = winner else {
                 // Every candidate failed: the heuristic stays, and nothing is cached.
-                out.left += 1;
+                out.failed += 1;
                 continue;
             };
             new.insert(
@@ -342,16 +356,23 @@ impl Engine {
             total,
         });
         out.warnings.extend(cache.save(new));
+        // Losing split-k candidates may have grown the scratch buffer: the plans now chosen
+        // allocate what they need again.
+        if self.buffers.remove(&Buf::Partial).is_some() {
+            self.plans.clear();
+        }
         out.ms = started.elapsed().as_secs_f64() * 1e3;
         Ok(out)
     }
 
-    /// Keeps `variant` for `key`; plans built with another choice are built again.
+    /// Keeps `variant` for `key`; plans built with another choice (variant or source, which
+    /// reports show) are built again.
     fn keep(&mut self, key: Key, variant: Variant, source: Source, candidates: Vec<Candidate>) {
-        if self.choices.pick(key).choice.variant != variant {
+        let choice = Choice { variant, source };
+        if self.choices.pick(key).choice != choice {
             self.plans.clear();
         }
-        self.choices.set(key, Choice { variant, source });
+        self.choices.set(key, choice);
         self.tuning.insert(key, candidates);
     }
 
@@ -397,12 +418,7 @@ impl Engine {
                 continue;
             }
             match self.warm_up(lane).await {
-                Ok(ms) => {
-                    lane.repeats = (PASS_MS / ms.max(1e-3))
-                        .ceil()
-                        .clamp(1.0, MAX_REPEATS as f64) as usize;
-                    warm.push(Some(ms));
-                }
+                Ok(ms) => warm.push(Some(ms)),
                 Err(e) => {
                     lane.alive = false;
                     lane.note = Some(format!("was skipped: {e}"));
@@ -410,8 +426,17 @@ impl Engine {
                 }
             }
         }
-        // Hopeless in the untimed run (caches were cold, hence the wider margin): out.
+        // One number of ops per pass for all (the heuristic's, else the fastest's), so that a
+        // wall clock's fixed cost per pass weighs the same on every candidate.
         let best = warm.iter().flatten().copied().fold(f64::INFINITY, f64::min);
+        let base = warm[0].unwrap_or(best);
+        let repeats = (PASS_MS / base.max(1e-3))
+            .ceil()
+            .clamp(1.0, MAX_REPEATS as f64) as usize;
+        for lane in &mut lanes {
+            lane.repeats = repeats;
+        }
+        // Hopeless in the untimed run (caches were cold, hence the wider margin): out.
         for (lane, ms) in lanes.iter_mut().zip(&warm) {
             if !lane.keep && ms.is_some_and(|ms| ms > WARM_DROP_RATIO * best) {
                 lane.alive = false;

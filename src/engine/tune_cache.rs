@@ -232,7 +232,16 @@ fn write(location: &Location, text: &str) -> Result<(), String> {
     // see the old file or the new one, never a mix.
     let n = WRITES.fetch_add(1, Ordering::Relaxed);
     let tmp = p.with_extension(format!("json.{}.{n}.tmp", std::process::id()));
-    std::fs::write(&tmp, text).map_err(|e| e.to_string())?;
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        use std::io::Write;
+        f.write_all(text.as_bytes())?;
+        // On disk before it replaces the old file: a crash leaves the old or the new one.
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.to_string());
+    }
     std::fs::rename(&tmp, &p).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         e.to_string()
