@@ -12,12 +12,9 @@ use crate::model::{Config, Weights};
 /// Fails when a buffer of the model on `batch` images would exceed the adapter's binding
 /// or buffer size.
 pub fn check_sizes(gpu: &Gpu, c: &Config, batch: usize) -> Result<(), Error> {
-    let limits = gpu.device.limits();
+    let allowed = binding_limit(gpu);
     for buf in Buf::ALL {
         let bytes = 4 * buf.len(c, batch) as u64;
-        let allowed = limits
-            .max_storage_buffer_binding_size
-            .min(limits.max_buffer_size);
         if bytes > allowed {
             return Err(Error::Gpu(format!(
                 "buffer {buf:?} needs {} in one storage binding, the adapter allows {}: \
@@ -62,7 +59,15 @@ pub fn model_buffers(gpu: &Gpu, weights: &Weights, batch: usize) -> HashMap<Buf,
         .collect()
 }
 
-fn mib(bytes: u64) -> String {
+/// The most bytes one storage binding may hold on `gpu` (binding and buffer limits).
+pub fn binding_limit(gpu: &Gpu) -> u64 {
+    let limits = gpu.device.limits();
+    limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size)
+}
+
+pub fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 

@@ -112,8 +112,6 @@ pub struct Engine {
     /// What each tuned or cached choice measured (`tune`), and the ms spent timing.
     tuning: std::collections::BTreeMap<choice::Key, Vec<tune_cache::Candidate>>,
     tuning_ms: f64,
-    /// Keys a `refresh` tuning has timed again already.
-    refreshed: Vec<choice::Key>,
 }
 
 impl Engine {
@@ -160,7 +158,6 @@ impl Engine {
             plans: HashMap::new(),
             tuning: Default::default(),
             tuning_ms: 0.0,
-            refreshed: Vec::new(),
         })
     }
 
@@ -268,14 +265,13 @@ impl Engine {
         if floats == 0 || held >= bytes {
             return Ok(());
         }
-        let limits = self.gpu.device.limits();
-        let allowed = limits
-            .max_storage_buffer_binding_size
-            .min(limits.max_buffer_size);
+        let allowed = gpu_io::binding_limit(&self.gpu);
         if bytes > allowed {
             return Err(Error::Gpu(format!(
-                "the split-k linears' partial sums need {bytes} bytes in one storage binding, \
-                 the adapter allows {allowed}: split k in fewer parts or use a smaller batch"
+                "the split-k linears' partial sums need {} in one storage binding, the \
+                 adapter allows {}: split k in fewer parts or use a smaller batch",
+                gpu_io::mib(bytes),
+                gpu_io::mib(allowed)
             )));
         }
         let buffer = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {

@@ -4,7 +4,7 @@
 
 use web_time::Instant;
 
-use super::encode::{self, Stamps, Timestamps};
+use super::encode::{self, Dispatch, Stamps, Timestamps};
 use super::{Engine, Plan, read_back};
 use crate::Error;
 use crate::model::Mode;
@@ -143,33 +143,46 @@ impl Engine {
     /// Per dispatch, the median over `runs` of it run alone in its own pass, in ms: by the
     /// pass's timestamps when there are any, else by the wall clock from submit to completion.
     async fn time_alone(&self, plan: &Plan, runs: usize) -> Result<Vec<f64>, Error> {
-        let device = &self.gpu.device;
-        let logits = &self.buffers[&super::Buf::Logits];
         let mut out = Vec::with_capacity(plan.dispatches.len());
         for (step, dispatch) in plan.steps.iter().zip(&plan.dispatches) {
             let mut s = Vec::with_capacity(runs);
             for _ in 0..runs {
-                let mut enc = device.create_command_encoder(&Default::default());
-                let stamps = self.timer.as_ref().map_or(Stamps::None, Stamps::Pass);
-                encode::encode(&mut enc, step.label, std::slice::from_ref(dispatch), stamps);
-                // A small copy gives the wall clock a completion point on every platform.
-                enc.copy_buffer_to_buffer(logits, 0, &self.logits_readback, 0, logits.size());
-                let mut reads = vec![(&self.logits_readback, logits.size())];
-                if let Some(t) = &self.timer {
-                    t.resolve(&mut enc);
-                    reads.push(t.readback());
-                }
-                let start = Instant::now();
-                self.gpu.queue.submit([enc.finish()]);
-                let data = read_back(device, &reads).await?;
-                let wall = start.elapsed().as_secs_f64() * 1e3;
-                s.push(match &self.timer {
-                    Some(t) => t.intervals_ns(&data[1])[0] / 1e6,
-                    None => wall,
-                });
+                s.push(
+                    self.time_pass(step.label, std::slice::from_ref(dispatch))
+                        .await?,
+                );
             }
             out.push(median(&s));
         }
         Ok(out)
+    }
+
+    /// Ms of one pass of `dispatches` back to back: by the pass's timestamps when there are
+    /// any, else by the wall clock from submit to completion (a single op's profile, a
+    /// tuning candidate's pass).
+    pub(super) async fn time_pass(
+        &self,
+        label: &str,
+        dispatches: &[Dispatch],
+    ) -> Result<f64, Error> {
+        let logits = &self.buffers[&super::Buf::Logits];
+        let mut enc = self.gpu.device.create_command_encoder(&Default::default());
+        let stamps = self.timer.as_ref().map_or(Stamps::None, Stamps::Pass);
+        encode::encode(&mut enc, label, dispatches, stamps);
+        // A small copy gives the wall clock a completion point on every platform.
+        enc.copy_buffer_to_buffer(logits, 0, &self.logits_readback, 0, logits.size());
+        let mut reads = vec![(&self.logits_readback, logits.size())];
+        if let Some(t) = &self.timer {
+            t.resolve(&mut enc);
+            reads.push(t.readback());
+        }
+        let start = Instant::now();
+        self.gpu.queue.submit([enc.finish()]);
+        let data = read_back(&self.gpu.device, &reads).await?;
+        let wall = start.elapsed().as_secs_f64() * 1e3;
+        Ok(match &self.timer {
+            Some(t) => t.intervals_ns(&data[1])[0] / 1e6,
+            None => wall,
+        })
     }
 }

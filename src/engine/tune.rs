@@ -27,8 +27,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use web_time::Instant;
 
 use super::choice::{Adapter, Choice, Key, Op, Source, Variant};
-use super::encode::{self, Dispatch, Stamps};
-use super::gpu_io::{ErrorScopes, read_back, upload};
+use super::encode::Dispatch;
+use super::gpu_io::{ErrorScopes, upload};
 use super::ops::{attention, layer_norm, linear};
 use super::step::{Buf, Step};
 use super::tune_cache::{self, Cache, Candidate, Entry, Location};
@@ -256,11 +256,12 @@ impl Engine {
             self.config.check_branches(branches)?;
             let planned = self.plan_of(mode, branches, &self.choices)?;
             for pick in planned.picks.into_iter().flatten() {
-                let again = how == Autotune::Refresh && !self.refreshed.contains(&pick.key);
+                // Refresh times what came from the cache again; a key this engine timed
+                // itself is as fresh as it gets.
                 let open = match pick.choice.source {
                     Source::Heuristic => true,
-                    Source::Forced => false,
-                    Source::Tuned | Source::Cache => again,
+                    Source::Cache => how == Autotune::Refresh,
+                    Source::Forced | Source::Tuned => false,
                 };
                 if open && !todo.iter().any(|t| t.key == pick.key) {
                     todo.push(Todo {
@@ -346,9 +347,6 @@ impl Engine {
                 },
             );
             self.keep(key, winner, Source::Tuned, timed);
-            if how == Autotune::Refresh {
-                self.refreshed.push(key);
-            }
             out.tuned += 1;
         }
         on_progress(TuneProgress {
@@ -448,7 +446,7 @@ impl Engine {
                     return Ok(end);
                 }
                 let dispatches = lane.pass((1 + pass) * count + j, lane.repeats);
-                let ms = self.time_pass(&dispatches).await?;
+                let ms = self.time_pass("tuning", &dispatches).await?;
                 lane.samples.push(ms / lane.repeats as f64);
             }
             if pass == 0 {
@@ -569,40 +567,12 @@ impl Engine {
             Ok(d) => {
                 lane.dispatches = d;
                 let first = lane.pass(0, 1);
-                self.time_pass(&first).await
+                self.time_pass("tuning", &first).await
             }
             Err(e) => Err(e),
         };
         scopes.pop(&self.gpu, "trying a kernel variant").await?;
         timed
-    }
-
-    /// Ms of one pass of `all` dispatches back to back: by the pass's timestamps when the
-    /// device has them, else the wall clock from submit to completion.
-    async fn time_pass(&self, all: &[Dispatch]) -> Result<f64, Error> {
-        let mut enc = self
-            .gpu
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("tuning"),
-            });
-        let stamps = self.timer.as_ref().map_or(Stamps::None, Stamps::Pass);
-        encode::encode(&mut enc, "tuning", all, stamps);
-        if let Some(t) = &self.timer {
-            t.resolve(&mut enc);
-        }
-        let start = Instant::now();
-        self.gpu.queue.submit([enc.finish()]);
-        match &self.timer {
-            Some(t) => {
-                let bytes = read_back(&self.gpu.device, &[t.readback()]).await?;
-                Ok(t.intervals_ns(&bytes[0])[0] / 1e6)
-            }
-            None => {
-                self.wait_idle().await?;
-                Ok(start.elapsed().as_secs_f64() * 1e3)
-            }
-        }
     }
 }
 
