@@ -8,14 +8,26 @@
 // four queries. Written out variable by variable, not as loop-indexed arrays, which drivers
 // without loop unrolling (SwiftShader) would keep in memory.
 
+// Storage precision (define F16: f16 values, else f32), as in linear.wgsl; arithmetic is
+// f32, but the running output between chunks of keys is kept in `out`, so at the storage
+// precision.
+// #if F16
+enable f16;
+alias E = f16;
+// #else
+alias E = f32;
+// #endif
+
 // Load width: vec4 loads when the head dimension is a multiple of 4, scalar ones (define
 // SCALAR) otherwise (src/engine/ops/attention.rs).
 // #if SCALAR
 alias Vec = f32;
+alias SVec = E;
 const WIDTH: u32 = 1u;
 fn vdot(a: Vec, b: Vec) -> f32 { return a * b; }
 // #else
 alias Vec = vec4<f32>;
+alias SVec = vec4<E>;
 const WIDTH: u32 = 4u;
 fn vdot(a: Vec, b: Vec) -> f32 { return dot(a, b); }
 // #endif
@@ -30,8 +42,11 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> qkv: array<Vec>;
-@group(0) @binding(2) var<storage, read_write> out: array<Vec>;
+@group(0) @binding(1) var<storage, read> qkv: array<SVec>;
+@group(0) @binding(2) var<storage, read_write> out: array<SVec>;
+
+// One `Vec` of q, k or v, converted for the arithmetic.
+fn ld(i: u32) -> Vec { return Vec(qkv[i]); }
 
 // Finite "minus infinity": inf arithmetic is not portable in WGSL.
 const NEG: f32 = -3.0e38;
@@ -76,9 +91,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         var sa = vec4<f32>(0.0);
         var sb = vec4<f32>(0.0);
         for (var i = 0u; i < nv; i++) {
-            let qv = qkv[qa + i];
-            sa += vec4<f32>(vdot(qv, qkv[ka0 + i]), vdot(qv, qkv[ka1 + i]), vdot(qv, qkv[ka2 + i]), vdot(qv, qkv[ka3 + i]));
-            sb += vec4<f32>(vdot(qv, qkv[ka4 + i]), vdot(qv, qkv[ka5 + i]), vdot(qv, qkv[ka6 + i]), vdot(qv, qkv[ka7 + i]));
+            let qv = ld(qa + i);
+            sa += vec4<f32>(vdot(qv, ld(ka0 + i)), vdot(qv, ld(ka1 + i)), vdot(qv, ld(ka2 + i)), vdot(qv, ld(ka3 + i)));
+            sb += vec4<f32>(vdot(qv, ld(ka4 + i)), vdot(qv, ld(ka5 + i)), vdot(qv, ld(ka6 + i)), vdot(qv, ld(ka7 + i)));
         }
         let va = vec4<bool>(t0 < p.tokens, t0 + 1u < p.tokens, t0 + 2u < p.tokens, t0 + 3u < p.tokens);
         let vb = vec4<bool>(t0 + 4u < p.tokens, t0 + 5u < p.tokens, t0 + 6u < p.tokens, t0 + 7u < p.tokens);
@@ -92,19 +107,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         l = l * alpha + dot(ea + eb, vec4<f32>(1.0));
         m = mx;
         for (var i = 0u; i < nv; i++) {
-            var o = ea.x * qkv[ka0 + inner + i] + ea.y * qkv[ka1 + inner + i]
-                + ea.z * qkv[ka2 + inner + i] + ea.w * qkv[ka3 + inner + i]
-                + eb.x * qkv[ka4 + inner + i] + eb.y * qkv[ka5 + inner + i]
-                + eb.z * qkv[ka6 + inner + i] + eb.w * qkv[ka7 + inner + i];
+            var o = ea.x * ld(ka0 + inner + i) + ea.y * ld(ka1 + inner + i)
+                + ea.z * ld(ka2 + inner + i) + ea.w * ld(ka3 + inner + i)
+                + eb.x * ld(ka4 + inner + i) + eb.y * ld(ka5 + inner + i)
+                + eb.z * ld(ka6 + inner + i) + eb.w * ld(ka7 + inner + i);
             if (t0 > 0u) {
-                o += out[oa + i] * alpha;
+                o += Vec(out[oa + i]) * alpha;
             }
-            out[oa + i] = o;
+            out[oa + i] = SVec(o);
         }
     }
     let inv = 1.0 / l;
     for (var i = 0u; i < nv; i++) {
-        out[oa + i] *= inv;
+        out[oa + i] = SVec(Vec(out[oa + i]) * inv);
     }
 }
 // #else
@@ -159,25 +174,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         var s6 = vec4<f32>(0.0);
         var s7 = vec4<f32>(0.0);
         for (var i = 0u; i < nv; i++) {
-            let q0 = qkv[qa0 + i];
-            let q1 = qkv[qa1 + i];
-            let q2 = qkv[qa2 + i];
-            let q3 = qkv[qa3 + i];
-            let k0 = qkv[ka0 + i];
+            let q0 = ld(qa0 + i);
+            let q1 = ld(qa1 + i);
+            let q2 = ld(qa2 + i);
+            let q3 = ld(qa3 + i);
+            let k0 = ld(ka0 + i);
             s0 += vec4<f32>(vdot(q0, k0), vdot(q1, k0), vdot(q2, k0), vdot(q3, k0));
-            let k1 = qkv[ka1 + i];
+            let k1 = ld(ka1 + i);
             s1 += vec4<f32>(vdot(q0, k1), vdot(q1, k1), vdot(q2, k1), vdot(q3, k1));
-            let k2 = qkv[ka2 + i];
+            let k2 = ld(ka2 + i);
             s2 += vec4<f32>(vdot(q0, k2), vdot(q1, k2), vdot(q2, k2), vdot(q3, k2));
-            let k3 = qkv[ka3 + i];
+            let k3 = ld(ka3 + i);
             s3 += vec4<f32>(vdot(q0, k3), vdot(q1, k3), vdot(q2, k3), vdot(q3, k3));
-            let k4 = qkv[ka4 + i];
+            let k4 = ld(ka4 + i);
             s4 += vec4<f32>(vdot(q0, k4), vdot(q1, k4), vdot(q2, k4), vdot(q3, k4));
-            let k5 = qkv[ka5 + i];
+            let k5 = ld(ka5 + i);
             s5 += vec4<f32>(vdot(q0, k5), vdot(q1, k5), vdot(q2, k5), vdot(q3, k5));
-            let k6 = qkv[ka6 + i];
+            let k6 = ld(ka6 + i);
             s6 += vec4<f32>(vdot(q0, k6), vdot(q1, k6), vdot(q2, k6), vdot(q3, k6));
-            let k7 = qkv[ka7 + i];
+            let k7 = ld(ka7 + i);
             s7 += vec4<f32>(vdot(q0, k7), vdot(q1, k7), vdot(q2, k7), vdot(q3, k7));
         }
         s0 = select(vec4<f32>(NEG), s0 * p.scale, t0 + 0u < p.tokens);
@@ -201,51 +216,51 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         l = l * alpha + (((e0 + e1) + (e2 + e3)) + ((e4 + e5) + (e6 + e7)));
         m = mx;
         for (var i = 0u; i < nv; i++) {
-            let v0 = qkv[ka0 + inner + i];
-            let v1 = qkv[ka1 + inner + i];
-            let v2 = qkv[ka2 + inner + i];
-            let v3 = qkv[ka3 + inner + i];
-            let v4 = qkv[ka4 + inner + i];
-            let v5 = qkv[ka5 + inner + i];
-            let v6 = qkv[ka6 + inner + i];
-            let v7 = qkv[ka7 + inner + i];
+            let v0 = ld(ka0 + inner + i);
+            let v1 = ld(ka1 + inner + i);
+            let v2 = ld(ka2 + inner + i);
+            let v3 = ld(ka3 + inner + i);
+            let v4 = ld(ka4 + inner + i);
+            let v5 = ld(ka5 + inner + i);
+            let v6 = ld(ka6 + inner + i);
+            let v7 = ld(ka7 + inner + i);
             var o0 = e0.x * v0 + e1.x * v1 + e2.x * v2 + e3.x * v3 + e4.x * v4 + e5.x * v5 + e6.x * v6 + e7.x * v7;
             var o1 = e0.y * v0 + e1.y * v1 + e2.y * v2 + e3.y * v3 + e4.y * v4 + e5.y * v5 + e6.y * v6 + e7.y * v7;
             var o2 = e0.z * v0 + e1.z * v1 + e2.z * v2 + e3.z * v3 + e4.z * v4 + e5.z * v5 + e6.z * v6 + e7.z * v7;
             var o3 = e0.w * v0 + e1.w * v1 + e2.w * v2 + e3.w * v3 + e4.w * v4 + e5.w * v5 + e6.w * v6 + e7.w * v7;
             if (t0 > 0u) {
-                o0 += out[oa0 + i] * alpha.x;
-                o1 += out[oa1 + i] * alpha.y;
-                o2 += out[oa2 + i] * alpha.z;
-                o3 += out[oa3 + i] * alpha.w;
+                o0 += Vec(out[oa0 + i]) * alpha.x;
+                o1 += Vec(out[oa1 + i]) * alpha.y;
+                o2 += Vec(out[oa2 + i]) * alpha.z;
+                o3 += Vec(out[oa3 + i]) * alpha.w;
             }
             if (keep.x) {
-                out[oa0 + i] = o0;
+                out[oa0 + i] = SVec(o0);
             }
             if (keep.y) {
-                out[oa1 + i] = o1;
+                out[oa1 + i] = SVec(o1);
             }
             if (keep.z) {
-                out[oa2 + i] = o2;
+                out[oa2 + i] = SVec(o2);
             }
             if (keep.w) {
-                out[oa3 + i] = o3;
+                out[oa3 + i] = SVec(o3);
             }
         }
     }
     let inv = 1.0 / l;
     for (var i = 0u; i < nv; i++) {
         if (keep.x) {
-            out[oa0 + i] *= inv.x;
+            out[oa0 + i] = SVec(Vec(out[oa0 + i]) * inv.x);
         }
         if (keep.y) {
-            out[oa1 + i] *= inv.y;
+            out[oa1 + i] = SVec(Vec(out[oa1 + i]) * inv.y);
         }
         if (keep.z) {
-            out[oa2 + i] *= inv.z;
+            out[oa2 + i] = SVec(Vec(out[oa2 + i]) * inv.z);
         }
         if (keep.w) {
-            out[oa3 + i] *= inv.w;
+            out[oa3 + i] = SVec(Vec(out[oa3 + i]) * inv.w);
         }
     }
 }

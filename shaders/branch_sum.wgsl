@@ -1,6 +1,14 @@
 // branch_sum: pooled[image, n] = sum over branches k of pool(y[image, k, :, n]), where pool
 // takes the class token (t = 0) or the mean over tokens. Serial mode passes one "branch".
 
+// Storage precision (define F16: f16 values, else f32), as in linear.wgsl; arithmetic is f32.
+// #if F16
+enable f16;
+alias E = f16;
+// #else
+alias E = f32;
+// #endif
+
 // `Params` in src/engine/ops/branch_sum.rs; tests/shaders.rs checks that both agree.
 struct Params {
     tokens: u32, dim: u32, branches: u32, images: u32,
@@ -8,8 +16,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> y: array<f32>;
-@group(0) @binding(2) var<storage, read_write> pooled: array<f32>;
+@group(0) @binding(1) var<storage, read> y: array<E>;
+@group(0) @binding(2) var<storage, read_write> pooled: array<E>;
 
 // Invocations per workgroup, set by the engine.
 override GROUP: u32 = 64u;
@@ -30,12 +38,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         if (p.mean_pool != 0u) {
             var s = 0.0;
             for (var t = 0u; t < p.tokens; t++) {
-                s += y[base + t * p.dim];
+                s += f32(y[base + t * p.dim]);
             }
             total += s / f32(p.tokens);
         } else {
-            total += y[base];
+            total += f32(y[base]);
         }
     }
-    pooled[idx] = total;
+    pooled[idx] = E(total);
 }

@@ -3,14 +3,24 @@
 // row, or one workgroup per row (define ROW_PER_GROUP); three passes over it (mean, centred
 // variance, output: the centred form is the accurate one), reading `Vec`s along the row.
 
+// Storage precision (define F16: f16 values, else f32), as in linear.wgsl; arithmetic is f32.
+// #if F16
+enable f16;
+alias E = f16;
+// #else
+alias E = f32;
+// #endif
+
 // Load width: vec4 loads and stores when cols and every row start of x, y and gamma/beta
 // are multiples of 4, scalar ones (define SCALAR) otherwise (src/engine/ops/layer_norm.rs).
 // #if SCALAR
 alias Vec = f32;
+alias SVec = E;
 const WIDTH: u32 = 1u;
 fn vsum(a: Vec) -> f32 { return a; }
 // #else
 alias Vec = vec4<f32>;
+alias SVec = vec4<E>;
 const WIDTH: u32 = 4u;
 fn vsum(a: Vec) -> f32 { return a.x + a.y + a.z + a.w; }
 // #endif
@@ -27,10 +37,10 @@ struct Params {
 override GROUP: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<Vec>;
-@group(0) @binding(2) var<storage, read> gamma: array<Vec>;
-@group(0) @binding(3) var<storage, read> beta: array<Vec>;
-@group(0) @binding(4) var<storage, read_write> y: array<Vec>;
+@group(0) @binding(1) var<storage, read> x: array<SVec>;
+@group(0) @binding(2) var<storage, read> gamma: array<SVec>;
+@group(0) @binding(3) var<storage, read> beta: array<SVec>;
+@group(0) @binding(4) var<storage, read_write> y: array<SVec>;
 
 // #if ROW_PER_GROUP
 // A row per workgroup: the invocations share the row's values (a strided part each) and
@@ -74,17 +84,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
 
     var s = Vec(0.0);
     for (var c = lid; c < n; c += GROUP) {
-        s += x[xb + c];
+        s += Vec(x[xb + c]);
     }
     let mean = group_sum(vsum(s), lid) / f32(p.cols);
     var q = Vec(0.0);
     for (var c = lid; c < n; c += GROUP) {
-        let d = x[xb + c] - mean;
+        let d = Vec(x[xb + c]) - mean;
         q += d * d;
     }
     let inv = inverseSqrt(group_sum(vsum(q), lid) / f32(p.cols) + 1e-5);
     for (var c = lid; c < n; c += GROUP) {
-        y[yb + c] = (x[xb + c] - mean) * inv * gamma[gb + c] + beta[gb + c];
+        y[yb + c] = SVec((Vec(x[xb + c]) - mean) * inv * Vec(gamma[gb + c]) + Vec(beta[gb + c]));
     }
 }
 // #else
@@ -107,17 +117,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
 
     var s = Vec(0.0);
     for (var c = 0u; c < n; c++) {
-        s += x[xb + c];
+        s += Vec(x[xb + c]);
     }
     let mean = vsum(s) / f32(p.cols);
     var q = Vec(0.0);
     for (var c = 0u; c < n; c++) {
-        let d = x[xb + c] - mean;
+        let d = Vec(x[xb + c]) - mean;
         q += d * d;
     }
     let inv = inverseSqrt(vsum(q) / f32(p.cols) + 1e-5);
     for (var c = 0u; c < n; c++) {
-        y[yb + c] = (x[xb + c] - mean) * inv * gamma[gb + c] + beta[gb + c];
+        y[yb + c] = SVec((Vec(x[xb + c]) - mean) * inv * Vec(gamma[gb + c]) + Vec(beta[gb + c]));
     }
 }
 // #endif

@@ -14,24 +14,37 @@
 // (not overrides: one compiled pipeline serves every linear of the model, which keeps the
 // cold start short).
 
+// Storage precision: every buffer holds f16 values with define F16 (the engine's
+// `Precision::F16`, on adapters with SHADER_F16), else f32. Arithmetic is f32 either way:
+// loads convert to f32 and sums accumulate in f32; only stored values are rounded.
+// #if F16
+enable f16;
+alias E = f16;
+// #else
+alias E = f32;
+// #endif
+
 // Load width: vec4 loads and stores when k, n and every row start of x, W, b, r and y are
-// multiples of 4, scalar ones (define SCALAR) otherwise (src/engine/ops/linear.rs).
-// Four consecutive values of bias, res or y at float index i; `count` says how many of the
-// four are inside the row.
+// multiples of 4, scalar ones (define SCALAR) otherwise (src/engine/ops/linear.rs). `Vec`
+// is what the arithmetic uses, `SVec` what the buffers hold.
+// Four consecutive values of bias, res or y at element index i; `count` says how many of
+// the four are inside the row.
 // #if SCALAR
 alias Vec = f32;
+alias SVec = E;
 const WIDTH: u32 = 1u;
 fn vdot(a: Vec, b: Vec) -> f32 { return a * b; }
-fn bias4(i: u32) -> vec4<f32> { return vec4<f32>(bias[i], bias[i + 1u], bias[i + 2u], bias[i + 3u]); }
-fn res4(i: u32) -> vec4<f32> { return vec4<f32>(res[i], res[i + 1u], res[i + 2u], res[i + 3u]); }
-fn store4(i: u32, v: vec4<f32>, count: u32) { for (var c = 0u; c < count; c++) { y[i + c] = v[c]; } }
+fn bias4(i: u32) -> vec4<f32> { return vec4<f32>(f32(bias[i]), f32(bias[i + 1u]), f32(bias[i + 2u]), f32(bias[i + 3u])); }
+fn res4(i: u32) -> vec4<f32> { return vec4<f32>(f32(res[i]), f32(res[i + 1u]), f32(res[i + 2u]), f32(res[i + 3u])); }
+fn store4(i: u32, v: vec4<f32>, count: u32) { for (var c = 0u; c < count; c++) { y[i + c] = E(v[c]); } }
 // #else
 alias Vec = vec4<f32>;
+alias SVec = vec4<E>;
 const WIDTH: u32 = 4u;
 fn vdot(a: Vec, b: Vec) -> f32 { return dot(a, b); }
-fn bias4(i: u32) -> vec4<f32> { return bias[i / 4u]; }
-fn res4(i: u32) -> vec4<f32> { return res[i / 4u]; }
-fn store4(i: u32, v: vec4<f32>, count: u32) { y[i / 4u] = v; }
+fn bias4(i: u32) -> vec4<f32> { return vec4<f32>(bias[i / 4u]); }
+fn res4(i: u32) -> vec4<f32> { return vec4<f32>(res[i / 4u]); }
+fn store4(i: u32, v: vec4<f32>, count: u32) { y[i / 4u] = SVec(v); }
 // #endif
 
 // The bits of `p.epilogue` (`EPILOGUE` in src/engine/ops/linear.rs; tests/shaders.rs checks both).
@@ -43,7 +56,7 @@ const RESIDUAL: u32 = 4u;
 struct Params {
     rows: u32, n: u32, k: u32, nz: u32,
     branches: u32, blocks_n: u32, blocks: u32, epilogue: u32,
-    // Offsets and strides in f32 elements; `_bs` per branch, `_ns` per image.
+    // Offsets and strides in elements; `_bs` per branch, `_ns` per image.
     x_off: u32, x_bs: u32, x_ns: u32,
     w_off: u32, w_bs: u32, b_off: u32, b_bs: u32,
     r_off: u32, r_bs: u32, r_ns: u32,
@@ -54,11 +67,11 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<Vec>;
-@group(0) @binding(2) var<storage, read> w: array<Vec>;
-@group(0) @binding(3) var<storage, read> bias: array<Vec>;
-@group(0) @binding(4) var<storage, read> res: array<Vec>;
-@group(0) @binding(5) var<storage, read_write> y: array<Vec>;
+@group(0) @binding(1) var<storage, read> x: array<SVec>;
+@group(0) @binding(2) var<storage, read> w: array<SVec>;
+@group(0) @binding(3) var<storage, read> bias: array<SVec>;
+@group(0) @binding(4) var<storage, read> res: array<SVec>;
+@group(0) @binding(5) var<storage, read_write> y: array<SVec>;
 
 // erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7); WGSL has no erf builtin.
 fn erf(v: vec4<f32>) -> vec4<f32> {
@@ -103,8 +116,8 @@ override GROUP: u32 = 64u;
 const BLOCK_ROWS: u32 = 32u;
 const BLOCK_COLS: u32 = 32u;
 const TILE_K: u32 = 16u / WIDTH;
-var<workgroup> xs: array<Vec, 32u * 16u / WIDTH>;
-var<workgroup> ws: array<Vec, 32u * 16u / WIDTH>;
+var<workgroup> xs: array<SVec, 32u * 16u / WIDTH>;
+var<workgroup> ws: array<SVec, 32u * 16u / WIDTH>;
 
 // GROUP is 64 here (8 x 8 invocations of 4 x 4 outputs); the engine sets nothing else.
 @compute @workgroup_size(64)
@@ -142,8 +155,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         for (var e = lid; e < 32u * TILE_K; e += 64u) {
             let r = e / TILE_K;
             let kk = k0 + e % TILE_K;
-            var xv = Vec(0.0);
-            var wv = Vec(0.0);
+            var xv = SVec(0.0);
+            var wv = SVec(0.0);
             if (kk < kr.y) {
                 xv = x[(xb + min(row0 + r, last_row) * p.k) / WIDTH + kk];
                 wv = w[(wb + min(col0 + r, last_col) * p.k) / WIDTH + kk];
@@ -153,17 +166,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TILE_K; kk++) {
-            let w0 = ws[(tc + 0u) * TILE_K + kk];
-            let w1 = ws[(tc + 1u) * TILE_K + kk];
-            let w2 = ws[(tc + 2u) * TILE_K + kk];
-            let w3 = ws[(tc + 3u) * TILE_K + kk];
-            let x0 = xs[(tr + 0u) * TILE_K + kk];
+            let w0 = Vec(ws[(tc + 0u) * TILE_K + kk]);
+            let w1 = Vec(ws[(tc + 1u) * TILE_K + kk]);
+            let w2 = Vec(ws[(tc + 2u) * TILE_K + kk]);
+            let w3 = Vec(ws[(tc + 3u) * TILE_K + kk]);
+            let x0 = Vec(xs[(tr + 0u) * TILE_K + kk]);
             a0 += vec4<f32>(vdot(x0, w0), vdot(x0, w1), vdot(x0, w2), vdot(x0, w3));
-            let x1 = xs[(tr + 1u) * TILE_K + kk];
+            let x1 = Vec(xs[(tr + 1u) * TILE_K + kk]);
             a1 += vec4<f32>(vdot(x1, w0), vdot(x1, w1), vdot(x1, w2), vdot(x1, w3));
-            let x2 = xs[(tr + 2u) * TILE_K + kk];
+            let x2 = Vec(xs[(tr + 2u) * TILE_K + kk]);
             a2 += vec4<f32>(vdot(x2, w0), vdot(x2, w1), vdot(x2, w2), vdot(x2, w3));
-            let x3 = xs[(tr + 3u) * TILE_K + kk];
+            let x3 = Vec(xs[(tr + 3u) * TILE_K + kk]);
             a3 += vec4<f32>(vdot(x3, w0), vdot(x3, w1), vdot(x3, w2), vdot(x3, w3));
         }
         workgroupBarrier();
@@ -229,24 +242,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     var a3_1 = vec4<f32>(0.0);
     let kr = k_range(split);
     for (var i = kr.x; i < kr.y; i++) {
-        let w0 = w[wo0 + i];
-        let w1 = w[wo1 + i];
-        let w2 = w[wo2 + i];
-        let w3 = w[wo3 + i];
-        let w4 = w[wo4 + i];
-        let w5 = w[wo5 + i];
-        let w6 = w[wo6 + i];
-        let w7 = w[wo7 + i];
-        let x0 = x[xo0 + i];
+        let w0 = Vec(w[wo0 + i]);
+        let w1 = Vec(w[wo1 + i]);
+        let w2 = Vec(w[wo2 + i]);
+        let w3 = Vec(w[wo3 + i]);
+        let w4 = Vec(w[wo4 + i]);
+        let w5 = Vec(w[wo5 + i]);
+        let w6 = Vec(w[wo6 + i]);
+        let w7 = Vec(w[wo7 + i]);
+        let x0 = Vec(x[xo0 + i]);
         a0_0 += vec4<f32>(vdot(x0, w0), vdot(x0, w1), vdot(x0, w2), vdot(x0, w3));
         a0_1 += vec4<f32>(vdot(x0, w4), vdot(x0, w5), vdot(x0, w6), vdot(x0, w7));
-        let x1 = x[xo1 + i];
+        let x1 = Vec(x[xo1 + i]);
         a1_0 += vec4<f32>(vdot(x1, w0), vdot(x1, w1), vdot(x1, w2), vdot(x1, w3));
         a1_1 += vec4<f32>(vdot(x1, w4), vdot(x1, w5), vdot(x1, w6), vdot(x1, w7));
-        let x2 = x[xo2 + i];
+        let x2 = Vec(x[xo2 + i]);
         a2_0 += vec4<f32>(vdot(x2, w0), vdot(x2, w1), vdot(x2, w2), vdot(x2, w3));
         a2_1 += vec4<f32>(vdot(x2, w4), vdot(x2, w5), vdot(x2, w6), vdot(x2, w7));
-        let x3 = x[xo3 + i];
+        let x3 = Vec(x[xo3 + i]);
         a3_0 += vec4<f32>(vdot(x3, w0), vdot(x3, w1), vdot(x3, w2), vdot(x3, w3));
         a3_1 += vec4<f32>(vdot(x3, w4), vdot(x3, w5), vdot(x3, w6), vdot(x3, w7));
     }
@@ -308,17 +321,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     var a3_0 = vec4<f32>(0.0);
     let kr = k_range(split);
     for (var i = kr.x; i < kr.y; i++) {
-        let w0 = w[wo0 + i];
-        let w1 = w[wo1 + i];
-        let w2 = w[wo2 + i];
-        let w3 = w[wo3 + i];
-        let x0 = x[xo0 + i];
+        let w0 = Vec(w[wo0 + i]);
+        let w1 = Vec(w[wo1 + i]);
+        let w2 = Vec(w[wo2 + i]);
+        let w3 = Vec(w[wo3 + i]);
+        let x0 = Vec(x[xo0 + i]);
         a0_0 += vec4<f32>(vdot(x0, w0), vdot(x0, w1), vdot(x0, w2), vdot(x0, w3));
-        let x1 = x[xo1 + i];
+        let x1 = Vec(x[xo1 + i]);
         a1_0 += vec4<f32>(vdot(x1, w0), vdot(x1, w1), vdot(x1, w2), vdot(x1, w3));
-        let x2 = x[xo2 + i];
+        let x2 = Vec(x[xo2 + i]);
         a2_0 += vec4<f32>(vdot(x2, w0), vdot(x2, w1), vdot(x2, w2), vdot(x2, w3));
-        let x3 = x[xo3 + i];
+        let x3 = Vec(x[xo3 + i]);
         a3_0 += vec4<f32>(vdot(x3, w0), vdot(x3, w1), vdot(x3, w2), vdot(x3, w3));
     }
 
@@ -369,11 +382,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     var a0_0 = vec4<f32>(0.0);
     let kr = k_range(split);
     for (var i = kr.x; i < kr.y; i++) {
-        let w0 = w[wo0 + i];
-        let w1 = w[wo1 + i];
-        let w2 = w[wo2 + i];
-        let w3 = w[wo3 + i];
-        let x0 = x[xo0 + i];
+        let w0 = Vec(w[wo0 + i]);
+        let w1 = Vec(w[wo1 + i]);
+        let w2 = Vec(w[wo2 + i]);
+        let w3 = Vec(w[wo3 + i]);
+        let x0 = Vec(x[xo0 + i]);
         a0_0 += vec4<f32>(vdot(x0, w0), vdot(x0, w1), vdot(x0, w2), vdot(x0, w3));
     }
 
@@ -476,63 +489,63 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     var a8_3 = vec4<f32>(0.0);
     let kr = k_range(split);
     for (var i = kr.x; i < kr.y; i++) {
-        let w0 = w[wo0 + i];
-        let w1 = w[wo1 + i];
-        let w2 = w[wo2 + i];
-        let w3 = w[wo3 + i];
-        let w4 = w[wo4 + i];
-        let w5 = w[wo5 + i];
-        let w6 = w[wo6 + i];
-        let w7 = w[wo7 + i];
-        let w8 = w[wo8 + i];
-        let w9 = w[wo9 + i];
-        let w10 = w[wo10 + i];
-        let w11 = w[wo11 + i];
-        let w12 = w[wo12 + i];
-        let w13 = w[wo13 + i];
-        let w14 = w[wo14 + i];
-        let w15 = w[wo15 + i];
-        let x0 = x[xo0 + i];
+        let w0 = Vec(w[wo0 + i]);
+        let w1 = Vec(w[wo1 + i]);
+        let w2 = Vec(w[wo2 + i]);
+        let w3 = Vec(w[wo3 + i]);
+        let w4 = Vec(w[wo4 + i]);
+        let w5 = Vec(w[wo5 + i]);
+        let w6 = Vec(w[wo6 + i]);
+        let w7 = Vec(w[wo7 + i]);
+        let w8 = Vec(w[wo8 + i]);
+        let w9 = Vec(w[wo9 + i]);
+        let w10 = Vec(w[wo10 + i]);
+        let w11 = Vec(w[wo11 + i]);
+        let w12 = Vec(w[wo12 + i]);
+        let w13 = Vec(w[wo13 + i]);
+        let w14 = Vec(w[wo14 + i]);
+        let w15 = Vec(w[wo15 + i]);
+        let x0 = Vec(x[xo0 + i]);
         a0_0 += vec4<f32>(vdot(x0, w0), vdot(x0, w1), vdot(x0, w2), vdot(x0, w3));
         a0_1 += vec4<f32>(vdot(x0, w4), vdot(x0, w5), vdot(x0, w6), vdot(x0, w7));
         a0_2 += vec4<f32>(vdot(x0, w8), vdot(x0, w9), vdot(x0, w10), vdot(x0, w11));
         a0_3 += vec4<f32>(vdot(x0, w12), vdot(x0, w13), vdot(x0, w14), vdot(x0, w15));
-        let x1 = x[xo1 + i];
+        let x1 = Vec(x[xo1 + i]);
         a1_0 += vec4<f32>(vdot(x1, w0), vdot(x1, w1), vdot(x1, w2), vdot(x1, w3));
         a1_1 += vec4<f32>(vdot(x1, w4), vdot(x1, w5), vdot(x1, w6), vdot(x1, w7));
         a1_2 += vec4<f32>(vdot(x1, w8), vdot(x1, w9), vdot(x1, w10), vdot(x1, w11));
         a1_3 += vec4<f32>(vdot(x1, w12), vdot(x1, w13), vdot(x1, w14), vdot(x1, w15));
-        let x2 = x[xo2 + i];
+        let x2 = Vec(x[xo2 + i]);
         a2_0 += vec4<f32>(vdot(x2, w0), vdot(x2, w1), vdot(x2, w2), vdot(x2, w3));
         a2_1 += vec4<f32>(vdot(x2, w4), vdot(x2, w5), vdot(x2, w6), vdot(x2, w7));
         a2_2 += vec4<f32>(vdot(x2, w8), vdot(x2, w9), vdot(x2, w10), vdot(x2, w11));
         a2_3 += vec4<f32>(vdot(x2, w12), vdot(x2, w13), vdot(x2, w14), vdot(x2, w15));
-        let x3 = x[xo3 + i];
+        let x3 = Vec(x[xo3 + i]);
         a3_0 += vec4<f32>(vdot(x3, w0), vdot(x3, w1), vdot(x3, w2), vdot(x3, w3));
         a3_1 += vec4<f32>(vdot(x3, w4), vdot(x3, w5), vdot(x3, w6), vdot(x3, w7));
         a3_2 += vec4<f32>(vdot(x3, w8), vdot(x3, w9), vdot(x3, w10), vdot(x3, w11));
         a3_3 += vec4<f32>(vdot(x3, w12), vdot(x3, w13), vdot(x3, w14), vdot(x3, w15));
-        let x4 = x[xo4 + i];
+        let x4 = Vec(x[xo4 + i]);
         a4_0 += vec4<f32>(vdot(x4, w0), vdot(x4, w1), vdot(x4, w2), vdot(x4, w3));
         a4_1 += vec4<f32>(vdot(x4, w4), vdot(x4, w5), vdot(x4, w6), vdot(x4, w7));
         a4_2 += vec4<f32>(vdot(x4, w8), vdot(x4, w9), vdot(x4, w10), vdot(x4, w11));
         a4_3 += vec4<f32>(vdot(x4, w12), vdot(x4, w13), vdot(x4, w14), vdot(x4, w15));
-        let x5 = x[xo5 + i];
+        let x5 = Vec(x[xo5 + i]);
         a5_0 += vec4<f32>(vdot(x5, w0), vdot(x5, w1), vdot(x5, w2), vdot(x5, w3));
         a5_1 += vec4<f32>(vdot(x5, w4), vdot(x5, w5), vdot(x5, w6), vdot(x5, w7));
         a5_2 += vec4<f32>(vdot(x5, w8), vdot(x5, w9), vdot(x5, w10), vdot(x5, w11));
         a5_3 += vec4<f32>(vdot(x5, w12), vdot(x5, w13), vdot(x5, w14), vdot(x5, w15));
-        let x6 = x[xo6 + i];
+        let x6 = Vec(x[xo6 + i]);
         a6_0 += vec4<f32>(vdot(x6, w0), vdot(x6, w1), vdot(x6, w2), vdot(x6, w3));
         a6_1 += vec4<f32>(vdot(x6, w4), vdot(x6, w5), vdot(x6, w6), vdot(x6, w7));
         a6_2 += vec4<f32>(vdot(x6, w8), vdot(x6, w9), vdot(x6, w10), vdot(x6, w11));
         a6_3 += vec4<f32>(vdot(x6, w12), vdot(x6, w13), vdot(x6, w14), vdot(x6, w15));
-        let x7 = x[xo7 + i];
+        let x7 = Vec(x[xo7 + i]);
         a7_0 += vec4<f32>(vdot(x7, w0), vdot(x7, w1), vdot(x7, w2), vdot(x7, w3));
         a7_1 += vec4<f32>(vdot(x7, w4), vdot(x7, w5), vdot(x7, w6), vdot(x7, w7));
         a7_2 += vec4<f32>(vdot(x7, w8), vdot(x7, w9), vdot(x7, w10), vdot(x7, w11));
         a7_3 += vec4<f32>(vdot(x7, w12), vdot(x7, w13), vdot(x7, w14), vdot(x7, w15));
-        let x8 = x[xo8 + i];
+        let x8 = Vec(x[xo8 + i]);
         a8_0 += vec4<f32>(vdot(x8, w0), vdot(x8, w1), vdot(x8, w2), vdot(x8, w3));
         a8_1 += vec4<f32>(vdot(x8, w4), vdot(x8, w5), vdot(x8, w6), vdot(x8, w7));
         a8_2 += vec4<f32>(vdot(x8, w8), vdot(x8, w9), vdot(x8, w10), vdot(x8, w11));

@@ -5,6 +5,14 @@
 // offsets and strides. One invocation per output value: the op is a few reads per value,
 // so wide loads gain little and a scalar kernel runs every shape.
 
+// Storage precision (define F16: f16 values, else f32), as in linear.wgsl; arithmetic is f32.
+// #if F16
+enable f16;
+alias E = f16;
+// #else
+alias E = f32;
+// #endif
+
 // The bits of `p.epilogue`, as in linear.wgsl (tests/shaders.rs checks both against Rust).
 const BIAS: u32 = 1u;
 const GELU: u32 = 2u;
@@ -14,16 +22,16 @@ const RESIDUAL: u32 = 4u;
 struct Params {
     rows: u32, n: u32, nz: u32, branches: u32,
     splits: u32, part_ss: u32, epilogue: u32, _pad0: u32,
-    // Offsets and strides in f32 elements; `_bs` per branch, `_ns` per image.
+    // Offsets and strides in elements; `_bs` per branch, `_ns` per image.
     b_off: u32, b_bs: u32, r_off: u32, r_bs: u32,
     r_ns: u32, y_off: u32, y_bs: u32, y_ns: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> part: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read> res: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> part: array<E>;
+@group(0) @binding(2) var<storage, read> bias: array<E>;
+@group(0) @binding(3) var<storage, read> res: array<E>;
+@group(0) @binding(4) var<storage, read_write> y: array<E>;
 
 // erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), as in linear.wgsl.
 fn erf(v: f32) -> f32 {
@@ -50,16 +58,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     let image = z / p.branches;
     var v = 0.0;
     for (var s = 0u; s < p.splits; s++) {
-        v += part[s * p.part_ss + i];
+        v += f32(part[s * p.part_ss + i]);
     }
     if ((p.epilogue & BIAS) != 0u) {
-        v += bias[p.b_off + branch * p.b_bs + col];
+        v += f32(bias[p.b_off + branch * p.b_bs + col]);
     }
     if ((p.epilogue & GELU) != 0u) {
         v = 0.5 * v * (1.0 + erf(v * 0.70710678118654752));
     }
     if ((p.epilogue & RESIDUAL) != 0u) {
-        v += res[p.r_off + branch * p.r_bs + image * p.r_ns + row * p.n + col];
+        v += f32(res[p.r_off + branch * p.r_bs + image * p.r_ns + row * p.n + col]);
     }
-    y[p.y_off + branch * p.y_bs + image * p.y_ns + row * p.n + col] = v;
+    y[p.y_off + branch * p.y_bs + image * p.y_ns + row * p.n + col] = E(v);
 }

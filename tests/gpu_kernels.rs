@@ -1,13 +1,15 @@
 //! Each WGSL kernel against its CPU reference op on lavapipe: random shapes (also sizes
 //! that are not multiples of the tiles), several images and branches with per-branch
 //! weights, grids folded over all three dimensions, and both load widths (vec4 where rows
-//! start on 4-float boundaries, scalar otherwise).
+//! start on 4-float boundaries, scalar otherwise), each in f32 and in f16 (then against
+//! the reference on the f16-rounded inputs the device holds, within `F16_TOL`).
 
 mod common;
 
 use std::collections::{HashMap, HashSet};
 
 use common::{assert_close, gpu};
+use paraformer::engine::Precision;
 use paraformer::engine::ops::attention::{self, Attention};
 use paraformer::engine::ops::branch_sum::BranchSum;
 use paraformer::engine::ops::layer_norm::{self, LayerNorm};
@@ -21,6 +23,33 @@ use paraformer::reference;
 
 fn run(step: &Step, data: &HashMap<Buf, Vec<f32>>, max_grid: Option<u32>) -> Vec<f32> {
     pollster::block_on(run_step(gpu(), step, data, max_grid)).expect("kernel runs")
+}
+
+type Data = HashMap<Buf, Vec<f32>>;
+
+/// How far an f16 kernel may be from the f32 reference on the same (f16) inputs, as a
+/// fraction of the output's scale (README, "f16"): its stores round to 11 significant
+/// bits (4.9e-4), and intermediate stores (split-k parts, attention's running output)
+/// round again.
+const F16_TOL: f32 = 4e-3;
+
+/// The f16 kernels of `steps` against `want_of` on the f16-rounded inputs: what an f16
+/// engine holds, so that the difference is the kernels' own rounding.
+fn check_f16(what: &str, steps: &[Step], data: &Data, want_of: impl Fn(&Data) -> Vec<f32>) {
+    let data: Data = data
+        .iter()
+        .map(|(b, v)| (*b, v.iter().map(|&x| Precision::F16.round(x)).collect()))
+        .collect();
+    let steps: Vec<Step> = steps
+        .iter()
+        .map(|s| {
+            let mut s = s.clone();
+            s.kernel.precision = Precision::F16;
+            s
+        })
+        .collect();
+    let got = pollster::block_on(run_steps(gpu(), &steps, &data, None)).expect("f16 kernel runs");
+    assert_close(&format!("{what} f16"), &got, &want_of(&data), F16_TOL);
 }
 
 /// The smallest grid side whose cube holds `groups`: folding then uses all three dimensions.
@@ -112,25 +141,29 @@ fn linear_matches_cpu_with_every_epilogue() {
                 shape: (rows, n, k),
                 gelu,
             };
-            let mut want = Vec::new();
-            for img in 0..lanes.images {
-                for br in 0..lanes.branches {
-                    let xs = &data[&Buf::U][x.off + br * x.branch_stride + img * x.image_stride..]
-                        [..rows * k];
-                    let ws = &data[&Buf::W1][w.off + br * w.branch_stride..][..n * k];
-                    let bs = &data[&Buf::B1][b.off + br * b.branch_stride..][..n];
-                    let mut out = reference::linear(xs, rows, k, ws, bias.then_some(bs));
-                    if gelu {
-                        reference::gelu(&mut out);
+            let want_of = |data: &Data| {
+                let mut want = Vec::new();
+                for img in 0..lanes.images {
+                    for br in 0..lanes.branches {
+                        let xs = &data[&Buf::U]
+                            [x.off + br * x.branch_stride + img * x.image_stride..][..rows * k];
+                        let ws = &data[&Buf::W1][w.off + br * w.branch_stride..][..n * k];
+                        let bs = &data[&Buf::B1][b.off + br * b.branch_stride..][..n];
+                        let mut out = reference::linear(xs, rows, k, ws, bias.then_some(bs));
+                        if gelu {
+                            reference::gelu(&mut out);
+                        }
+                        if residual {
+                            let rs = &data[&Buf::V][(img * lanes.branches + br) * rows * n..]
+                                [..rows * n];
+                            reference::residual_add(&mut out, rs);
+                        }
+                        want.extend(out);
                     }
-                    if residual {
-                        let rs =
-                            &data[&Buf::V][(img * lanes.branches + br) * rows * n..][..rows * n];
-                        reference::residual_add(&mut out, rs);
-                    }
-                    want.extend(out);
                 }
-            }
+                want
+            };
+            let want = want_of(&data);
             // Every register block, each at a workgroup size of its own per case.
             for (bi, block) in linear::Block::ALL.into_iter().enumerate() {
                 let group = block
@@ -150,6 +183,7 @@ fn linear_matches_cpu_with_every_epilogue() {
                     &want,
                     1e-5,
                 );
+                check_f16(&what, &[step], &data, want_of);
             }
             // Split-k: a block of its own per case, k in 2, 3 or 8 parts (more parts than
             // k has values of 4 leaves parts empty), the parts' sum a second dispatch.
@@ -172,6 +206,7 @@ fn linear_matches_cpu_with_every_epilogue() {
                 let got = pollster::block_on(run_steps(gpu(), &steps, &data, grid)).unwrap();
                 assert_close(&format!("{what} grid {grid:?}"), &got, &want, 1e-5);
             }
+            check_f16(&what, &steps, &data, want_of);
         }
     }
     assert_eq!(widths.len(), 2, "both load widths are exercised");
@@ -219,18 +254,22 @@ fn layer_norm_matches_cpu() {
             y: act(Buf::U, lanes, rows, cols),
             shape: (rows, cols),
         };
-        let mut want = Vec::new();
-        for z in 0..nz {
-            let br = z % branches;
-            let g = &data[&Buf::LnAW][gamma.off + br * gamma.branch_stride..][..cols];
-            let b = &data[&Buf::LnAB][gamma.off + br * gamma.branch_stride..][..cols];
-            want.extend(reference::layer_norm(
-                &data[&Buf::H][z * rows * cols..][..rows * cols],
-                cols,
-                g,
-                b,
-            ));
-        }
+        let want_of = |data: &Data| {
+            let mut want = Vec::new();
+            for z in 0..nz {
+                let br = z % branches;
+                let g = &data[&Buf::LnAW][gamma.off + br * gamma.branch_stride..][..cols];
+                let b = &data[&Buf::LnAB][gamma.off + br * gamma.branch_stride..][..cols];
+                want.extend(reference::layer_norm(
+                    &data[&Buf::H][z * rows * cols..][..rows * cols],
+                    cols,
+                    g,
+                    b,
+                ));
+            }
+            want
+        };
+        let want = want_of(&data);
         // Every variant: a row per invocation, and a row per workgroup of several sizes
         // (fewer invocations than vec4s in a row, and more).
         for v in [
@@ -252,6 +291,7 @@ fn layer_norm_matches_cpu() {
                 &want,
                 1e-5,
             );
+            check_f16(&what, &[step], &data, want_of);
         }
     }
     assert_eq!(widths.len(), 2, "both load widths are exercised");
@@ -304,10 +344,13 @@ fn attention_matches_cpu() {
             .step(attention::Variant { queries, group })
             .unwrap();
             widths.insert(step.kernel.width());
-            let want: Vec<f32> = data[&Buf::Qkv]
-                .chunks_exact(tokens * 3 * i)
-                .flat_map(|q| reference::attention(q, tokens, heads, dim_head))
-                .collect();
+            let want_of = |data: &Data| -> Vec<f32> {
+                data[&Buf::Qkv]
+                    .chunks_exact(tokens * 3 * i)
+                    .flat_map(|q| reference::attention(q, tokens, heads, dim_head))
+                    .collect()
+            };
+            let want = want_of(&data);
             let what = format!(
                 "attention {queries}q/{group} T={tokens} heads={heads} dh={dim_head} nz={nz}"
             );
@@ -318,6 +361,7 @@ fn attention_matches_cpu() {
                 &want,
                 1e-5,
             );
+            check_f16(&what, &[step], &data, want_of);
         }
     }
     assert_eq!(widths.len(), 2, "both load widths are exercised");
@@ -357,10 +401,20 @@ fn patch_embed_matches_cpu() {
             (Buf::X0, vec![0.0; images * c.tokens() * dim]),
         ]);
         let step = patch_embed::step(&c, images).unwrap();
-        let want: Vec<f32> = pixels
-            .chunks_exact(c.image_len())
-            .flat_map(|img| reference::patch_embed(&c, img, &weights))
-            .collect();
+        let want_of = |data: &Data| -> Vec<f32> {
+            let w = Weights {
+                patch_w: data[&Buf::PatchW].clone(),
+                patch_b: data[&Buf::PatchB].clone(),
+                cls: data[&Buf::Cls].clone(),
+                pos: data[&Buf::Pos].clone(),
+                ..weights.clone()
+            };
+            data[&Buf::Image]
+                .chunks_exact(c.image_len())
+                .flat_map(|img| reference::patch_embed(&c, img, &w))
+                .collect()
+        };
+        let want = want_of(&data);
         let what = format!("patch_embed {c:?}");
         assert_close(&what, &run(&step, &data, None), &want, 1e-5);
         assert_close(
@@ -369,6 +423,7 @@ fn patch_embed_matches_cpu() {
             &want,
             1e-5,
         );
+        check_f16(&what, &[step], &data, want_of);
     }
 }
 
@@ -388,7 +443,7 @@ fn branch_sum_matches_cpu_for_both_pools() {
                 branches,
             };
             let y = rng.fill(2 * branches * tokens * dim, 2.0);
-            let data = HashMap::from([(Buf::H, y.clone()), (Buf::Pooled, vec![0.0; 2 * dim])]);
+            let data = HashMap::from([(Buf::H, y), (Buf::Pooled, vec![0.0; 2 * dim])]);
             let sum = BranchSum {
                 y: Buf::H,
                 out: Buf::Pooled,
@@ -396,16 +451,19 @@ fn branch_sum_matches_cpu_for_both_pools() {
                 pool,
             };
             let step = sum.step(lanes).unwrap();
-            let want: Vec<f32> = y
-                .chunks_exact(branches * tokens * dim)
-                .flat_map(|img| {
-                    let outs: Vec<Vec<f32>> = img
-                        .chunks_exact(tokens * dim)
-                        .map(<[f32]>::to_vec)
-                        .collect();
-                    reference::branch_sum(&c, &outs)
-                })
-                .collect();
+            let want_of = |data: &Data| -> Vec<f32> {
+                data[&Buf::H]
+                    .chunks_exact(branches * tokens * dim)
+                    .flat_map(|img| {
+                        let outs: Vec<Vec<f32>> = img
+                            .chunks_exact(tokens * dim)
+                            .map(<[f32]>::to_vec)
+                            .collect();
+                        reference::branch_sum(&c, &outs)
+                    })
+                    .collect()
+            };
+            let want = want_of(&data);
             let what = format!("branch_sum T={tokens} D={dim} K={branches} {pool:?}");
             assert_close(&what, &run(&step, &data, None), &want, 1e-5);
             assert_close(
@@ -414,6 +472,7 @@ fn branch_sum_matches_cpu_for_both_pools() {
                 &want,
                 1e-5,
             );
+            check_f16(&what, &[step], &data, want_of);
         }
     }
 }

@@ -6,7 +6,7 @@ mod common;
 use common::{assert_close, gpu};
 use paraformer::engine::choice::Forced;
 use paraformer::engine::ops::{attention, layer_norm, linear};
-use paraformer::engine::{Engine, EngineOptions};
+use paraformer::engine::{Engine, EngineOptions, Gpu, Precision};
 use paraformer::model::{Config, Mode, Pool, Weights, seeded_image};
 use paraformer::reference;
 
@@ -24,14 +24,96 @@ fn check(preset: &str, k: usize, d: usize, options: EngineOptions, pool: Pool) {
             .iter()
             .flat_map(|img| reference::forward(&w, img, mode))
             .collect();
-        assert_close(
-            &format!("{preset} K={k} d={d} {mode:?} {options:?} {pool:?}"),
-            &out.logits,
-            &want,
-            1e-3,
-        );
+        let what = format!("{preset} K={k} d={d} {mode:?} {options:?} {pool:?}");
+        let tol = match options.precision {
+            Precision::F32 => 1e-3,
+            Precision::F16 => F16_TOL,
+        };
+        assert_close(&what, &out.logits, &want, tol);
         assert_eq!(out.gpu_ns.is_some(), engine.has_timestamps());
     }
+}
+
+/// How far the f16 engine's logits may be from the f32 reference, as a fraction of their
+/// scale (README, "f16": the measured errors behind it).
+const F16_TOL: f32 = 5e-3;
+
+#[test]
+fn f16_runs_the_model_within_its_tolerance() {
+    // The heuristic's kernels, a batch with mean pooling and folded grids, and the two
+    // variants whose intermediate values are stored (split-k parts, tiled staging).
+    let f16 = EngineOptions {
+        precision: Precision::F16,
+        ..Default::default()
+    };
+    check("cifar", 4, 3, f16, Pool::Cls);
+    check("mnist", 3, 2, f16, Pool::Cls);
+    let folded = EngineOptions {
+        batch: 3,
+        max_grid_dim: Some(10),
+        ..f16
+    };
+    check("mnist", 4, 2, folded, Pool::Mean);
+    for (block, splits) in [(linear::Block::B4x4, 4), (linear::Block::Tiled, 1)] {
+        let options = EngineOptions {
+            batch: 2,
+            forced: Forced {
+                linear: Some(linear::Variant {
+                    splits,
+                    ..linear::Variant::new(block, 64)
+                }),
+                ..Forced::default()
+            },
+            ..f16
+        };
+        check("cifar", 3, 1, options, Pool::Cls);
+    }
+}
+
+#[test]
+fn f16_on_a_device_without_it_is_an_error_naming_the_feature() {
+    let c = Config::preset("mnist").unwrap();
+    let w = Weights::seeded(&c, 3);
+    let gpu = pollster::block_on(Gpu::open(|_| {}, wgpu::Features::SHADER_F16)).unwrap();
+    assert!(!gpu.summary.shader_f16);
+    let f16 = EngineOptions {
+        precision: Precision::F16,
+        ..Default::default()
+    };
+    let e = pollster::block_on(Engine::new(&gpu, &w, f16))
+        .err()
+        .expect("f16 needs the feature")
+        .to_string();
+    assert!(
+        e.contains("SHADER_F16") && e.contains(&gpu.summary.name) && e.contains("f32"),
+        "{e}"
+    );
+    // f32 needs nothing more, and the device the tests share has f16 (lavapipe in CI).
+    let mut engine = pollster::block_on(Engine::new(&gpu, &w, EngineOptions::default())).unwrap();
+    pollster::block_on(engine.run(Mode::Parallel, 1, &seeded_image(&c, 1))).unwrap();
+    assert!(
+        common::gpu().summary.shader_f16,
+        "the test adapter offers f16"
+    );
+}
+
+#[test]
+fn f16_halves_the_device_memory() {
+    let c = Config::preset("cifar").unwrap();
+    let w = Weights::seeded(&c, 3);
+    let memory = |precision| {
+        let options = EngineOptions {
+            precision,
+            ..Default::default()
+        };
+        let engine = pollster::block_on(Engine::new(gpu(), &w, options)).unwrap();
+        assert_eq!(engine.precision(), precision);
+        engine.memory().unwrap()
+    };
+    let (a, b) = (memory(Precision::F32), memory(Precision::F16));
+    assert_eq!(2 * b.weight_bytes, a.weight_bytes);
+    assert_eq!(2 * b.needed_bytes, a.needed_bytes);
+    assert!(2 * b.held_bytes <= a.held_bytes + 16, "{a:?} {b:?}");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use paraformer::engine::ops::linear::{self, Linear};
 use paraformer::engine::ops::linear_sum;
 use paraformer::engine::step::{Buf, Lanes, Operand};
-use paraformer::engine::{SHADERS, shader_source};
+use paraformer::engine::{Precision, SHADERS, shader_source};
 
 fn parse(name: &str, defines: &[&str]) -> (naga::Module, String) {
     let src = shader_source(name, defines).unwrap();
@@ -14,20 +14,50 @@ fn parse(name: &str, defines: &[&str]) -> (naga::Module, String) {
     (module, src)
 }
 
+/// Every variant's defines, alone (f32) and with the f16 precision's.
+fn with_precisions(defines: &[&'static str]) -> Vec<Vec<&'static str>> {
+    Precision::ALL
+        .iter()
+        .map(|p| defines.iter().copied().chain(p.define()).collect())
+        .collect()
+}
+
 #[test]
-fn every_shader_validates_with_naga_in_every_variant() {
+fn every_shader_validates_with_naga_in_every_variant_and_precision() {
     for shader in SHADERS {
         assert!(!shader.variants.is_empty(), "{}", shader.op);
-        for defines in shader.variants {
-            let (module, src) = parse(shader.op, defines);
-            naga::valid::Validator::new(
-                naga::valid::ValidationFlags::all(),
-                naga::valid::Capabilities::default(),
-            )
-            .validate(&module)
-            .unwrap_or_else(|e| {
-                panic!("{}.wgsl {defines:?}: {}", shader.op, e.emit_to_string(&src))
-            });
+        for defines in shader.variants.iter().flat_map(|d| with_precisions(d)) {
+            let (module, src) = parse(shader.op, &defines);
+            // f32 kernels must not need f16: they run on adapters without it.
+            let caps = if defines.contains(&"F16") {
+                naga::valid::Capabilities::SHADER_FLOAT16
+            } else {
+                naga::valid::Capabilities::default()
+            };
+            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
+                .validate(&module)
+                .unwrap_or_else(|e| {
+                    panic!("{}.wgsl {defines:?}: {}", shader.op, e.emit_to_string(&src))
+                });
+        }
+    }
+}
+
+#[test]
+fn the_f16_define_changes_only_the_storage_type() {
+    for shader in SHADERS {
+        let f32_src = shader_source(shader.op, &[]).unwrap();
+        let f16_src = shader_source(shader.op, &["F16"]).unwrap();
+        assert!(f16_src.contains("enable f16;"), "{}", shader.op);
+        assert!(f16_src.contains("alias E = f16;"), "{}", shader.op);
+        assert!(!f32_src.contains("enable f16") && f32_src.contains("alias E = f32;"));
+        // Every storage array holds `E` or a vector of it, never f32 directly.
+        for line in f16_src.lines().filter(|l| l.contains("var<storage")) {
+            assert!(
+                line.contains("array<E>") || line.contains("array<SVec>"),
+                "{}: {line}",
+                shader.op
+            );
         }
     }
 }
@@ -95,8 +125,8 @@ fn wgsl_params(module: &naga::Module) -> (Vec<(String, &'static str, usize)>, us
 #[test]
 fn every_shaders_params_is_its_ops_rust_params() {
     for shader in SHADERS {
-        for defines in shader.variants {
-            let (module, _) = parse(shader.op, defines);
+        for defines in shader.variants.iter().flat_map(|d| with_precisions(d)) {
+            let (module, _) = parse(shader.op, &defines);
             let (fields, size) = wgsl_params(&module);
             let rust: Vec<(String, &str, usize)> = shader
                 .params

@@ -36,8 +36,8 @@ TILED = """
 const BLOCK_ROWS: u32 = 32u;
 const BLOCK_COLS: u32 = 32u;
 const TILE_K: u32 = 16u / WIDTH;
-var<workgroup> xs: array<Vec, 32u * 16u / WIDTH>;
-var<workgroup> ws: array<Vec, 32u * 16u / WIDTH>;
+var<workgroup> xs: array<SVec, 32u * 16u / WIDTH>;
+var<workgroup> ws: array<SVec, 32u * 16u / WIDTH>;
 
 // GROUP is 64 here (8 x 8 invocations of 4 x 4 outputs); the engine sets nothing else.
 @compute @workgroup_size(64)
@@ -75,8 +75,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         for (var e = lid; e < 32u * TILE_K; e += 64u) {
             let r = e / TILE_K;
             let kk = k0 + e % TILE_K;
-            var xv = Vec(0.0);
-            var wv = Vec(0.0);
+            var xv = SVec(0.0);
+            var wv = SVec(0.0);
             if (kk < kr.y) {
                 xv = x[(xb + min(row0 + r, last_row) * p.k) / WIDTH + kk];
                 wv = w[(wb + min(col0 + r, last_col) * p.k) / WIDTH + kk];
@@ -86,17 +86,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TILE_K; kk++) {
-            let w0 = ws[(tc + 0u) * TILE_K + kk];
-            let w1 = ws[(tc + 1u) * TILE_K + kk];
-            let w2 = ws[(tc + 2u) * TILE_K + kk];
-            let w3 = ws[(tc + 3u) * TILE_K + kk];
-            let x0 = xs[(tr + 0u) * TILE_K + kk];
+            let w0 = Vec(ws[(tc + 0u) * TILE_K + kk]);
+            let w1 = Vec(ws[(tc + 1u) * TILE_K + kk]);
+            let w2 = Vec(ws[(tc + 2u) * TILE_K + kk]);
+            let w3 = Vec(ws[(tc + 3u) * TILE_K + kk]);
+            let x0 = Vec(xs[(tr + 0u) * TILE_K + kk]);
             a0 += vec4<f32>(vdot(x0, w0), vdot(x0, w1), vdot(x0, w2), vdot(x0, w3));
-            let x1 = xs[(tr + 1u) * TILE_K + kk];
+            let x1 = Vec(xs[(tr + 1u) * TILE_K + kk]);
             a1 += vec4<f32>(vdot(x1, w0), vdot(x1, w1), vdot(x1, w2), vdot(x1, w3));
-            let x2 = xs[(tr + 2u) * TILE_K + kk];
+            let x2 = Vec(xs[(tr + 2u) * TILE_K + kk]);
             a2 += vec4<f32>(vdot(x2, w0), vdot(x2, w1), vdot(x2, w2), vdot(x2, w3));
-            let x3 = xs[(tr + 3u) * TILE_K + kk];
+            let x3 = Vec(xs[(tr + 3u) * TILE_K + kk]);
             a3 += vec4<f32>(vdot(x3, w0), vdot(x3, w1), vdot(x3, w2), vdot(x3, w3));
         }
         workgroupBarrier();
@@ -155,9 +155,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     o.append("    let kr = k_range(split);\n")
     o.append("    for (var i = kr.x; i < kr.y; i++) {\n")
     for c in range(C):
-        o.append(f"        let w{c} = w[wo{c} + i];\n")
+        o.append(f"        let w{c} = Vec(w[wo{c} + i]);\n")
     for r in range(R):
-        o.append(f"        let x{r} = x[xo{r} + i];\n")
+        o.append(f"        let x{r} = Vec(x[xo{r} + i]);\n")
         for g in range(C // 4):
             dots = ", ".join(f"vdot(x{r}, w{4 * g + j})" for j in range(4))
             o.append(f"        a{r}_{g} += vec4<f32>({dots});\n")

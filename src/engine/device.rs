@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use super::Precision;
 use super::kernels::Kernels;
 use super::step::Kernel;
 use crate::Error;
@@ -21,6 +22,10 @@ pub struct AdapterSummary {
     pub timestamps: bool,
     /// Timestamps between the dispatches of a pass (native only): per-op profiles.
     pub timestamps_inside_passes: bool,
+    /// f16 in shaders and storage (SHADER_F16, WebGPU's `shader-f16`): `Precision::F16`.
+    /// Reports written before it existed read as false.
+    #[serde(default)]
+    pub shader_f16: bool,
     pub max_storage_binding_bytes: u64,
     pub max_buffer_bytes: u64,
     pub max_workgroups_per_dim: u32,
@@ -74,6 +79,16 @@ impl Gpu {
     /// Opens the default adapter with its limits lowered by `adjust`, e.g. to check how
     /// the engine behaves on a smaller device than this one.
     pub async fn with_limits(adjust: impl FnOnce(&mut wgpu::Limits)) -> Result<Gpu, Error> {
+        Gpu::open(adjust, wgpu::Features::empty()).await
+    }
+
+    /// Opens the default adapter with its limits lowered by `adjust` and without the
+    /// optional `features` in `deny` even where it offers them: how tests get a device
+    /// without f16 on an adapter with it.
+    pub async fn open(
+        adjust: impl FnOnce(&mut wgpu::Limits),
+        deny: wgpu::Features,
+    ) -> Result<Gpu, Error> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = instance
@@ -89,12 +104,16 @@ impl Gpu {
             })?;
         let mut limits = adapter.limits();
         adjust(&mut limits);
-        Gpu::from_adapter(&adapter, limits).await
+        Gpu::from_adapter(&adapter, limits, deny).await
     }
 
-    /// Opens a device on `adapter` with timestamp queries (when offered) and `limits`
-    /// (at most the adapter's own).
-    pub async fn from_adapter(adapter: &wgpu::Adapter, limits: wgpu::Limits) -> Result<Gpu, Error> {
+    /// Opens a device on `adapter` with timestamp queries and f16 (when offered and not in
+    /// `deny`) and `limits` (at most the adapter's own).
+    pub async fn from_adapter(
+        adapter: &wgpu::Adapter,
+        limits: wgpu::Limits,
+        deny: wgpu::Features,
+    ) -> Result<Gpu, Error> {
         let info = adapter.get_info();
         let caps = adapter.get_downlevel_capabilities();
         if !caps.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
@@ -103,9 +122,13 @@ impl Gpu {
                 info.name, info.backend
             )));
         }
-        // Timestamps inside passes (native only) give the per-op profile its finest method.
+        // Timestamps inside passes (native only) give the per-op profile its finest method;
+        // SHADER_F16 allows `Precision::F16` (f32 engines do not use it).
         let features = adapter.features()
-            & (wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES);
+            & (wgpu::Features::TIMESTAMP_QUERY
+                | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES
+                | wgpu::Features::SHADER_F16)
+            & !deny;
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("paraformer"),
@@ -133,6 +156,7 @@ impl Gpu {
             timestamps_inside_passes: device
                 .features()
                 .contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES),
+            shader_f16: device.features().contains(wgpu::Features::SHADER_F16),
             max_storage_binding_bytes: limits.max_storage_buffer_binding_size,
             max_buffer_bytes: limits.max_buffer_size,
             max_workgroups_per_dim: limits.max_compute_workgroups_per_dimension,
@@ -165,6 +189,18 @@ impl Gpu {
             health,
             kernels: Default::default(),
         }
+    }
+
+    /// Fails when the device cannot run `precision`, naming what is missing.
+    pub fn check_precision(&self, precision: Precision) -> Result<(), Error> {
+        if precision == Precision::F16 && !self.summary.shader_f16 {
+            return Err(Error::Gpu(format!(
+                "f16 needs the SHADER_F16 feature (WebGPU: shader-f16), which adapter '{}' \
+                 ({}) does not offer: run in f32",
+                self.summary.name, self.summary.backend
+            )));
+        }
+        Ok(())
     }
 
     /// The compute pipeline of `kernel`, compiled on first use on this device.

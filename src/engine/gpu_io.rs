@@ -4,17 +4,17 @@
 
 use std::collections::HashMap;
 
-use super::Gpu;
 use super::step::Buf;
+use super::{Gpu, Precision};
 use crate::Error;
 use crate::model::{Config, Weights};
 
 /// Fails when a buffer of the model on `batch` images would exceed the adapter's binding
 /// or buffer size.
-pub fn check_sizes(gpu: &Gpu, c: &Config, batch: usize) -> Result<(), Error> {
+pub fn check_sizes(gpu: &Gpu, c: &Config, batch: usize, precision: Precision) -> Result<(), Error> {
     let allowed = binding_limit(gpu);
     for buf in Buf::ALL {
-        let bytes = 4 * buf.len(c, batch) as u64;
+        let bytes = precision.bytes() * buf.len(c, batch) as u64;
         if bytes > allowed {
             return Err(Error::Gpu(format!(
                 "buffer {buf:?} needs {} in one storage binding, the adapter allows {}: \
@@ -27,9 +27,14 @@ pub fn check_sizes(gpu: &Gpu, c: &Config, batch: usize) -> Result<(), Error> {
     Ok(())
 }
 
-/// Every buffer of the model on `batch` images, the weights uploaded (sizes checked by
-/// `check_sizes`).
-pub fn model_buffers(gpu: &Gpu, weights: &Weights, batch: usize) -> HashMap<Buf, wgpu::Buffer> {
+/// Every buffer of the model on `batch` images, the weights uploaded at `precision` (sizes
+/// checked by `check_sizes`).
+pub fn model_buffers(
+    gpu: &Gpu,
+    weights: &Weights,
+    batch: usize,
+    precision: Precision,
+) -> HashMap<Buf, wgpu::Buffer> {
     let (c, device) = (&weights.config, &gpu.device);
     let data = weight_data(weights);
     // `Buf::Partial` has no size of its own: the engine makes it for the plans that use it.
@@ -42,12 +47,12 @@ pub fn model_buffers(gpu: &Gpu, weights: &Weights, batch: usize) -> HashMap<Buf,
                 Some(values) => upload(
                     gpu,
                     &label,
-                    bytemuck::cast_slice(values),
+                    &precision.encode(values),
                     wgpu::BufferUsages::STORAGE,
                 ),
                 None => device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some(&label),
-                    size: 4 * buf.len(c, batch) as u64,
+                    size: (precision.bytes() * buf.len(c, batch) as u64).next_multiple_of(4),
                     usage: wgpu::BufferUsages::STORAGE
                         | wgpu::BufferUsages::COPY_DST
                         | wgpu::BufferUsages::COPY_SRC,

@@ -72,7 +72,7 @@ fn preprocess(src: &str, defines: &[&str]) -> String {
 /// engine on it: rebuilding a model (a new config, a checkpoint) compiles nothing again.
 #[derive(Debug, Default)]
 pub struct Kernels {
-    modules: HashMap<(&'static str, &'static [&'static str]), wgpu::ShaderModule>,
+    modules: HashMap<(&'static str, Vec<&'static str>), wgpu::ShaderModule>,
     pipelines: HashMap<Kernel, wgpu::ComputePipeline>,
 }
 
@@ -81,11 +81,12 @@ impl Kernels {
         if let Some(p) = self.pipelines.get(kernel) {
             return p.clone();
         }
+        let defines = kernel.all_defines();
         let module = self
             .modules
-            .entry((kernel.op, kernel.defines))
+            .entry((kernel.op, defines.clone()))
             .or_insert_with(|| {
-                let src = source(kernel.op, kernel.defines).expect("every kernel has a shader");
+                let src = source(kernel.op, &defines).expect("every kernel has a shader");
                 device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(kernel.op),
                     source: wgpu::ShaderSource::Wgsl(src.into()),

@@ -13,6 +13,7 @@ mod gpu_io;
 mod kernels;
 pub mod ops;
 pub mod plan;
+mod precision;
 pub mod probe;
 mod profile;
 pub mod step;
@@ -25,6 +26,7 @@ pub use device::{AdapterSummary, Gpu, Resources};
 use encode::{Dispatch, Stamps, Timestamps};
 use gpu_io::{ErrorScopes, model_buffers, read_back, upload};
 pub use kernels::{SHADERS, source as shader_source};
+pub use precision::Precision;
 pub use profile::{OpTiming, Profile};
 use step::{Buf, Step};
 
@@ -45,6 +47,8 @@ pub struct EngineOptions {
     /// Wall ms `autotune` may spend timing candidates over the engine's life; keys left
     /// over keep the heuristic (tests raise it so that every key is tuned).
     pub tune_budget_ms: u32,
+    /// The element type of every buffer; f16 needs the adapter's SHADER_F16.
+    pub precision: Precision,
 }
 
 impl Default for EngineOptions {
@@ -54,6 +58,7 @@ impl Default for EngineOptions {
             max_grid_dim: None,
             forced: choice::Forced::default(),
             tune_budget_ms: tune::BUDGET_MS,
+            precision: Precision::F32,
         }
     }
 }
@@ -125,13 +130,16 @@ impl Engine {
         c.validate()?;
         gpu.check()?;
         c.check_batch(options.batch)?;
-        gpu_io::check_sizes(gpu, &c, options.batch)?;
+        gpu.check_precision(options.precision)?;
+        let precision = options.precision;
+        gpu_io::check_sizes(gpu, &c, options.batch, precision)?;
         let (device, limits) = (&gpu.device, gpu.device.limits());
         let scopes = ErrorScopes::push(device);
-        let buffers = model_buffers(gpu, weights, options.batch);
+        let buffers = model_buffers(gpu, weights, options.batch, precision);
         let logits_readback = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("logits readback"),
-            size: 4 * Buf::Logits.len(&c, options.batch) as u64,
+            size: (precision.bytes() * Buf::Logits.len(&c, options.batch) as u64)
+                .next_multiple_of(4),
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
@@ -191,6 +199,11 @@ impl Engine {
         self.options.batch
     }
 
+    /// The element type of the engine's buffers.
+    pub fn precision(&self) -> Precision {
+        self.options.precision
+    }
+
     /// Whether runs report GPU timestamps.
     pub fn has_timestamps(&self) -> bool {
         self.timer.is_some()
@@ -216,10 +229,11 @@ impl Engine {
             Buf::Partial => planned.partial,
             b => len(b),
         });
+        let bytes = self.options.precision.bytes();
         Ok(Memory {
             held_bytes: self.device_bytes(),
-            weight_bytes: 4 * weights as u64,
-            needed_bytes: 4 * (weights + live) as u64,
+            weight_bytes: bytes * weights as u64,
+            needed_bytes: bytes * (weights + live) as u64,
         })
     }
 
@@ -244,20 +258,29 @@ impl Engine {
         Ok(stats)
     }
 
-    /// The plan of a (mode, branches) run of this engine's model and batch with `choices`.
+    /// The plan of a (mode, branches) run of this engine's model, batch and precision with
+    /// `choices`.
     fn plan_of(
         &self,
         mode: Mode,
         branches: usize,
         choices: &choice::Choices,
     ) -> Result<plan::Planned, Error> {
-        plan::plan(&self.config, self.options.batch, mode, branches, choices)
+        let mut planned = plan::plan(&self.config, self.options.batch, mode, branches, choices)?;
+        let precision = self.options.precision;
+        for s in &mut planned.steps {
+            s.kernel.precision = precision;
+            // Ops count bytes of f32 values; every buffer holds values of `precision`.
+            s.bytes *= precision.bytes() as f64 / 4.0;
+        }
+        Ok(planned)
     }
 
-    /// Makes `Buf::Partial` hold at least `floats` (split-k linears' parts). A larger
-    /// buffer replaces the old one, and the plans bound to the old one are built again.
+    /// Makes `Buf::Partial` hold at least `floats` values (split-k linears' parts, at the
+    /// engine's precision). A larger buffer replaces the old one, and the plans bound to the
+    /// old one are built again.
     fn reserve_partial(&mut self, floats: usize) -> Result<(), Error> {
-        let bytes = 4 * floats as u64;
+        let bytes = (self.options.precision.bytes() * floats as u64).next_multiple_of(4);
         let held = self
             .buffers
             .get(&Buf::Partial)
@@ -374,7 +397,11 @@ impl Engine {
         self.prepare(mode, branches)?;
         let scopes = ErrorScopes::push(&self.gpu.device);
         let queue = &self.gpu.queue;
-        queue.write_buffer(&self.buffers[&Buf::Image], 0, bytemuck::cast_slice(images));
+        let precision = self.options.precision;
+        let mut image = precision.encode(images);
+        // Writes are whole 4-byte words; the buffer's size was rounded up alike.
+        image.resize(image.len().next_multiple_of(4), 0);
+        queue.write_buffer(&self.buffers[&Buf::Image], 0, &image);
         self.submit(mode, branches);
         let mut reads = vec![(&self.logits_readback, self.logits_readback.size())];
         reads.extend(self.timer.as_ref().map(Timestamps::readback));
@@ -382,7 +409,7 @@ impl Engine {
         scopes.pop(&self.gpu, "running the model").await?;
         let data = data.map_err(|e| self.gpu.check().err().unwrap_or(e))?;
         let gpu_ns = self.timer.as_ref().map(|t| t.intervals_ns(&data[1])[0]);
-        let padded: Vec<f32> = bytemuck::pod_collect_to_vec(&data[0]);
+        let padded = precision.decode(&data[0]);
         let classes = self.config.num_classes;
         let logits = padded
             .chunks(step::padded_classes(&self.config))

@@ -20,7 +20,8 @@ pub async fn run_step(
 }
 
 /// Runs `steps` once, in order, in one pass (a split-k linear is two). `data` holds the
-/// contents of every buffer they bind. Returns the buffer the last step wrote.
+/// contents of every buffer they bind, stored at the steps' precision (the first step's:
+/// one buffer has one type). Returns the buffer the last step wrote.
 pub async fn run_steps(
     gpu: &Gpu,
     steps: &[Step],
@@ -31,6 +32,7 @@ pub async fn run_steps(
     let last = steps
         .last()
         .ok_or_else(|| Error::Input("no steps to run".into()))?;
+    let precision = steps[0].kernel.precision;
     let mut buffers = HashMap::new();
     for buf in steps.iter().flat_map(|s| &s.bindings) {
         let values = data
@@ -40,7 +42,7 @@ pub async fn run_steps(
             upload(
                 gpu,
                 "probe",
-                bytemuck::cast_slice(values),
+                &precision.encode(values),
                 wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
             )
         });
@@ -75,5 +77,7 @@ pub async fn run_steps(
     gpu.queue.submit([enc.finish()]);
     let bytes = read_back(device, &[(&readback, out.size())]).await?;
     let len = data[&last.writes()].len();
-    Ok(bytemuck::pod_collect_to_vec(&bytes[0][..4 * len]))
+    let mut values = precision.decode(&bytes[0]);
+    values.truncate(len);
+    Ok(values)
 }

@@ -1,6 +1,7 @@
 //! The plan's vocabulary: buffers, operands, lanes, kernels and steps. Plain data, no GPU:
 //! ops build steps from it, the planner orders them, the engine turns them into dispatches.
 
+use super::precision::Precision;
 use crate::Error;
 use crate::model::Config;
 
@@ -159,12 +160,15 @@ impl Width {
 }
 
 /// A compiled kernel: the op's shader with a set of defines (the `// #if NAME` blocks it
-/// keeps) and override constants. The key of a pipeline.
+/// keeps), override constants and the storage precision (one more define). The key of a
+/// pipeline.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Kernel {
     pub op: &'static str,
     pub defines: &'static [&'static str],
     pub constants: Vec<(&'static str, u32)>,
+    /// Set by the engine for every step it plans (ops build f32 kernels).
+    pub precision: Precision,
 }
 
 impl Kernel {
@@ -173,12 +177,20 @@ impl Kernel {
             op,
             defines,
             constants: Vec::new(),
+            precision: Precision::F32,
         }
     }
 
     pub fn with(mut self, name: &'static str, value: u32) -> Kernel {
         self.constants.push((name, value));
         self
+    }
+
+    /// Every define the shader compiles with: the variant's and the precision's.
+    pub fn all_defines(&self) -> Vec<&'static str> {
+        let mut d = self.defines.to_vec();
+        d.extend(self.precision.define());
+        d
     }
 
     pub fn width(&self) -> Width {

@@ -32,7 +32,7 @@ use super::gpu_io::{ErrorScopes, upload};
 use super::ops::{attention, layer_norm, linear};
 use super::step::{Buf, Step};
 use super::tune_cache::{self, Cache, Candidate, Entry, Location};
-use super::{Engine, SHADERS};
+use super::{Engine, Precision, SHADERS};
 use crate::Error;
 use crate::model::Mode;
 
@@ -175,9 +175,10 @@ pub fn candidates(op: Op, shape: super::choice::Shape, adapter: &Adapter) -> Vec
     out
 }
 
-/// The hash in a cache key: the op's shader sources and its candidates' names, so that a
-/// changed kernel or candidate list is tuned again.
-pub fn source_hash(op: Op, candidates: &[Variant]) -> u32 {
+/// The hash in a cache key: the op's shader sources, the precision and its candidates'
+/// names, so that a changed kernel or candidate list is tuned again, and each precision
+/// apart.
+pub fn source_hash(op: Op, candidates: &[Variant], precision: Precision) -> u32 {
     let shaders: &[&str] = match op {
         Op::Linear => &["linear", "linear_sum"],
         Op::LayerNorm => &["layer_norm"],
@@ -188,7 +189,11 @@ pub fn source_hash(op: Op, candidates: &[Variant]) -> u32 {
         .filter(|s| shaders.contains(&s.op))
         .map(|s| s.source);
     let names: Vec<String> = candidates.iter().map(Variant::to_string).collect();
-    tune_cache::hash(sources.chain(names.iter().map(String::as_str)))
+    tune_cache::hash(
+        sources
+            .chain([precision.name()])
+            .chain(names.iter().map(String::as_str)),
+    )
 }
 
 /// Which candidates survive the first timed pass: those within `DROP_RATIO` of the best
@@ -284,7 +289,7 @@ impl Engine {
             on_progress(TuneProgress { done: n, total });
             let key = t.key;
             let variants = candidates(key.op, key.shape, &adapter);
-            let hash = source_hash(key.op, &variants);
+            let hash = source_hash(key.op, &variants, self.options.precision);
             let shape = key.shape.to_string();
             let ck = tune_cache::key(&device, key.op.name(), hash, key.mode.name(), &shape);
             let cached = (how == Autotune::On)
@@ -700,16 +705,20 @@ mod tests {
         };
         let c = candidates(Op::LayerNorm, shape, &adapter);
         assert_eq!(
-            source_hash(Op::LayerNorm, &c),
-            source_hash(Op::LayerNorm, &c)
+            source_hash(Op::LayerNorm, &c, Precision::F32),
+            source_hash(Op::LayerNorm, &c, Precision::F32)
         );
         assert_ne!(
-            source_hash(Op::LayerNorm, &c),
-            source_hash(Op::LayerNorm, &c[..1])
+            source_hash(Op::LayerNorm, &c, Precision::F32),
+            source_hash(Op::LayerNorm, &c[..1], Precision::F32)
         );
         assert_ne!(
-            source_hash(Op::LayerNorm, &c),
-            source_hash(Op::Attention, &c)
+            source_hash(Op::LayerNorm, &c, Precision::F32),
+            source_hash(Op::Attention, &c, Precision::F32)
+        );
+        assert_ne!(
+            source_hash(Op::LayerNorm, &c, Precision::F32),
+            source_hash(Op::LayerNorm, &c, Precision::F16)
         );
     }
 }
