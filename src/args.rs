@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use paraformer::Error;
 use paraformer::bench::{self, Backend};
+use paraformer::engine::Precision;
 use paraformer::engine::choice::Forced;
 use paraformer::engine::tune::Autotune;
 use paraformer::model::{Config, Mode, PRESETS, Pool};
@@ -110,6 +111,25 @@ impl From<AutotuneArg> for Autotune {
             AutotuneArg::On => Autotune::On,
             AutotuneArg::Off => Autotune::Off,
             AutotuneArg::Refresh => Autotune::Refresh,
+        }
+    }
+}
+
+/// `--precision`: what the GPU engine stores weights and activations in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum PrecisionArg {
+    /// 32-bit floats
+    #[default]
+    F32,
+    /// 16-bit floats, f32 arithmetic (needs the adapter's SHADER_F16 / shader-f16)
+    F16,
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(p: PrecisionArg) -> Precision {
+        match p {
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::F16 => Precision::F16,
         }
     }
 }
@@ -249,6 +269,9 @@ pub struct RunArgs {
     pub kernels: Vec<String>,
     #[command(flatten)]
     pub tune: TuneArgs,
+    /// What the GPU engine stores weights and activations in (README, "f16")
+    #[arg(long, value_enum)]
+    pub precision: Option<PrecisionArg>,
 }
 
 #[derive(Args, Debug)]
@@ -321,6 +344,10 @@ pub struct BenchArgs {
     pub kernels: Vec<String>,
     #[command(flatten)]
     pub tune: TuneArgs,
+    /// What the GPU engine stores weights and activations in (README, "f16"; the CPU
+    /// engine computes in f32)
+    #[arg(long, value_enum)]
+    pub precision: Option<PrecisionArg>,
     /// Write the results as JSON (schema paraformer-bench/1)
     #[arg(long, value_name = "FILE")]
     pub json: Option<String>,
@@ -379,6 +406,10 @@ pub struct AppArgs {
     /// in the page the choices are kept in its storage)
     #[arg(long, value_enum)]
     pub autotune: Option<AutotuneArg>,
+    /// What the GPU engine stores weights and activations in: f32 or f16 (where the
+    /// adapter offers shader-f16)
+    #[arg(long, value_enum)]
+    pub precision: Option<PrecisionArg>,
     /// Time every op at the deepest depth after the sweep
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub profile: Option<bool>,

@@ -450,3 +450,88 @@ fn autotune_flags_tune_report_and_share_one_cache_between_processes() {
         assert!(err.contains(msg), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn precision_f16_runs_where_offered_and_says_why_not_elsewhere() {
+    let (code, f32_run, err) = paraformer(&["infer", "--autotune", "off"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(f32_run["precision"], "f32");
+    let (code, f16_run, err) = paraformer(&["infer", "--autotune", "off", "--precision", "f16"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(f16_run["precision"], "f16");
+    assert_close("f16 vs f32", &logits(&f16_run), &logits(&f32_run), 5e-3);
+    assert_ne!(logits(&f16_run), logits(&f32_run), "f16 rounds");
+    // A device without the feature (forced here: lavapipe offers it).
+    let out = Command::new(env!("CARGO_BIN_EXE_paraformer"))
+        .args(["infer", "--precision", "f16"])
+        .env(paraformer::engine::WITHOUT_F16_ENV, "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("f16 needs the SHADER_F16 feature (WebGPU: shader-f16), which adapter '")
+            && err.contains("does not offer: run in f32"),
+        "{err}"
+    );
+    // Engines without GPU kernels compute in f32: f16 there is a usage error.
+    for args in [
+        &["infer", "--precision", "f16", "--backend", "cpu"][..],
+        &["eval", "--precision", "f16", "--backend", "reference"],
+        &["bench", "--precision", "f16", "--backend", "cpu"],
+    ] {
+        let (code, _, err) = paraformer(args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(
+            err.contains("--precision f16 stores the GPU engine's values in f16"),
+            "{err}"
+        );
+    }
+    let (code, _, err) = paraformer(&["infer", "--precision", "bf16"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("[possible values: f32, f16]"), "{err}");
+    // Both backends: the CPU engine stays f32, and the run says so.
+    let json = temp("f16-all.json");
+    let (code, _, err) = paraformer(&[
+        "bench",
+        "--preset",
+        "mnist",
+        "--depths",
+        "1",
+        "--samples",
+        "1",
+        "--warmup",
+        "0",
+        "--backend",
+        "all",
+        "--precision",
+        "f16",
+        "--autotune",
+        "off",
+        "--no-progress",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("the CPU engine computes in f32"), "{err}");
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let precisions: Vec<(&str, &str)> = results["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["backend"].as_str().unwrap(),
+                p["precision"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(precisions.contains(&("gpu", "f16")) && precisions.contains(&("cpu", "f32")));
+    assert!(
+        precisions
+            .iter()
+            .all(|&(b, p)| (b == "gpu") == (p == "f16")),
+        "{precisions:?}"
+    );
+}

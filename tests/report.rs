@@ -1,6 +1,7 @@
 //! `paraformer report` end to end: a short lavapipe sweep with a profile, reported alone
 //! and overlaid with itself; the files hold the series, the fit and the adapter's name; a
-//! file with both backends gives a series and a section per backend;
+//! file with both backends gives a series and a section per backend, an f16 and an f32
+//! sweep one each;
 //! bad inputs fail with a message naming the file. No timing thresholds.
 
 use std::path::{Path, PathBuf};
@@ -112,7 +113,7 @@ fn both_backends_of_one_file_are_separate_series() {
     let speedup = read(&out.join("speedup.svg"));
     assert_eq!(speedup.matches("<circle").count(), 2 * 4, "{speedup}");
     let md = read(&out.join("report.md"));
-    assert!(md.contains("engine: the CPU engine, gemm ("), "{md}");
+    assert!(md.contains("engine: the CPU engine (f32), gemm ("), "{md}");
     assert!(md.contains("- adapter: "), "{md}");
     // Two sections, each with its own fit and only its own points: one row per (mode, L).
     assert_eq!(md.matches("### Fit").count(), 2, "{md}");
@@ -124,6 +125,41 @@ fn both_backends_of_one_file_are_separate_series() {
     let cpu = &md[md.find("## cpu engine").expect("a CPU section")..];
     let cpu = &cpu[..cpu[3..].find("\n## ").map_or(cpu.len(), |i| i + 3)];
     assert!(!cpu.contains("device timestamps"), "{cpu}");
+}
+
+#[test]
+fn f16_and_f32_sweeps_of_one_adapter_are_series_of_their_own() {
+    let (a, b) = (
+        sweep("f32.json", "1..=2", "2", &["--autotune", "off"]),
+        sweep(
+            "f16.json",
+            "1..=2",
+            "2",
+            &["--autotune", "off", "--precision", "f16"],
+        ),
+    );
+    let results: serde_json::Value = serde_json::from_str(&read(&b)).unwrap();
+    assert_eq!(results["context"]["settings"]["precision"], "f16");
+    let points = results["points"].as_array().unwrap();
+    assert!(points.iter().all(|p| p["precision"] == "f16"), "{points:?}");
+    let out = temp("precision-out");
+    let (code, err) = paraformer(&[
+        "report",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let latency = read(&out.join("latency.svg"));
+    for series in ["mnist, f32,", "mnist, f16,"] {
+        assert!(latency.contains(series), "legend has '{series}'");
+    }
+    let md = read(&out.join("report.md"));
+    assert!(
+        md.contains("f16 storage") && md.contains("f32 storage"),
+        "{md}"
+    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The shipped trained MNIST Para-Former (assets/, written by tools/train/train.py with JAX):
 //! the Rust CPU reference and the GPU engine reproduce the training tool's logits on the
 //! shipped test images (1e-4 of the logits' scale) and its reported accuracy exactly, for
-//! every branch prefix 0..k; and every prefix runs in both modes.
+//! every branch prefix 0..k; and every prefix runs in both modes; in f16 its accuracy
+//! stays within 0.3 points.
 
 mod common;
 
@@ -184,4 +185,37 @@ fn paraformer_eval_reports_the_accuracy_per_class() {
         err.contains("not a test set: it lacks the tensor 'images'"),
         "{err}"
     );
+}
+
+/// The bar for f16 (README, "f16"): the shipped model's accuracy within 0.3 points of
+/// f32's, through `eval --precision f16`, for the whole model and a one-branch prefix (it
+/// was trained for parallel mode: its serial chain is not a classifier).
+#[test]
+fn the_trained_model_in_f16_keeps_its_accuracy() {
+    let (w, set) = trained();
+    for branches in [w.config.branches, 1] {
+        let want = set.accuracy[&branches];
+        let k = branches.to_string();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_paraformer"))
+            .args([
+                "eval",
+                "--precision",
+                "f16",
+                "--autotune",
+                "off",
+                "--branches",
+                &k,
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["precision"], "f16");
+        let got = json["accuracy"].as_f64().unwrap();
+        assert!(
+            (got - want).abs() <= 0.003,
+            "K={k}: f16 accuracy {got} against f32's {want}"
+        );
+    }
 }

@@ -122,6 +122,7 @@ mod tests {
     fn point(mode: Mode, depth: usize, ms: f64) -> Point {
         Point {
             backend: Default::default(),
+            precision: Default::default(),
             mode,
             depth,
             branches: depth,

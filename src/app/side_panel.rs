@@ -1,5 +1,6 @@
 //! The side panel: the model's hyper-parameters, the sweep's settings, files in and out.
 
+use paraformer::engine::Precision;
 use paraformer::engine::tune::Autotune;
 use paraformer::model::{PRESETS, Pool};
 
@@ -127,6 +128,22 @@ impl App {
                     .on_hover_text("time every kernel again, ignoring what was kept");
             });
             ui.end_row();
+            ui.label("GPU storage");
+            ui.horizontal(|ui| {
+                let blocker = self.f16_blocker();
+                let p = &mut self.form.precision;
+                ui.selectable_value(p, Precision::F32, "f32")
+                    .on_hover_text("weights and activations as 32-bit floats");
+                ui.add_enabled_ui(blocker.is_none(), |ui| {
+                    ui.selectable_value(p, Precision::F16, "f16")
+                        .on_hover_text(
+                            "weights and activations as 16-bit floats, arithmetic in f32: half \
+                             the bytes each op moves (the CPU engine stays f32)",
+                        )
+                        .on_disabled_hover_text(blocker.unwrap_or_default());
+                });
+            });
+            ui.end_row();
             ui.label("warm-up runs");
             ui.add(egui::DragValue::new(&mut self.form.warmup).range(0..=100));
             ui.end_row();
@@ -137,7 +154,12 @@ impl App {
             ui.add(egui::DragValue::new(&mut self.form.batch).range(0..=64));
             ui.end_row();
         });
-        let valid = self.form.settings();
+        let mut valid = self.form.settings().map(|_| ());
+        if let (Ok(()), Precision::F16, Some(why)) =
+            (&valid, self.form.precision, self.f16_blocker())
+        {
+            valid = Err(paraformer::Error::Gpu(format!("f16 storage: {why}")));
+        }
         if let Err(e) = &valid {
             ui.colored_label(ui.visuals().error_fg_color, e.to_string());
         }
@@ -156,6 +178,18 @@ impl App {
                 self.worker.cancel_job();
             }
         });
+    }
+
+    /// Why the GPU engine cannot store f16 here, if it cannot.
+    fn f16_blocker(&self) -> Option<String> {
+        match &self.snap.adapter {
+            Some(a) if a.shader_f16 => None,
+            Some(a) => Some(format!(
+                "adapter '{}' does not offer shader-f16 (SHADER_F16): f32 only",
+                a.name
+            )),
+            None => Some("no GPU adapter is open yet".to_string()),
+        }
     }
 
     /// Checkpoints and results in and out, share links, overlays.

@@ -3,6 +3,7 @@
 
 use paraformer::Error;
 use paraformer::bench::{self, Backend, Point, Report, Settings};
+use paraformer::engine::Precision;
 use paraformer::engine::tune::Autotune;
 use paraformer::engine::tune_cache::Location;
 use paraformer::model::{Config, Mode, PRESETS};
@@ -31,6 +32,8 @@ pub struct Form {
     pub kernels: Vec<String>,
     /// Tune the GPU kernels on this device before the sweep (`autotune` parameter).
     pub autotune: Autotune,
+    /// What the GPU engine stores values in (`precision` parameter).
+    pub precision: Precision,
 }
 
 impl Form {
@@ -51,6 +54,7 @@ impl Form {
             cpu: false,
             kernels: Vec::new(),
             autotune: Autotune::On,
+            precision: Precision::F32,
         })
     }
 
@@ -85,6 +89,7 @@ impl Form {
             kernels: self.kernels.clone(),
             autotune: self.autotune,
             kernel_cache: Location::User,
+            precision: self.precision,
         };
         s.validate()?;
         Ok(s)
@@ -122,6 +127,7 @@ impl Launch {
             || a.profile.is_some()
             || !a.kernels.is_empty()
             || a.autotune.is_some()
+            || a.precision.is_some()
             || a.model != ModelOverrides::default();
         let form = if touched {
             let mut f = Form::preset(a.preset.as_deref().unwrap_or(PRESETS[0]))?;
@@ -143,6 +149,7 @@ impl Launch {
             }
             f.kernels = a.kernels.clone();
             f.autotune = a.autotune.map_or(f.autotune, Autotune::from);
+            f.precision = a.precision.map_or(f.precision, Precision::from);
             Some(f)
         } else {
             None
@@ -328,6 +335,20 @@ mod tests {
         f = Form::preset("mnist").unwrap();
         (f.serial, f.parallel) = (false, false);
         assert!(f.settings().unwrap_err().to_string().contains("no modes"));
+        f = Form::preset("mnist").unwrap();
+        (f.gpu, f.cpu, f.precision) = (false, true, Precision::F16);
+        let e = f.settings().unwrap_err().to_string();
+        assert!(e.contains("the CPU engine computes in f32"), "{e}");
+    }
+
+    #[test]
+    fn the_precision_parameter_sets_the_storage() {
+        let f = launch(&[("precision", "f16")]).unwrap().form.unwrap();
+        assert_eq!(f.settings().unwrap().precision, Precision::F16);
+        let f = launch(&[("preset", "mnist")]).unwrap().form.unwrap();
+        assert_eq!(f.precision, Precision::F32);
+        let e = launch(&[("precision", "f8")]).unwrap_err().to_string();
+        assert!(e.contains("f32") && e.contains("f16"), "{e}");
     }
 
     #[test]

@@ -467,6 +467,7 @@ mod tests {
         };
         Point {
             backend: Default::default(),
+            precision: Default::default(),
             mode,
             depth,
             branches: depth,

@@ -26,7 +26,7 @@ use crate::cpu::CpuEngine;
 use crate::engine::choice::Forced;
 use crate::engine::tune::{Autotune, TuneProgress};
 use crate::engine::tune_cache::Location;
-use crate::engine::{Engine, EngineOptions, Gpu};
+use crate::engine::{Engine, EngineOptions, Gpu, Precision};
 use crate::model::{Config, Mode, Weights, seeded_image};
 use backend::Runner;
 
@@ -65,6 +65,10 @@ pub struct Settings {
     /// Where tuned choices are kept (a local place: not in reports).
     #[serde(skip)]
     pub kernel_cache: Location,
+    /// The GPU engine's storage precision (the CPU engine computes in f32 whatever this
+    /// says; files from before it were f32).
+    #[serde(default)]
+    pub precision: Precision,
 }
 
 fn autotune_absent() -> Autotune {
@@ -89,8 +93,31 @@ impl Settings {
             kernels: Vec::new(),
             autotune: Autotune::On,
             kernel_cache: Location::User,
+            precision: Precision::F32,
             config,
         })
+    }
+
+    /// The precision `backend` computes in: the CPU engine's is always f32.
+    pub fn precision_on(&self, backend: Backend) -> Precision {
+        match backend {
+            Backend::Gpu => self.precision,
+            Backend::Cpu => Precision::F32,
+        }
+    }
+
+    /// The precision of the sweep's engines in words ("f16 (GPU engine); the CPU engine
+    /// computes in f32").
+    pub fn precision_line(&self) -> String {
+        let gpu = self.backends.contains(&Backend::Gpu);
+        let cpu = self.backends.contains(&Backend::Cpu);
+        match (gpu, cpu, self.precision) {
+            (true, true, Precision::F16) => {
+                "f16 on the GPU engine; the CPU engine computes in f32".to_string()
+            }
+            (false, _, _) => "f32 (the CPU engine)".to_string(),
+            (_, _, p) => p.name().to_string(),
+        }
     }
 
     /// Whether the sweep measures `mode` at `depth`.
@@ -175,6 +202,13 @@ impl Settings {
                      parallel mode runs K = L/d branches, so every L must be d, 2d, 3d, ..."
                 )));
             }
+        }
+        if self.precision == Precision::F16 && !self.backends.contains(&Backend::Gpu) {
+            return Err(Error::Config(
+                "f16 is the GPU engine's storage; the CPU engine computes in f32: measure the \
+                 GPU engine too, or choose f32"
+                    .into(),
+            ));
         }
         self.deepest().validate()
     }
@@ -265,6 +299,7 @@ pub async fn sweep_weights(
     let options = EngineOptions {
         batch: settings.batch,
         forced: Forced::parse(&settings.kernels)?,
+        precision: settings.precision,
         ..Default::default()
     };
     // The GPU engine always: it also gives the report its memory figures.
@@ -568,6 +603,7 @@ async fn measure(
     let gpu_stats = Stats::of(&gpu);
     Ok(Some(Point {
         backend,
+        precision: settings.precision_on(backend),
         mode,
         depth,
         branches,

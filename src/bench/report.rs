@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fit::Fit;
 use super::{Backend, Settings};
-use crate::engine::{AdapterSummary, Profile};
+use crate::engine::{AdapterSummary, Precision, Profile};
 use crate::model::Mode;
 use crate::stats::Stats;
 
@@ -65,6 +65,9 @@ pub struct Point {
     /// The engine measured (absent in files from before backends: the GPU).
     #[serde(default)]
     pub backend: Backend,
+    /// What its engine stored values in (absent in files from before f16: f32).
+    #[serde(default)]
+    pub precision: Precision,
     pub mode: Mode,
     /// Total blocks L.
     pub depth: usize,
@@ -351,6 +354,7 @@ impl Report {
             s.warmup,
             s.samples
         );
+        out.push_str(&format!("precision: {}\n", s.precision_line()));
         for c in &ctx.clocks {
             out.push_str(&format!("clock {c}\n"));
         }

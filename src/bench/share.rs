@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Report;
 use crate::Error;
+use crate::engine::Precision;
 use crate::model::{Config, Mode};
 
 /// What comes before the code in a link's fragment.
@@ -26,6 +27,9 @@ pub struct Shared {
     pub target: String,
     pub preset: String,
     pub config: Config,
+    /// The GPU engine's storage (links from before f16 were f32).
+    #[serde(default)]
+    pub precision: Precision,
     /// Per point: [mode (0 serial, 1 parallel), L, median, p10, p90] in ms, wall clock.
     pub points: Vec<[f64; 5]>,
 }
@@ -48,6 +52,7 @@ impl Shared {
             target: ctx.target.clone(),
             preset: ctx.settings.preset.clone(),
             config: ctx.settings.config.clone(),
+            precision: ctx.settings.precision,
             // The GPU engine's points: a link shares what the page's adapter measured.
             points: r
                 .points_on(super::Backend::Gpu)
@@ -98,8 +103,14 @@ impl Shared {
         let date = self.date.get(..10).unwrap_or(&self.date);
         match self.adapter.trim() {
             // Browsers may hide the adapter's name.
-            "" => format!("shared: {} ({}, {date})", self.backend, self.preset),
-            name => format!("shared: {name} ({}, {}, {date})", self.backend, self.preset),
+            "" => format!(
+                "shared: {} ({}, {}, {date})",
+                self.backend, self.preset, self.precision
+            ),
+            name => format!(
+                "shared: {name} ({}, {}, {}, {date})",
+                self.backend, self.preset, self.precision
+            ),
         }
     }
 }
@@ -152,6 +163,7 @@ mod tests {
             target: "native".into(),
             preset: "cifar".into(),
             config: Config::preset("cifar").unwrap(),
+            precision: Precision::F16,
             points,
         }
     }

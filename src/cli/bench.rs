@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use paraformer::Error;
 use paraformer::bench::{self, Outcome, Progress, Settings};
-use paraformer::engine::Gpu;
+use paraformer::engine::{Gpu, Precision};
 use paraformer::model::Mode;
 
 use crate::args::BenchArgs;
@@ -40,6 +40,14 @@ pub fn settings(args: &BenchArgs) -> Result<Settings, Error> {
     let tune_given = args.tune.autotune.is_some() || args.tune.kernel_cache.is_some();
     if let Some(b) = &args.backend {
         s.backends = b.0.clone();
+    }
+    s.precision = args.precision.map_or(Precision::F32, Precision::from);
+    if s.precision == Precision::F16 && !s.backends.contains(&bench::Backend::Gpu) {
+        return Err(Error::Usage(
+            "--precision f16 stores the GPU engine's values in f16; --backend cpu computes in \
+             f32 (use --backend gpu or all)"
+                .into(),
+        ));
     }
     if tune_given && !s.backends.contains(&bench::Backend::Gpu) {
         return Err(Error::Usage(
@@ -84,6 +92,9 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
     for path in [json, csv].into_iter().flatten() {
         std::fs::File::create(path)
             .map_err(|e| Error::Io(format!("cannot write '{path}': {e}")))?;
+    }
+    if settings.precision == Precision::F16 && settings.backends.contains(&bench::Backend::Cpu) {
+        eprintln!("note: the GPU engine runs in f16; the CPU engine computes in f32");
     }
     let gpu = pollster::block_on(Gpu::new())?;
     // Fault injection for tests: lose the device (as a driver reset would) after N points.

@@ -40,6 +40,7 @@ pub fn run(args: &EvalArgs) -> Result<(), Error> {
     let (mode, branches) = (args.run.mode.into(), args.run.branches(c)?);
     let forced = args.run.forced()?;
     let tuning = args.run.tuning()?;
+    let precision = args.run.precision()?;
     let device = args.run.backend;
     let (logits, adapter) = match device {
         Device::Reference => (reference_logits(&weights, &set, mode, branches), None),
@@ -57,6 +58,7 @@ pub fn run(args: &EvalArgs) -> Result<(), Error> {
             let options = EngineOptions {
                 batch,
                 forced,
+                precision,
                 ..Default::default()
             };
             let mut engine = pollster::block_on(Engine::new(&gpu, &weights, options))?;
@@ -79,6 +81,7 @@ pub fn run(args: &EvalArgs) -> Result<(), Error> {
         "mode": mode.name(),
         "device": device.name(),
         "adapter": adapter,
+        "precision": precision,
         "checkpoint": checkpoint,
         "data": source,
     });

@@ -17,6 +17,7 @@ pub fn run(args: &InferArgs) -> Result<(), Error> {
     let (mode, branches) = (args.run.mode.into(), args.run.branches(c)?);
     let forced = args.run.forced()?;
     let tuning = args.run.tuning()?;
+    let precision = args.run.precision()?;
     let (image, source) = match args.input.as_deref() {
         Some(path) => {
             let bytes = std::fs::read(path)
@@ -42,6 +43,7 @@ pub fn run(args: &InferArgs) -> Result<(), Error> {
             let gpu = pollster::block_on(Gpu::new())?;
             let options = EngineOptions {
                 forced,
+                precision,
                 ..Default::default()
             };
             let mut engine = pollster::block_on(Engine::new(&gpu, &weights, options))?;
@@ -58,6 +60,7 @@ pub fn run(args: &InferArgs) -> Result<(), Error> {
         "mode": mode.name(),
         "device": device.name(),
         "adapter": adapter,
+        "precision": precision,
         "branches": branches,
         "input": source,
     });

@@ -2,6 +2,7 @@
 //! needs) or the built-in default.
 
 use paraformer::Error;
+use paraformer::engine::Precision;
 use paraformer::engine::choice::Forced;
 use paraformer::engine::tune::Autotune;
 use paraformer::engine::tune_cache::Location;
@@ -74,6 +75,19 @@ impl RunArgs {
             )));
         }
         Ok(self.tune.tuning())
+    }
+
+    /// `--precision` (default f32); f16 is an error for a run without GPU kernels.
+    pub fn precision(&self) -> Result<Precision, Error> {
+        let p = self.precision.map_or(Precision::F32, Precision::from);
+        if p == Precision::F16 && self.backend != Device::Gpu {
+            return Err(Error::Usage(format!(
+                "--precision f16 stores the GPU engine's values in f16; --backend {} computes \
+                 in f32 (use --backend gpu, or --precision f32)",
+                self.backend.name()
+            )));
+        }
+        Ok(p)
     }
 
     /// `--branches` checked against the model: 1 to K (default K).

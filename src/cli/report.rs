@@ -77,11 +77,13 @@ fn load(file: &str) -> Result<Vec<Run>, Error> {
                 r.context.clocks.retain(|c| c != GPU_CLOCK);
             }
             let label = match backend {
+                // The precision tells apart an f16 and an f32 sweep of one adapter.
                 Backend::Gpu => format!(
-                    "{} ({}, {}, {date})",
+                    "{} ({}, {}, {}, {date})",
                     short_name(&ctx.adapter.name),
                     ctx.adapter.backend,
-                    ctx.settings.preset
+                    ctx.settings.preset,
+                    ctx.settings.precision
                 ),
                 Backend::Cpu => format!("cpu engine ({}, {date})", ctx.settings.preset),
             };
@@ -102,15 +104,16 @@ fn engine_line(run: &Run) -> String {
     let ctx = &run.report.context;
     match run.backend {
         Backend::Gpu => format!(
-            "adapter: {} ({}, {}; driver {} {})",
+            "adapter: {} ({}, {}; driver {} {}), {} storage",
             ctx.adapter.name,
             ctx.adapter.backend,
             ctx.adapter.device_type,
             ctx.adapter.driver,
-            ctx.adapter.driver_info
+            ctx.adapter.driver_info,
+            ctx.settings.precision
         ),
         Backend::Cpu => format!(
-            "engine: the CPU engine, {}",
+            "engine: the CPU engine (f32), {}",
             ctx.cpu_engine()
                 .unwrap_or_else(|| "gemm, threads not recorded".to_string())
         ),

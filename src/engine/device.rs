@@ -70,10 +70,21 @@ const NO_ADAPTER_HELP: &str = "install your GPU's Vulkan, Metal or DirectX drive
 const NO_ADAPTER_HELP: &str = "open the page in a browser with WebGPU (Chrome or Edge 113+, Safari 26+, \
      Firefox 141+ on Windows), or enable it (chrome://flags/#enable-unsafe-webgpu)";
 
+/// Environment variable that makes `Gpu::new` open the device without f16 even where the
+/// adapter offers it (natively): how the CLI's f16 errors are tested on lavapipe.
+pub const WITHOUT_F16_ENV: &str = "PARAFORMER_GPU_WITHOUT_F16";
+
 impl Gpu {
     /// Opens the default (high-performance) adapter.
     pub async fn new() -> Result<Gpu, Error> {
-        Gpu::with_limits(|_| {}).await
+        #[cfg(not(target_arch = "wasm32"))]
+        let deny = match std::env::var_os(WITHOUT_F16_ENV) {
+            Some(_) => wgpu::Features::SHADER_F16,
+            None => wgpu::Features::empty(),
+        };
+        #[cfg(target_arch = "wasm32")]
+        let deny = wgpu::Features::empty();
+        Gpu::open(|_| {}, deny).await
     }
 
     /// Opens the default adapter with its limits lowered by `adjust`, e.g. to check how

@@ -22,7 +22,7 @@ pub mod tune_cache;
 
 use std::collections::HashMap;
 
-pub use device::{AdapterSummary, Gpu, Resources};
+pub use device::{AdapterSummary, Gpu, Resources, WITHOUT_F16_ENV};
 use encode::{Dispatch, Stamps, Timestamps};
 use gpu_io::{ErrorScopes, model_buffers, read_back, upload};
 pub use kernels::{SHADERS, source as shader_source};
