@@ -9,6 +9,7 @@ use std::sync::atomic::AtomicBool;
 
 use common::gpu;
 use paraformer::bench::{self, Report, Settings};
+use paraformer::engine::Precision;
 use paraformer::engine::tune::Autotune;
 use paraformer::model::Mode;
 
@@ -182,6 +183,42 @@ fn a_forced_kernel_is_run_and_reported_as_forced() {
     s.kernels = vec!["linear=8x8/8".into()];
     let e = s.validate().unwrap_err().to_string();
     assert!(e.contains("unknown variant"), "{e}");
+}
+
+#[test]
+fn an_f16_sweep_measures_its_error_against_f32() {
+    let mut s = Settings::new("mnist").unwrap();
+    s.autotune = Autotune::Off;
+    (s.depths, s.warmup, s.samples, s.batch) = (vec![1, 3], 0, 1, 2);
+    s.precision = Precision::F16;
+    let r = pollster::block_on(bench::sweep(
+        gpu(),
+        &s,
+        &AtomicBool::new(false),
+        |_| {},
+        |_| {},
+    ))
+    .unwrap();
+    assert!(r.complete, "{:?}", r.error);
+    assert!(r.points.iter().all(|p| p.precision == Precision::F16));
+    let modes: Vec<(Mode, usize)> = r
+        .precision_error
+        .iter()
+        .map(|e| (e.mode, e.depth))
+        .collect();
+    assert_eq!(modes, [(Mode::Serial, 3), (Mode::Parallel, 3)]);
+    for e in &r.precision_error {
+        // Rounded (never exact), and within the f16 tolerance of tests/gpu_model.rs.
+        assert!(e.max_abs > 0.0 && e.max_rel < 5e-3, "{e:?}");
+    }
+    assert!(
+        r.table()
+            .contains("f16 logits against the f32 CPU engine's: serial L=3")
+    );
+    let back = Report::from_json(&r.to_json()).unwrap();
+    assert_eq!(back.precision_error, r.precision_error);
+    // An f32 sweep has nothing to compare.
+    assert!(short_sweep().precision_error.is_empty());
 }
 
 #[test]

@@ -7,6 +7,7 @@ pub mod accuracy;
 mod backend;
 pub mod fit;
 pub mod kernels;
+pub mod precision;
 mod report;
 pub mod share;
 
@@ -401,6 +402,12 @@ pub async fn sweep_weights(
             Err(e) => return Ok(finish(report, Outcome::Failed(e.to_string()))),
         }
     }
+    if settings.precision == Precision::F16 && settings.backends.contains(&Backend::Gpu) {
+        match precision::measure(&mut engine, weights, settings, &images).await {
+            Ok(errors) => report.precision_error = errors,
+            Err(e) => return Ok(finish(report, Outcome::Failed(e.to_string()))),
+        }
+    }
     if settings.profile
         && let Err(e) = profile_modes(&mut engine, settings, &images, &mut report).await
     {
@@ -470,6 +477,7 @@ fn empty_report(
         complete: false,
         error: None,
         page_load: None,
+        precision_error: Vec::new(),
     })
 }
 

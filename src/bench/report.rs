@@ -140,6 +140,10 @@ pub struct Report {
     /// In the browser: how long the page took to come up (absent natively).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_load: Option<PageLoad>,
+    /// f16 sweeps: the GPU logits against the f32 CPU engine's at the deepest depth of each
+    /// mode (absent in f32 sweeps and older files).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub precision_error: Vec<super::precision::PrecisionError>,
 }
 
 /// Milliseconds from the page's navigation start (the browser's `performance.now()`).
@@ -449,6 +453,12 @@ impl Report {
                     }
                 }
             }
+        }
+        if !self.precision_error.is_empty() {
+            out.push_str(&format!(
+                "\nf16 logits against the f32 CPU engine's: {}\n",
+                super::precision::describe(&self.precision_error)
+            ));
         }
         for backend in Backend::ALL {
             if let Some(fit) = self.fit_on(backend) {

@@ -182,6 +182,13 @@ fn markdown(runs: &[Run], profile: bool) -> String {
         if let Some(e) = r.outcome().error() {
             let _ = writeln!(md, "- INCOMPLETE: {e}");
         }
+        if run.backend == Backend::Gpu && !r.precision_error.is_empty() {
+            let _ = writeln!(
+                md,
+                "- f16 logits against the f32 CPU engine's: {}",
+                paraformer::bench::precision::describe(&r.precision_error)
+            );
+        }
         md.push_str("\n### Fit\n\n");
         for line in run.fit.summary() {
             let _ = writeln!(md, "- {line}");
