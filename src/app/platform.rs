@@ -261,21 +261,27 @@ pub fn publish_page_load(load: &paraformer::bench::PageLoad) {
 }
 
 /// Tells the page the result of the GPU-vs-reference check (`window.paraformerCheck`:
-/// `{max_abs_error, scale, kernels}`, kernels as in the bench JSON).
-pub fn publish_check(err: f32, scale: f32, kernels: &[paraformer::bench::kernels::KernelUse]) {
+/// `{max_abs_error, scale, kernels, precision}`, kernels as in the bench JSON).
+pub fn publish_check(
+    err: f32,
+    scale: f32,
+    kernels: &[paraformer::bench::kernels::KernelUse],
+    precision: paraformer::engine::Precision,
+) {
     #[cfg(target_arch = "wasm32")]
     if let Some(w) = web_sys::window() {
         let value = serde_json::json!({
             "max_abs_error": err,
             "scale": scale,
             "kernels": kernels,
+            "precision": precision,
         });
         if let Ok(v) = js_sys::JSON::parse(&value.to_string()) {
             let _ = js_sys::Reflect::set(&w, &"paraformerCheck".into(), &v);
         }
     }
     #[cfg(not(target_arch = "wasm32"))]
-    let _ = (err, scale, kernels);
+    let _ = (err, scale, kernels, precision);
 }
 
 /// Tells the page the share link of its finished sweep (`window.paraformerShareLink`).

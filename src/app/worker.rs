@@ -18,7 +18,7 @@ use paraformer::Error;
 use paraformer::bench::{self, Outcome, Settings, Stats};
 use paraformer::data::{self, TestSet};
 use paraformer::engine::choice::Forced;
-use paraformer::engine::{Engine, EngineOptions, Gpu};
+use paraformer::engine::{Engine, EngineOptions, Gpu, Precision};
 use paraformer::model::{Mode, Weights, seeded_image};
 use paraformer::platform::browser_pause;
 use paraformer::reference;
@@ -44,6 +44,7 @@ pub enum Job {
         weights: Arc<Weights>,
         branches: usize,
         forced: Forced,
+        precision: Precision,
     },
     /// Class probabilities of one image (normalised [C, H, W]).
     Classify {

@@ -1,6 +1,7 @@
 //! The Adapter & correctness view: what the adapter is and offers, and whether the GPU
 //! engine agrees with the CPU reference on the current model.
 
+use paraformer::engine::Precision;
 use paraformer::engine::choice::Forced;
 use paraformer::model::Config;
 
@@ -11,7 +12,7 @@ use crate::app::worker::Job;
 #[derive(Default)]
 pub struct AdapterView {
     /// Model and forced kernels whose correctness was last checked.
-    checked: Option<(Config, Forced)>,
+    checked: Option<(Config, Forced, Precision)>,
 }
 
 impl View for AdapterView {
@@ -85,7 +86,7 @@ impl AdapterView {
         let config = settings.deepest();
         // The sweep's settings were validated: their kernel flags parse.
         let forced = Forced::parse(&settings.kernels).unwrap_or_default();
-        let key = (config.clone(), forced);
+        let key = (config.clone(), forced, settings.precision);
         if self.checked.as_ref() != Some(&key) && !checking {
             self.checked = Some(key);
             let weights = cx.weights_for(&config);
@@ -93,6 +94,7 @@ impl AdapterView {
                 weights,
                 branches: config.branches,
                 forced,
+                precision: settings.precision,
             });
         }
         ui.horizontal(|ui| {
@@ -102,8 +104,8 @@ impl AdapterView {
                 format!(", kernels {}", settings.kernels.join(" "))
             };
             ui.label(format!(
-                "GPU vs CPU reference (both modes, K = {}{kernels}):",
-                config.branches
+                "GPU vs CPU reference (both modes, K = {}, {} storage{kernels}):",
+                config.branches, settings.precision
             ));
             match (checking, check) {
                 (true, _) | (false, None) => {

@@ -70,15 +70,24 @@ async fn live_step(engine: &mut Engine, ctx: &Ctx, image: &[f32]) -> Result<(), 
     Ok(())
 }
 
-/// GPU against the CPU reference in both modes, with `forced` kernel variants: the largest
-/// absolute error of the logits and their largest magnitude, also handed to the page
-/// (`window.paraformerCheck`, which the browser test reads for every variant).
-async fn run_check(gpu: &Gpu, ctx: &Ctx, weights: &Weights, branches: usize, forced: Forced) {
+/// GPU against the CPU reference in both modes, with `forced` kernel variants stored at
+/// `precision`: the largest absolute error of the logits and their largest magnitude, also
+/// handed to the page (`window.paraformerCheck`, which the browser test reads for every
+/// variant).
+async fn run_check(
+    gpu: &Gpu,
+    ctx: &Ctx,
+    weights: &Weights,
+    branches: usize,
+    forced: Forced,
+    precision: Precision,
+) {
     ctx.update(|s| s.checking = true);
     let image = seeded_image(&weights.config, 1);
     let result = async {
         let options = EngineOptions {
             forced,
+            precision,
             ..Default::default()
         };
         let mut engine = Engine::new(gpu, weights, options).await?;
@@ -105,7 +114,7 @@ async fn run_check(gpu: &Gpu, ctx: &Ctx, weights: &Weights, branches: usize, for
     .map(|(err, scale, picks)| {
         let mut kernels = Vec::new();
         paraformer::bench::kernels::record(&mut kernels, &picks, |_| Vec::new());
-        crate::app::platform::publish_check(err, scale, &kernels);
+        crate::app::platform::publish_check(err, scale, &kernels, precision);
         (err, scale)
     })
     .map_err(|e| e.to_string());
@@ -299,10 +308,11 @@ pub(super) async fn run_job(
     match job {
         Job::Sweep { settings, weights } => run_sweep(gpu, ctx, *settings, &weights).await,
         Job::Check {
+            precision,
             weights,
             branches,
             forced,
-        } => run_check(gpu, ctx, &weights, branches, forced).await,
+        } => run_check(gpu, ctx, &weights, branches, forced, precision).await,
         Job::Classify {
             weights,
             image,
