@@ -12,7 +12,7 @@ use paraformer::engine::choice::{Forced, Pick, Source};
 use paraformer::engine::ops::linear;
 use paraformer::engine::tune::{Autotune, KEEP_MARGIN, Outcome};
 use paraformer::engine::tune_cache::Location;
-use paraformer::engine::{Engine, EngineOptions};
+use paraformer::engine::{Engine, EngineOptions, Precision};
 use paraformer::model::{Config, Mode, Weights, seeded_image};
 use paraformer::reference;
 
@@ -137,6 +137,41 @@ fn tuning_keeps_the_fastest_candidate_and_the_cache_replays_it() {
     let out = tune(&mut c, Autotune::On, &at, &no);
     assert_eq!(out.cached, 0, "{out:?}");
     assert!(sources(&mut c).iter().all(|&s| s == Source::Tuned));
+}
+
+#[test]
+fn f16_kernels_are_tuned_and_cached_apart_from_f32() {
+    let w = weights();
+    let at = Location::At(temp("kernels-f16.json"));
+    let no = AtomicBool::new(false);
+    let with = |precision| {
+        let options = EngineOptions {
+            precision,
+            tune_budget_ms: u32::MAX,
+            ..Default::default()
+        };
+        pollster::block_on(Engine::new(gpu(), &w, options)).unwrap()
+    };
+    let mut f32_engine = with(Precision::F32);
+    assert!(tune(&mut f32_engine, Autotune::On, &at, &no).tuned > 0);
+    // The f32 choices are no f16 choices: an f16 engine times its own, then reads them back.
+    let mut f16_engine = with(Precision::F16);
+    let out = tune(&mut f16_engine, Autotune::On, &at, &no);
+    assert!(out.tuned > 0 && out.cached == 0, "{out:?}");
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    assert!(sources(&mut f16_engine).iter().all(|&s| s == Source::Tuned));
+    let mut again = with(Precision::F16);
+    let out = tune(&mut again, Autotune::On, &at, &no);
+    assert_eq!((out.tuned, out.left), (0, 0), "{out:?}");
+    // Tuned f16 kernels still compute the model (the f16 tolerance of tests/gpu_model.rs).
+    let image = seeded_image(&w.config, 5);
+    for (mode, k) in RUNS {
+        let got = pollster::block_on(again.run(mode, k, &image))
+            .unwrap()
+            .logits;
+        let want = reference::forward(&w, &image, mode);
+        assert_close(&format!("tuned f16 {mode:?}"), &got, &want, 5e-3);
+    }
 }
 
 /// The cache text with every key's source hash (the 8 hex digits after the op's name)

@@ -338,6 +338,14 @@ impl App {
                 // The finished plot stays on screen a moment (for a look or a screenshot).
                 self.close_at = Some(web_time::Instant::now() + CLOSE_DELAY);
             }
+        } else if let Some(e) = self.snap.sweep_error.clone() {
+            // The sweep failed before its first point (e.g. an engine the device cannot
+            // create): there is no report, but the page and `exit` still hear of it.
+            self.published = true;
+            platform::publish_error(&e);
+            if self.launch.exit {
+                self.close_at = Some(web_time::Instant::now() + CLOSE_DELAY);
+            }
         }
     }
 }

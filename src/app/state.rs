@@ -252,11 +252,13 @@ pub fn describe(p: &Point, gpu_clock: bool) -> String {
     )
 }
 
-/// A short name for an imported report in the legend.
+/// A short name for an imported report in the legend (with the precision, so that an f16
+/// and an f32 sweep of one adapter are told apart).
 pub fn report_label(r: &Report) -> String {
+    let ctx = &r.context;
     format!(
-        "{} ({}, {})",
-        r.context.adapter.name, r.context.target, r.context.date
+        "{} ({}, {}, {})",
+        ctx.adapter.name, ctx.target, ctx.settings.precision, ctx.date
     )
 }
 

@@ -295,6 +295,14 @@ impl Worker {
         if matches!(job, Job::Classify { .. }) {
             self.shared.lock().expect("worker state lock").classify.busy = true;
         }
+        if matches!(job, Job::Sweep { .. }) {
+            // Running from now on, as the worker will say when it starts: a frame drawn
+            // before that must not take the last sweep's report or error for this one's.
+            self.shared.lock().expect("worker state lock").sweep = SweepState {
+                running: true,
+                ..Default::default()
+            };
+        }
         self.dispatch(job);
     }
 

@@ -293,6 +293,28 @@ test('every kernel variant computes what the CPU reference does, in both modes',
   await page.close();
 });
 
+test('f16 runs where the browser offers shader-f16 and is explained where it does not', { timeout: 5 * 60 * 1000 }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1024, height: 800 } });
+  await page.goto(`${base}/?preset=mnist`);
+  const hasF16 = await page.evaluate(async () => (await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' })).features.has('shader-f16'));
+  if (hasF16) {
+    // The adapter view's check, in f16, against the f32 reference.
+    await page.goto(`${base}/?preset=mnist&depths=1..=2&tab=adapter&precision=f16`);
+    await page.waitForFunction(() => window.paraformerCheck || window.paraformerError, null, { timeout: 4 * 60 * 1000, polling: 250 });
+    assert.equal(await page.evaluate(() => window.paraformerError ?? null), null);
+    const c = await page.evaluate(() => window.paraformerCheck);
+    assert.equal(c.precision, 'f16');
+    assert.ok(c.max_abs_error <= 5e-3 * Math.max(1, c.scale), JSON.stringify(c));
+  } else {
+    // SwiftShader (CI) has no shader-f16: a link asking for f16 gets the reason.
+    await page.goto(`${base}/?preset=mnist&depths=1&samples=1&warmup=0&precision=f16&autorun=1`);
+    await page.waitForFunction(() => window.paraformerError || window.paraformerResults, null, { timeout: 4 * 60 * 1000, polling: 250 });
+    const e = await page.evaluate(() => window.paraformerError ?? null);
+    assert.match(e ?? 'no error', /f16 needs the SHADER_F16 feature \(WebGPU: shader-f16\), which adapter '.*' \(.*\) does not offer: run in f32/);
+  }
+  await page.close();
+});
+
 test('a model that cannot be fetched is explained and the rest of the app works', { timeout: 20 * 60 * 1000 }, async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.route('**/mnist-paraformer.safetensors', (route) => route.fulfill({ status: 404, body: 'gone' }));
