@@ -115,6 +115,27 @@ impl From<AutotuneArg> for Autotune {
     }
 }
 
+/// `--peak`: whether each backend's roofs (its best FLOP rate and bandwidth) are measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PeakArg {
+    /// The GPU's from the kernel cache (probed once per adapter), the CPU engine's measured
+    On,
+    /// No roofs: the profile has no "% of roof"
+    Off,
+    /// The GPU probed again and the cache updated
+    Refresh,
+}
+
+impl From<PeakArg> for Autotune {
+    fn from(a: PeakArg) -> Autotune {
+        match a {
+            PeakArg::On => Autotune::On,
+            PeakArg::Off => Autotune::Off,
+            PeakArg::Refresh => Autotune::Refresh,
+        }
+    }
+}
+
 /// `--precision`: what the GPU engine stores weights and activations in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum PrecisionArg {
@@ -348,6 +369,10 @@ pub struct BenchArgs {
     /// engine computes in f32)
     #[arg(long, value_enum)]
     pub precision: Option<PrecisionArg>,
+    /// Measure each backend's roofs for the profile's "% of roof" (default on; README,
+    /// "Roofs"): on, off or refresh
+    #[arg(long, value_enum)]
+    pub peak: Option<PeakArg>,
     /// Write the results as JSON (schema paraformer-bench/1)
     #[arg(long, value_name = "FILE")]
     pub json: Option<String>,

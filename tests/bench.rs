@@ -222,6 +222,70 @@ fn an_f16_sweep_measures_its_error_against_f32() {
 }
 
 #[test]
+fn no_op_of_a_profile_is_above_its_roof() {
+    // The roofs' plausibility: a probe that measures too low a peak shows as an op above
+    // it. cifar on both backends, the GPU's per-op profile, the CPU engine's whole runs
+    // (it has no per-op profile).
+    let mut s = Settings::new("cifar").unwrap();
+    s.autotune = Autotune::Off;
+    (s.depths, s.warmup, s.samples, s.profile) = (vec![2], 1, 3, true);
+    s.backends = vec![bench::Backend::Gpu, bench::Backend::Cpu];
+    s.peak = Autotune::Off;
+    let r = pollster::block_on(bench::sweep(
+        gpu(),
+        &s,
+        &AtomicBool::new(false),
+        |_| {},
+        |_| {},
+    ))
+    .unwrap();
+    assert!(r.device_peak.is_empty(), "off measures no roofs");
+    s.peak = Autotune::Refresh;
+    s.kernel_cache = paraformer::engine::tune_cache::Location::Memory;
+    let r = pollster::block_on(bench::sweep(
+        gpu(),
+        &s,
+        &AtomicBool::new(false),
+        |_| {},
+        |_| {},
+    ))
+    .unwrap();
+    assert!(r.complete, "{:?}", r.error);
+    let gpu_peak = &r.device_peak[&bench::Backend::Gpu];
+    let cpu_peak = &r.device_peak[&bench::Backend::Cpu];
+    for p in [gpu_peak, cpu_peak] {
+        assert!(p.gflops > 0.0 && p.gbytes_per_s > 0.0, "{p:?}");
+        assert!(p.gflops.is_finite() && p.gbytes_per_s.is_finite(), "{p:?}");
+    }
+    assert_eq!(r.profiles.len(), 2);
+    for m in &r.profiles {
+        for op in &m.profile.ops {
+            let f = op.of_roof.expect("every op has its fraction of the roof");
+            assert!(
+                f > 0.0 && f <= 1.2,
+                "{:?} {}: {f} of the roof {gpu_peak:?}",
+                m.mode,
+                op.label
+            );
+            if op.label.starts_with("linear") {
+                assert!(op.intensity > 1.0, "{op:?}");
+            }
+        }
+    }
+    for p in r.points.iter().filter(|p| p.backend == bench::Backend::Cpu) {
+        assert!(p.gflops_wall <= 1.2 * cpu_peak.gflops, "{p:?} {cpu_peak:?}");
+    }
+    let table = r.table();
+    assert!(
+        table.contains("roofs (gpu): ") && table.contains("roofs (cpu): "),
+        "{table}"
+    );
+    assert!(table.contains("% roof"), "{table}");
+    let back = Report::from_json(&r.to_json()).unwrap();
+    assert_eq!(back.device_peak, r.device_peak);
+}
+
+#[test]
 fn cancelling_keeps_what_was_measured() {
     let mut s = Settings::new("mnist").unwrap();
     // The heuristics: these tests check the sweep, tests/tune.rs and tests/cli.rs tuning.

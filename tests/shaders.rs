@@ -45,7 +45,8 @@ fn every_shader_validates_with_naga_in_every_variant_and_precision() {
 
 #[test]
 fn the_f16_define_changes_only_the_storage_type() {
-    for shader in SHADERS {
+    // Every model op has f16 storage; the peak probes measure the device, in f32.
+    for shader in SHADERS.iter().filter(|s| s.op != "peak") {
         let f32_src = shader_source(shader.op, &[]).unwrap();
         let f16_src = shader_source(shader.op, &["F16"]).unwrap();
         assert!(f16_src.contains("enable f16;"), "{}", shader.op);

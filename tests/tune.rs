@@ -174,6 +174,49 @@ fn f16_kernels_are_tuned_and_cached_apart_from_f32() {
     }
 }
 
+#[test]
+fn the_device_peak_is_probed_once_per_adapter_and_cached() {
+    let w = weights();
+    let path = temp("kernels-peak.json");
+    let at = Location::At(path.clone());
+    let mut a = engine(&w, Forced::default());
+    let first = pollster::block_on(a.device_peak(Autotune::On, &at)).unwrap();
+    assert!(!first.cached && first.warnings.is_empty(), "{first:?}");
+    assert!(
+        first.peak.method.starts_with("probes timed by"),
+        "{first:?}"
+    );
+    // The multiply-add probe is compute: its rate in FLOP is far above the bytes it moves.
+    assert!(first.peak.gflops > 0.0 && first.peak.gbytes_per_s > 0.0);
+    let mut b = engine(&w, Forced::default());
+    let again = pollster::block_on(b.device_peak(Autotune::On, &at)).unwrap();
+    assert!(again.cached, "{again:?}");
+    assert_eq!(
+        (again.peak.gflops, again.peak.gbytes_per_s),
+        (first.peak.gflops, first.peak.gbytes_per_s)
+    );
+    assert!(
+        again
+            .peak
+            .method
+            .starts_with("from the kernel cache: probes")
+    );
+    // Refresh probes again; the stored tuning entries and the peak live side by side.
+    let mut c = engine(&w, Forced::default());
+    assert!(
+        !pollster::block_on(c.device_peak(Autotune::Refresh, &at))
+            .unwrap()
+            .cached
+    );
+    let no = AtomicBool::new(false);
+    assert!(tune(&mut c, Autotune::On, &at, &no).tuned > 0);
+    let stored = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        stored.contains("| peak ") && stored.contains("\"rate\""),
+        "{stored}"
+    );
+}
+
 /// The cache text with every key's source hash (the 8 hex digits after the op's name)
 /// changed, as a new shader source would.
 fn regex_free_rehash(text: &str) -> String {

@@ -90,6 +90,8 @@ impl Form {
             autotune: self.autotune,
             kernel_cache: Location::User,
             precision: self.precision,
+            // The roofs of the profile tab: read from the kernel cache after the first time.
+            peak: Autotune::On,
         };
         s.validate()?;
         Ok(s)

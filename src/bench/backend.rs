@@ -8,7 +8,9 @@ use crate::cpu::CpuEngine;
 use crate::engine::{Engine, ModeStats, RunOutput};
 use crate::model::Mode;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// The WGSL kernels through wgpu (results files from before backends existed are this).

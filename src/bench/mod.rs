@@ -7,6 +7,7 @@ pub mod accuracy;
 mod backend;
 pub mod fit;
 pub mod kernels;
+pub mod peak;
 pub mod precision;
 mod report;
 pub mod share;
@@ -70,6 +71,11 @@ pub struct Settings {
     /// says; files from before it were f32).
     #[serde(default)]
     pub precision: Precision,
+    /// Whether each backend's roofs are measured first (`peak`): the GPU's from the kernel
+    /// cache or its probes (`refresh`: probed again), the CPU engine's each time; `off`
+    /// measures none (and older files had none).
+    #[serde(default = "autotune_absent")]
+    pub peak: Autotune,
 }
 
 fn autotune_absent() -> Autotune {
@@ -95,6 +101,7 @@ impl Settings {
             autotune: Autotune::On,
             kernel_cache: Location::User,
             precision: Precision::F32,
+            peak: Autotune::On,
             config,
         })
     }
@@ -349,6 +356,11 @@ pub async fn sweep_weights(
     if cancelled {
         return Ok(finish(report, Outcome::Cancelled));
     }
+    if settings.peak != Autotune::Off
+        && let Err(e) = measure_peaks(&mut engine, settings, &mut report).await
+    {
+        return Ok(finish(report, Outcome::Failed(e.to_string())));
+    }
     let per_point = 1 + settings.warmup + settings.samples;
     progress.tuning = None;
     progress.total = settings.points().len() * per_point;
@@ -478,7 +490,31 @@ fn empty_report(
         error: None,
         page_load: None,
         precision_error: Vec::new(),
+        device_peak: Default::default(),
     })
+}
+
+/// The roofs of every backend of the sweep, into `report`: the GPU's from its probes or
+/// the cache (a cache warning joins the method's text), the CPU engine's measured now.
+async fn measure_peaks(
+    engine: &mut Engine,
+    settings: &Settings,
+    report: &mut Report,
+) -> Result<(), Error> {
+    if settings.backends.contains(&Backend::Gpu) {
+        let out = engine
+            .device_peak(settings.peak, &settings.kernel_cache)
+            .await?;
+        let mut peak = out.peak;
+        for w in out.warnings {
+            peak.method.push_str(&format!("; warning: {w}"));
+        }
+        report.device_peak.insert(Backend::Gpu, peak);
+    }
+    if settings.backends.contains(&Backend::Cpu) {
+        report.device_peak.insert(Backend::Cpu, peak::cpu_peak());
+    }
+    Ok(())
 }
 
 /// Per-op profiles of each mode at the deepest depth it was measured at, into `report`.
@@ -498,9 +534,12 @@ async fn profile_modes(
             continue;
         };
         let (depth, branches) = (*depth, depth / settings.config.depth);
-        let profile = engine
+        let mut profile = engine
             .profile(mode, branches, images, settings.samples)
             .await?;
+        if let Some(peak) = report.device_peak.get(&Backend::Gpu) {
+            profile = profile.with_roof(peak);
+        }
         report.profiles.push(ModeProfile {
             mode,
             depth,

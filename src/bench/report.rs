@@ -144,6 +144,10 @@ pub struct Report {
     /// mode (absent in f32 sweeps and older files).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub precision_error: Vec<super::precision::PrecisionError>,
+    /// Each backend's roofs, measured before the first point (absent with `--peak off` and
+    /// in older files).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub device_peak: std::collections::BTreeMap<Backend, crate::engine::peak::DevicePeak>,
 }
 
 /// Milliseconds from the page's navigation start (the browser's `performance.now()`).
@@ -359,6 +363,15 @@ impl Report {
             s.samples
         );
         out.push_str(&format!("precision: {}\n", s.precision_line()));
+        for (backend, p) in &self.device_peak {
+            out.push_str(&format!(
+                "roofs ({}): {:.1} GFLOP/s, {:.1} GB/s ({})\n",
+                backend.name(),
+                p.gflops,
+                p.gbytes_per_s,
+                p.method
+            ));
+        }
         for c in &ctx.clocks {
             out.push_str(&format!("clock {c}\n"));
         }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use paraformer::Error;
 use paraformer::bench::{self, Outcome, Progress, Settings};
+use paraformer::engine::tune::Autotune;
 use paraformer::engine::{Gpu, Precision};
 use paraformer::model::Mode;
 
@@ -42,6 +43,7 @@ pub fn settings(args: &BenchArgs) -> Result<Settings, Error> {
         s.backends = b.0.clone();
     }
     s.precision = args.precision.map_or(Precision::F32, Precision::from);
+    s.peak = args.peak.map_or(s.peak, Autotune::from);
     if s.precision == Precision::F16 && !s.backends.contains(&bench::Backend::Gpu) {
         return Err(Error::Usage(
             "--precision f16 stores the GPU engine's values in f16; --backend cpu computes in \

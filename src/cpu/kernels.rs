@@ -199,6 +199,18 @@ pub fn linear(lanes: &[Lane], rows: usize, k: usize, n: usize, gelu: bool, y: &m
     });
 }
 
+/// `dst = src`, in one chunk per thread: the CPU engine's bandwidth probe (`bench::peak`).
+pub fn spread_copy(src: &[f32], dst: &mut [f32]) {
+    assert_eq!(src.len(), dst.len(), "copy sizes");
+    let chunk = src.len().div_ceil(threads()).max(1);
+    let out = Out(dst.as_mut_ptr());
+    for_each_task(src.len().div_ceil(chunk), |t| {
+        let (a, b) = (t * chunk, ((t + 1) * chunk).min(src.len()));
+        // SAFETY: chunk t of dst is this task's alone.
+        unsafe { out.part(a, b - a) }.copy_from_slice(&src[a..b]);
+    });
+}
+
 /// Rows of a layer_norm task.
 const NORM_ROWS: usize = 16;
 

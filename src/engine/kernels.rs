@@ -7,13 +7,14 @@ use super::ops::{self, Shader};
 use super::step::Kernel;
 
 /// Every op's shader: what the naga test validates and the engine compiles.
-pub const SHADERS: [Shader; 6] = [
+pub const SHADERS: [Shader; 7] = [
     ops::patch_embed::SHADER,
     ops::layer_norm::SHADER,
     ops::linear::SHADER,
     ops::linear_sum::SHADER,
     ops::attention::SHADER,
     ops::branch_sum::SHADER,
+    ops::peak::SHADER,
 ];
 
 pub fn shader(op: &str) -> Option<&'static Shader> {

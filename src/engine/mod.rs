@@ -12,6 +12,7 @@ mod encode;
 mod gpu_io;
 mod kernels;
 pub mod ops;
+pub mod peak;
 pub mod plan;
 mod precision;
 pub mod probe;
@@ -117,6 +118,8 @@ pub struct Engine {
     /// What each tuned or cached choice measured (`tune`), and the ms spent timing.
     tuning: std::collections::BTreeMap<choice::Key, Vec<tune_cache::Candidate>>,
     tuning_ms: f64,
+    /// The device's measured roofs, once asked for (`peak`).
+    peak: Option<peak::DevicePeak>,
 }
 
 impl Engine {
@@ -166,6 +169,7 @@ impl Engine {
             plans: HashMap::new(),
             tuning: Default::default(),
             tuning_ms: 0.0,
+            peak: None,
         })
     }
 

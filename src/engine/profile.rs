@@ -5,6 +5,7 @@
 use web_time::Instant;
 
 use super::encode::{self, Dispatch, Stamps, Timestamps};
+use super::peak::DevicePeak;
 use super::{Engine, Plan, read_back};
 use crate::Error;
 use crate::model::Mode;
@@ -23,6 +24,13 @@ pub struct OpTiming {
     pub share: f64,
     pub gflops: f64,
     pub gbytes_per_s: f64,
+    /// FLOP per byte moved (its place on the roofline's x axis).
+    #[serde(default)]
+    pub intensity: f64,
+    /// Achieved over the attainable rate min(peak, intensity x bandwidth) of the device's
+    /// measured roofs (`Profile::with_roof`; absent without them and in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub of_roof: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -34,21 +42,34 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// Every op's fraction of the roofs in `peak`.
+    pub fn with_roof(mut self, peak: &DevicePeak) -> Profile {
+        for o in &mut self.ops {
+            o.of_roof = Some(peak.fraction(o.gflops, o.gbytes_per_s));
+        }
+        self
+    }
+
     pub fn table(&self) -> String {
         let mut out = format!("per-op profile ({})\n", self.method);
         out.push_str(&format!(
-            "{:<24} {:>5} {:>10} {:>7} {:>9} {:>8}\n",
-            "op", "count", "ms", "share", "GFLOP/s", "GB/s"
+            "{:<24} {:>5} {:>10} {:>7} {:>9} {:>8} {:>7} {:>7}\n",
+            "op", "count", "ms", "share", "GFLOP/s", "GB/s", "FLOP/B", "% roof"
         ));
         for o in &self.ops {
+            let roof = o
+                .of_roof
+                .map_or("-".to_string(), |f| format!("{:.1}%", 100.0 * f));
             out.push_str(&format!(
-                "{:<24} {:>5} {:>10.3} {:>6.1}% {:>9.2} {:>8.2}\n",
+                "{:<24} {:>5} {:>10.3} {:>6.1}% {:>9.2} {:>8.2} {:>7.2} {:>7}\n",
                 o.label,
                 o.count,
                 o.ms,
                 100.0 * o.share,
                 o.gflops,
-                o.gbytes_per_s
+                o.gbytes_per_s,
+                o.intensity,
+                roof
             ));
         }
         out.push_str(&format!(
@@ -95,6 +116,8 @@ impl Engine {
                         share: 0.0,
                         gflops: 0.0,
                         gbytes_per_s: 0.0,
+                        intensity: 0.0,
+                        of_roof: None,
                     });
                     ops.last_mut().expect("just pushed")
                 }
@@ -108,6 +131,11 @@ impl Engine {
         let total_ms: f64 = per_step.iter().sum();
         for o in &mut ops {
             let secs = (o.ms / 1e3).max(1e-12);
+            o.intensity = if o.gbytes_per_s > 0.0 {
+                o.gflops / o.gbytes_per_s
+            } else {
+                0.0
+            };
             o.gflops /= secs * 1e9;
             o.gbytes_per_s /= secs * 1e9;
             o.share = if total_ms > 0.0 { o.ms / total_ms } else { 0.0 };

@@ -349,6 +349,7 @@ impl Engine {
                 Entry {
                     variant: winner.to_string(),
                     candidates: timed.clone(),
+                    rate: None,
                 },
             );
             self.keep(key, winner, Source::Tuned, timed);

@@ -43,11 +43,16 @@ pub struct Candidate {
     pub note: Option<String>,
 }
 
-/// One tuned choice as stored: the variant and what every candidate measured.
+/// One tuned choice as stored: the variant and what every candidate measured; or one of
+/// the device's measured peaks (`engine::peak`): its `rate`, and how it was measured in
+/// `variant`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub variant: String,
     pub candidates: Vec<Candidate>,
+    /// A peak's GFLOP/s or GB/s (absent for kernel choices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -301,6 +306,7 @@ mod tests {
                 ms: Some(1.0),
                 note: None,
             }],
+            rate: None,
         }
     }
 

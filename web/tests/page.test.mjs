@@ -98,6 +98,15 @@ test('an autorun URL measures both modes at every depth on both backends', { tim
     }
   }
   assert.ok(r.fit && r.cpu_fit, 'a fit per backend');
+  // The roofs, probed in the page (SwiftShader, the wasm CPU engine): plausible, and no
+  // point's rate above its backend's.
+  for (const backend of ['gpu', 'cpu']) {
+    const roof = r.device_peak[backend];
+    assert.ok(roof && roof.gflops > 0 && roof.gbytes_per_s > 0, JSON.stringify(r.device_peak));
+    for (const p of r.points.filter((q) => q.backend === backend)) {
+      assert.ok(p.gflops_wall <= 1.2 * roof.gflops, `${backend} ${p.mode} L=${p.depth}: ${p.gflops_wall} GFLOP/s above the roof ${JSON.stringify(roof)}`);
+    }
+  }
   // The kernels the GPU points ran: the browser's heuristic, 64 invocations per linear
   // workgroup, serial shapes with one lane and parallel ones with K.
   assert.ok(r.kernels.length > 0);

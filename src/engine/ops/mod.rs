@@ -12,6 +12,7 @@ pub mod layer_norm;
 pub mod linear;
 pub mod linear_sum;
 pub mod patch_embed;
+pub mod peak;
 
 /// A WGSL file and what the Rust side knows of it.
 #[derive(Clone, Copy, Debug)]
