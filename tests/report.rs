@@ -69,9 +69,34 @@ fn a_sweep_is_reported_with_its_fit_plots_and_adapter() {
     let out = temp("out");
     let (code, err) = paraformer(&["report", j, j, "--out", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    for f in ["latency.svg", "speedup.svg", "profile.svg", "report.md"] {
+    for f in [
+        "latency.svg",
+        "speedup.svg",
+        "profile.svg",
+        "roofline.svg",
+        "report.md",
+    ] {
         assert!(err.contains(f), "'wrote {f}' in {err}");
     }
+    // The roofline: the adapter's roofs, the profiled ops with arithmetic as points (a
+    // label per op, a legend entry per mode), none without arithmetic.
+    let roofline = read(&out.join("roofline.svg"));
+    assert!(
+        roofline.starts_with("<svg"),
+        "{}",
+        &roofline[..80.min(roofline.len())]
+    );
+    assert!(
+        roofline.contains(&format!("roof {short}")),
+        "the roof's legend names the adapter"
+    );
+    for text in ["linear qkv", "attention", "serial ops, ", "parallel ops, "] {
+        assert!(roofline.contains(text), "roofline.svg has '{text}'");
+    }
+    assert!(
+        !roofline.contains("layer_norm a"),
+        "no op without arithmetic on log axes"
+    );
     let latency = read(&out.join("latency.svg"));
     assert!(
         latency.starts_with("<svg"),

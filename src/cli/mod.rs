@@ -7,6 +7,7 @@ mod infer;
 mod model_args;
 mod plots;
 mod report;
+mod roofline;
 
 use paraformer::Error;
 

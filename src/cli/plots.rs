@@ -11,10 +11,10 @@ use plotters::prelude::*;
 
 use super::report::Run;
 
-const SIZE: (u32, u32) = (960, 600);
+pub(super) const SIZE: (u32, u32) = (960, 600);
 
 /// Serial in warm colours, parallel in cool ones; the n-th file takes the n-th of each.
-fn color(mode: Mode, run: usize) -> RGBColor {
+pub(super) fn color(mode: Mode, run: usize) -> RGBColor {
     const SERIAL: [RGBColor; 4] = [
         RGBColor(205, 60, 50),
         RGBColor(230, 140, 30),
@@ -33,12 +33,12 @@ fn color(mode: Mode, run: usize) -> RGBColor {
     }
 }
 
-fn failed<E: std::fmt::Debug>(path: &Path) -> impl Fn(E) -> Error + '_ {
+pub(super) fn failed<E: std::fmt::Debug>(path: &Path) -> impl Fn(E) -> Error + '_ {
     move |e| Error::Io(format!("cannot draw '{}': {e:?}", path.display()))
 }
 
 /// The series' legend in a white box at `position`.
-fn legend<'a, CT: CoordTranslate>(
+pub(super) fn legend<'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
     position: SeriesLabelPosition,
     path: &Path,

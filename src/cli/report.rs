@@ -43,8 +43,12 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
     } else {
         false
     };
+    let roofline = runs.iter().any(|r| !r.report.device_peak.is_empty());
+    if roofline {
+        written.push(super::roofline::roofline(&runs, &out.join("roofline.svg"))?);
+    }
     let md = out.join("report.md");
-    write(&md, &markdown(&runs, profile))?;
+    write(&md, &markdown(&runs, profile, roofline))?;
     written.push(md);
     for path in written {
         eprintln!("wrote {}", path.display());
@@ -134,7 +138,7 @@ fn write(path: &Path, text: &str) -> Result<(), Error> {
         .map_err(|e| Error::Io(format!("cannot write '{}': {e}", path.display())))
 }
 
-fn markdown(runs: &[Run], profile: bool) -> String {
+fn markdown(runs: &[Run], profile: bool, roofline: bool) -> String {
     let mut md = String::from("# Para-Former latency report\n\n");
     md.push_str(
         "Latency against total depth L: serial mode chains L blocks, parallel mode runs \
@@ -144,6 +148,9 @@ fn markdown(runs: &[Run], profile: bool) -> String {
     md.push_str("![latency against depth](latency.svg)\n\n![speedup](speedup.svg)\n\n");
     if profile {
         md.push_str("![per-op profile](profile.svg)\n\n");
+    }
+    if roofline {
+        md.push_str("![roofline](roofline.svg)\n\n");
     }
     for run in runs {
         let r = &run.report;
@@ -181,6 +188,13 @@ fn markdown(runs: &[Run], profile: bool) -> String {
         );
         if let Some(e) = r.outcome().error() {
             let _ = writeln!(md, "- INCOMPLETE: {e}");
+        }
+        if let Some(p) = r.device_peak.get(&run.backend) {
+            let _ = writeln!(
+                md,
+                "- roofs: {:.1} GFLOP/s, {:.1} GB/s ({})",
+                p.gflops, p.gbytes_per_s, p.method
+            );
         }
         if run.backend == Backend::Gpu && !r.precision_error.is_empty() {
             let _ = writeln!(

@@ -4,8 +4,9 @@
 //! (`Profile::with_roof`), so a user sees how far every op is from what the device can do.
 //!
 //! Rules: each probe grows its work until one pass takes `PASS_MS` (a single long dispatch
-//! for the ALU probe, repeated copies for the bandwidth one) and reports the median of
-//! `SAMPLES` passes; the copy moves up to 64 MiB each way, more than the last-level cache
+//! for the ALU probe, repeated copies for the bandwidth one) and reports the fastest of
+//! `SAMPLES` passes (a peak is what the device does at best: a pass slowed by anything
+//! else must not lower the roof); the copy moves up to 64 MiB each way, more than the last-level cache
 //! of current GPUs (50 MiB on an H100), within the device's binding limit.
 
 use std::collections::{BTreeMap, HashMap};
@@ -19,11 +20,10 @@ use super::tune::Autotune;
 use super::tune_cache::{self, Cache, Device, Entry, Location};
 use super::{Engine, upload};
 use crate::Error;
-use crate::stats::median;
 
 /// The shortest pass a probe is timed over.
 const PASS_MS: f64 = 8.0;
-const SAMPLES: usize = 3;
+const SAMPLES: usize = 5;
 /// Invocations of the ALU probe: 4096 workgroups of 64, enough to fill a wide GPU.
 const FMA_INVOCATIONS: usize = 4096 * peak::GROUP as usize;
 const FMA_START_ITERS: usize = 16;
@@ -177,8 +177,8 @@ impl Engine {
         })
     }
 
-    /// Median ms per dispatch over `samples` passes of `repeats` dispatches of `probe`, on
-    /// buffers of its own (freed when done).
+    /// The least ms per dispatch over `samples` passes of `repeats` dispatches of `probe`,
+    /// on buffers of its own (freed when done).
     async fn time_probe(&self, probe: Peak, repeats: usize, samples: usize) -> Result<f64, Error> {
         let step = probe.step()?;
         let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
@@ -222,7 +222,7 @@ impl Engine {
         for b in buffers.values() {
             b.destroy();
         }
-        Ok(median(&ms))
+        Ok(ms.iter().copied().fold(f64::INFINITY, f64::min))
     }
 }
 

@@ -1,5 +1,6 @@
 //! The per-op profile view: where one inference's time goes, per op, at the sweep's deepest
-//! depth, for each mode measured (the same tables as `paraformer bench --profile`).
+//! depth, for each mode measured (the same tables as `paraformer bench --profile`), with
+//! each op's intensity and its fraction of the device's roof.
 
 use paraformer::bench::Report;
 
@@ -27,6 +28,12 @@ fn profile_view(ui: &mut egui::Ui, report: Option<&Report>, running: bool) {
         return;
     };
     egui::ScrollArea::vertical().show(ui, |ui| {
+        if let Some(roof) = report.device_peak.get(&paraformer::bench::Backend::Gpu) {
+            ui.label(format!(
+                "GPU roofs: {:.1} GFLOP/s, {:.1} GB/s ({})",
+                roof.gflops, roof.gbytes_per_s, roof.method
+            ));
+        }
         for mp in &report.profiles {
             let p = &mp.profile;
             ui.heading(format!(
@@ -37,10 +44,20 @@ fn profile_view(ui: &mut egui::Ui, report: Option<&Report>, running: bool) {
             ));
             ui.label(format!("method: {}", p.method));
             egui::Grid::new(("profile", mp.mode.name()))
-                .num_columns(7)
+                .num_columns(9)
                 .striped(true)
                 .show(ui, |ui| {
-                    for h in ["op", "count", "ms", "share", "", "GFLOP/s", "GB/s"] {
+                    for h in [
+                        "op",
+                        "count",
+                        "ms",
+                        "share",
+                        "",
+                        "GFLOP/s",
+                        "GB/s",
+                        "FLOP/B",
+                        "% of roof",
+                    ] {
                         ui.strong(h);
                     }
                     ui.end_row();
@@ -60,6 +77,13 @@ fn profile_view(ui: &mut egui::Ui, report: Option<&Report>, running: bool) {
                             "-".into()
                         });
                         ui.label(format!("{:.2}", op.gbytes_per_s));
+                        ui.label(format!("{:.2}", op.intensity));
+                        match op.of_roof {
+                            Some(f) => ui.label(format!("{:.1}%", 100.0 * f)).on_hover_text(
+                                "achieved over the attainable min(peak, intensity x bandwidth)",
+                            ),
+                            None => ui.label("-"),
+                        };
                         ui.end_row();
                     }
                 });
