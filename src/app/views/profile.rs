@@ -2,8 +2,10 @@
 //! depth, for each mode measured (the same tables as `paraformer bench --profile`), with
 //! each op's intensity and its fraction of the device's roof.
 
-use paraformer::bench::Report;
+use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoint, PlotPoints, Points, Text};
+use paraformer::bench::{Backend, Report};
 
+use super::plot::mode_color;
 use super::{View, ViewCtx};
 
 /// The per-op tables of the last sweep.
@@ -28,11 +30,12 @@ fn profile_view(ui: &mut egui::Ui, report: Option<&Report>, running: bool) {
         return;
     };
     egui::ScrollArea::vertical().show(ui, |ui| {
-        if let Some(roof) = report.device_peak.get(&paraformer::bench::Backend::Gpu) {
+        if let Some(roof) = report.device_peak.get(&Backend::Gpu) {
             ui.label(format!(
                 "GPU roofs: {:.1} GFLOP/s, {:.1} GB/s ({})",
                 roof.gflops, roof.gbytes_per_s, roof.method
             ));
+            roofline(ui, report);
         }
         for mp in &report.profiles {
             let p = &mp.profile;
@@ -90,4 +93,82 @@ fn profile_view(ui: &mut egui::Ui, report: Option<&Report>, running: bool) {
             ui.add_space(12.0);
         }
     });
+}
+
+/// The roofline of the GPU profiles, on log10 axes (labelled in plain numbers): the GPU's
+/// roofs, the CPU engine's dashed where measured, and each op with arithmetic as a point per
+/// mode, labelled once (ops without arithmetic have no place on a log axis).
+fn roofline(ui: &mut egui::Ui, report: &Report) {
+    let ops = || {
+        report.profiles.iter().flat_map(|mp| {
+            mp.profile
+                .ops
+                .iter()
+                .filter(|o| o.intensity > 0.0 && o.gflops > 0.0)
+                .map(move |o| (mp.mode, o))
+        })
+    };
+    let roofs: Vec<(Backend, f64, f64)> = report
+        .device_peak
+        .iter()
+        .map(|(b, p)| (*b, p.gflops, p.gbytes_per_s))
+        .collect();
+    let xs = ops()
+        .map(|(_, o)| o.intensity)
+        .chain(roofs.iter().map(|r| r.1 / r.2));
+    let x_lo = xs.clone().fold(f64::INFINITY, f64::min).log10() - 0.6;
+    let x_hi = xs.fold(0.0f64, f64::max).log10() + 0.6;
+    let log = |v: f64| v.log10();
+    let plain = |m: egui_plot::GridMark, _: &std::ops::RangeInclusive<f64>| {
+        let v = 10f64.powf(m.value);
+        if v >= 10.0 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.2}")
+        }
+    };
+    Plot::new("roofline")
+        .height(320.0)
+        .legend(Legend::default())
+        .x_axis_label("arithmetic intensity, FLOP per byte (log)")
+        .y_axis_label("GFLOP/s (log)")
+        .x_axis_formatter(plain)
+        .y_axis_formatter(plain)
+        .show(ui, |plot| {
+            for &(backend, gflops, gbps) in &roofs {
+                let ridge = gflops / gbps;
+                let corner = [log(ridge), log(gflops)];
+                let pts = vec![[x_lo, x_lo + log(gbps)], corner, [x_hi, log(gflops)]];
+                let line = Line::new(format!("{} roof", backend.name()), PlotPoints::from(pts));
+                plot.line(match backend {
+                    Backend::Gpu => line.color(egui::Color32::GRAY).width(2.0),
+                    Backend::Cpu => line
+                        .color(egui::Color32::DARK_GRAY)
+                        .style(LineStyle::dashed_loose()),
+                });
+            }
+            for mp in &report.profiles {
+                let pts: Vec<[f64; 2]> = ops()
+                    .filter(|(m, _)| *m == mp.mode)
+                    .map(|(_, o)| [log(o.intensity), log(o.gflops)])
+                    .collect();
+                let name = format!("{} ops", mp.mode.name());
+                plot.points(
+                    Points::new(name, PlotPoints::from(pts))
+                        .color(mode_color(mp.mode))
+                        .radius(4.0),
+                );
+            }
+            let mut labelled: Vec<&str> = Vec::new();
+            for (_, o) in ops() {
+                if labelled.contains(&o.label.as_str()) {
+                    continue;
+                }
+                labelled.push(&o.label);
+                let at = PlotPoint::new(log(o.intensity), log(o.gflops));
+                let text = format!("  {}", o.label);
+                // Unnamed: the labels stay out of the legend.
+                plot.text(Text::new("", at, text).anchor(egui::Align2::LEFT_TOP));
+            }
+        });
 }
