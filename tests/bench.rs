@@ -13,6 +13,18 @@ use paraformer::engine::Precision;
 use paraformer::engine::tune::Autotune;
 use paraformer::model::Mode;
 
+/// The sweep `s` on the test device, to its end.
+fn sweep(s: &Settings) -> Report {
+    pollster::block_on(bench::sweep(
+        gpu(),
+        s,
+        &AtomicBool::new(false),
+        |_| {},
+        |_| {},
+    ))
+    .unwrap()
+}
+
 fn short_sweep() -> Report {
     let mut s = Settings::new("mnist").unwrap();
     // The heuristics: these tests check the sweep, tests/tune.rs and tests/cli.rs tuning.
@@ -153,14 +165,7 @@ fn a_forced_kernel_is_run_and_reported_as_forced() {
     s.autotune = Autotune::Off;
     (s.depths, s.warmup, s.samples) = (vec![2], 0, 1);
     s.kernels = vec!["linear=9x16/8".into(), "attention=4q/4".into()];
-    let r = pollster::block_on(bench::sweep(
-        gpu(),
-        &s,
-        &AtomicBool::new(false),
-        |_| {},
-        |_| {},
-    ))
-    .unwrap();
+    let r = sweep(&s);
     assert!(r.complete, "{:?}", r.error);
     for k in &r.kernels {
         let want = match k.op.as_str() {
@@ -191,14 +196,7 @@ fn an_f16_sweep_measures_its_error_against_f32() {
     s.autotune = Autotune::Off;
     (s.depths, s.warmup, s.samples, s.batch) = (vec![1, 3], 0, 1, 2);
     s.precision = Precision::F16;
-    let r = pollster::block_on(bench::sweep(
-        gpu(),
-        &s,
-        &AtomicBool::new(false),
-        |_| {},
-        |_| {},
-    ))
-    .unwrap();
+    let r = sweep(&s);
     assert!(r.complete, "{:?}", r.error);
     assert!(r.points.iter().all(|p| p.precision == Precision::F16));
     let modes: Vec<(Mode, usize)> = r
@@ -231,25 +229,11 @@ fn no_op_of_a_profile_is_above_its_roof() {
     (s.depths, s.warmup, s.samples, s.profile) = (vec![2], 1, 3, true);
     s.backends = vec![bench::Backend::Gpu, bench::Backend::Cpu];
     s.peak = Autotune::Off;
-    let r = pollster::block_on(bench::sweep(
-        gpu(),
-        &s,
-        &AtomicBool::new(false),
-        |_| {},
-        |_| {},
-    ))
-    .unwrap();
+    let r = sweep(&s);
     assert!(r.device_peak.is_empty(), "off measures no roofs");
     s.peak = Autotune::Refresh;
     s.kernel_cache = paraformer::engine::tune_cache::Location::Memory;
-    let r = pollster::block_on(bench::sweep(
-        gpu(),
-        &s,
-        &AtomicBool::new(false),
-        |_| {},
-        |_| {},
-    ))
-    .unwrap();
+    let r = sweep(&s);
     assert!(r.complete, "{:?}", r.error);
     let gpu_peak = &r.device_peak[&bench::Backend::Gpu];
     let cpu_peak = &r.device_peak[&bench::Backend::Cpu];
