@@ -346,6 +346,17 @@ fn a_candidate_the_device_cannot_hold_is_skipped_with_a_warning() {
     for p in e.picks(Mode::Serial, 1).unwrap() {
         assert!(!p.choice.variant.to_string().contains("split"), "{p:?}");
     }
+    // The roof probes fit the same small binding: both shrink to it and still measure.
+    let peak = pollster::block_on(e.device_peak(Autotune::Off, &Location::Memory)).unwrap();
+    assert!(
+        peak.peak.gflops > 0.0 && peak.peak.gbytes_per_s > 0.0,
+        "{peak:?}"
+    );
+    assert!(
+        peak.peak.method.contains("44800 invocations") && peak.peak.method.contains("1 MiB"),
+        "{peak:?}"
+    );
+    small.check().unwrap();
     let image = seeded_image(&c, 5);
     let got = pollster::block_on(e.run(Mode::Serial, 1, &image))
         .unwrap()

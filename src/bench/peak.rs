@@ -50,16 +50,18 @@ pub fn cpu_peak() -> DevicePeak {
     }
 }
 
-/// The least ms of `SAMPLES` runs of `f` after one untimed run.
+/// The least ms of `SAMPLES` runs of `f` after one untimed run (at least the page clock's
+/// grain, so that no rate is infinite).
 fn time(mut f: impl FnMut()) -> f64 {
     f();
-    (0..SAMPLES)
+    let least = (0..SAMPLES)
         .map(|_| {
             let t = Instant::now();
             f();
             t.elapsed().as_secs_f64() * 1e3
         })
-        .fold(f64::INFINITY, f64::min)
+        .fold(f64::INFINITY, f64::min);
+    least.max(0.1)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
 use super::encode::Dispatch;
+use super::gpu_io::ErrorScopes;
 use super::ops::peak::{self, Peak};
 use super::tune::Autotune;
 use super::tune_cache::{self, Cache, Device, Entry, Location};
@@ -53,7 +54,9 @@ impl DevicePeak {
     /// larger of its fractions of the two roofs (equal to gflops / attainable, and defined
     /// for ops without arithmetic too).
     pub fn fraction(&self, gflops: f64, gbytes_per_s: f64) -> f64 {
-        (gflops / self.gflops).max(gbytes_per_s / self.gbytes_per_s)
+        // A roof of 0 (a damaged file's) bounds nothing.
+        let part = |v: f64, roof: f64| if roof > 0.0 { v / roof } else { 0.0 };
+        part(gflops, self.gflops).max(part(gbytes_per_s, self.gbytes_per_s))
     }
 }
 
@@ -67,16 +70,17 @@ pub struct PeakOutcome {
 }
 
 impl Engine {
-    /// The device's peak, measured once per engine: read from the cache at `cache` (`On`),
-    /// else measured and stored (`On` with nothing stored, `Refresh`); `Off` measures and
-    /// neither reads nor writes the cache.
+    /// The device's peak, measured once per engine (`Refresh` measures again): read from
+    /// the cache at `cache` (`On`), else measured and stored (`On` with nothing stored,
+    /// `Refresh`); `Off` measures and neither reads nor writes the cache. A probe the device
+    /// fails, or one that takes no measurable time, is an error and nothing is stored.
     pub async fn device_peak(
         &mut self,
         how: Autotune,
         cache: &Location,
     ) -> Result<PeakOutcome, Error> {
         let started = Instant::now();
-        if let Some(peak) = &self.peak {
+        if let (Some(peak), false) = (&self.peak, how == Autotune::Refresh) {
             return Ok(PeakOutcome {
                 peak: peak.clone(),
                 cached: false,
@@ -85,8 +89,12 @@ impl Engine {
             });
         }
         let device = Device::of(&self.gpu.info);
-        let hash = tune_cache::hash([peak::SHADER.source]);
-        let keys = ["fma", "copy"].map(|what| tune_cache::key(&device, "peak", hash, what, "-"));
+        // What a measurement depends on besides the device: the probe's source and rules,
+        // the size it could copy (the binding limit) and the clock that timed it.
+        let rules = format!("{PASS_MS} {SAMPLES} {FMA_INVOCATIONS} {COPY_BYTES} {MAX_REPEATS}");
+        let hash = tune_cache::hash([peak::SHADER.source, &rules]);
+        let setup = format!("{} B, {}", self.copy_bytes(), self.clock());
+        let keys = ["fma", "copy"].map(|what| tune_cache::key(&device, "peak", hash, what, &setup));
         let mut stored = match how {
             Autotune::Off => Cache::default(),
             _ => Cache::load(cache),
@@ -97,6 +105,8 @@ impl Engine {
                 .entries
                 .get(k)
                 .and_then(|e| Some((e.rate?, &e.variant)))
+                // A stored rate that no probe can measure is no roof (a hand-edited file).
+                .filter(|(rate, _)| rate.is_finite() && *rate > 0.0)
         };
         let cached = match (how, entry(&keys[0]), entry(&keys[1])) {
             (Autotune::On, Some((gflops, method)), Some((gbytes_per_s, _))) => Some(DevicePeak {
@@ -135,12 +145,46 @@ impl Engine {
         })
     }
 
-    /// Runs both probes on this device.
+    /// Bytes each way of the bandwidth probe on this device.
+    fn copy_bytes(&self) -> u64 {
+        COPY_BYTES.min(super::gpu_io::binding_limit(&self.gpu))
+    }
+
+    fn clock(&self) -> &'static str {
+        if self.timer.is_some() {
+            "GPU timestamps"
+        } else {
+            "the wall clock"
+        }
+    }
+
+    /// Runs both probes on this device, inside error scopes: a probe the device fails is
+    /// an error naming the probes, not a roof.
     async fn measure_peak(&self) -> Result<DevicePeak, Error> {
-        let fma = |iters| Peak::Fma {
-            invocations: FMA_INVOCATIONS,
-            iters,
-        };
+        self.gpu.check()?;
+        let scopes = ErrorScopes::push(&self.gpu.device);
+        let measured = self.run_probes().await;
+        scopes.pop(&self.gpu, "measuring the device's peak").await?;
+        let peak = measured?;
+        let usable = |rate: f64| rate.is_finite() && rate > 0.0;
+        if !(usable(peak.gflops) && usable(peak.gbytes_per_s)) {
+            return Err(Error::Gpu(format!(
+                "the peak probes gave no usable rate ({:.3e} GFLOP/s, {:.3e} GB/s by {}): \
+                 measure without roofs (--peak off)",
+                peak.gflops,
+                peak.gbytes_per_s,
+                self.clock()
+            )));
+        }
+        Ok(peak)
+    }
+
+    async fn run_probes(&self) -> Result<DevicePeak, Error> {
+        // Each invocation reads and writes one vec4: within the binding limit.
+        let invocations = FMA_INVOCATIONS
+            .min((self.copy_bytes() / 16) as usize)
+            .max(1);
+        let fma = |iters| Peak::Fma { invocations, iters };
         let mut iters = FMA_START_ITERS;
         loop {
             let ms = self.time_probe(fma(iters), 1, 1).await?;
@@ -153,7 +197,7 @@ impl Engine {
         let fma_ms = self.time_probe(fma(iters), 1, SAMPLES).await?;
         let gflops = fma(iters).step()?.flops / (fma_ms * 1e6);
 
-        let bytes = COPY_BYTES.min(super::gpu_io::binding_limit(&self.gpu));
+        let bytes = self.copy_bytes();
         let copy = Peak::Copy {
             vec4s: (bytes / 16) as usize,
         };
@@ -161,16 +205,12 @@ impl Engine {
         let repeats = ((PASS_MS / once.max(1e-3)).ceil() as usize).clamp(1, MAX_REPEATS);
         let copy_ms = self.time_probe(copy, repeats, SAMPLES).await?;
         let gbytes_per_s = copy.step()?.bytes / (copy_ms * 1e6);
-        let clock = if self.timer.is_some() {
-            "GPU timestamps"
-        } else {
-            "the wall clock"
-        };
+        let clock = self.clock();
         Ok(DevicePeak {
             gflops,
             gbytes_per_s,
             method: format!(
-                "probes timed by {clock}: {FMA_INVOCATIONS} invocations x {iters} rounds of 8 \
+                "probes timed by {clock}: {invocations} invocations x {iters} rounds of 8 \
                  vec4 multiply-adds; {:.0} MiB copied {repeats}x per pass",
                 bytes as f64 / (1024.0 * 1024.0)
             ),
