@@ -25,8 +25,13 @@ fn weights() -> Weights {
 }
 
 fn engine(w: &Weights, forced: Forced) -> Engine {
+    engine_at(w, forced, Precision::F32)
+}
+
+fn engine_at(w: &Weights, forced: Forced, precision: Precision) -> Engine {
     let options = EngineOptions {
         forced,
+        precision,
         tune_budget_ms: u32::MAX,
         ..Default::default()
     };
@@ -55,12 +60,19 @@ fn sources(e: &mut Engine) -> Vec<Source> {
     picks(e).iter().map(|p| p.choice.source).collect()
 }
 
+/// The tuned engine's logits against the reference, within the tolerance of its
+/// precision in tests/gpu_model.rs.
 fn matches_reference(e: &mut Engine, w: &Weights) {
+    let tol = match e.precision() {
+        Precision::F32 => 1e-3,
+        Precision::F16 => 5e-3,
+    };
     let image = seeded_image(&w.config, 5);
     for (mode, k) in RUNS {
         let got = pollster::block_on(e.run(mode, k, &image)).unwrap().logits;
         let want = reference::forward(w, &image, mode);
-        assert_close(&format!("tuned {mode:?}"), &got, &want, 1e-3);
+        let what = format!("tuned {} {mode:?}", e.precision());
+        assert_close(&what, &got, &want, tol);
     }
 }
 
@@ -144,14 +156,7 @@ fn f16_kernels_are_tuned_and_cached_apart_from_f32() {
     let w = weights();
     let at = Location::At(temp("kernels-f16.json"));
     let no = AtomicBool::new(false);
-    let with = |precision| {
-        let options = EngineOptions {
-            precision,
-            tune_budget_ms: u32::MAX,
-            ..Default::default()
-        };
-        pollster::block_on(Engine::new(gpu(), &w, options)).unwrap()
-    };
+    let with = |precision| engine_at(&w, Forced::default(), precision);
     let mut f32_engine = with(Precision::F32);
     assert!(tune(&mut f32_engine, Autotune::On, &at, &no).tuned > 0);
     // The f32 choices are no f16 choices: an f16 engine times its own, then reads them back.
@@ -163,15 +168,8 @@ fn f16_kernels_are_tuned_and_cached_apart_from_f32() {
     let mut again = with(Precision::F16);
     let out = tune(&mut again, Autotune::On, &at, &no);
     assert_eq!((out.tuned, out.left), (0, 0), "{out:?}");
-    // Tuned f16 kernels still compute the model (the f16 tolerance of tests/gpu_model.rs).
-    let image = seeded_image(&w.config, 5);
-    for (mode, k) in RUNS {
-        let got = pollster::block_on(again.run(mode, k, &image))
-            .unwrap()
-            .logits;
-        let want = reference::forward(&w, &image, mode);
-        assert_close(&format!("tuned f16 {mode:?}"), &got, &want, 5e-3);
-    }
+    // Tuned f16 kernels still compute the model.
+    matches_reference(&mut again, &w);
 }
 
 #[test]
@@ -186,7 +184,6 @@ fn the_device_peak_is_probed_once_per_adapter_and_cached() {
         first.peak.method.starts_with("probes timed by"),
         "{first:?}"
     );
-    // The multiply-add probe is compute: its rate in FLOP is far above the bytes it moves.
     assert!(first.peak.gflops > 0.0 && first.peak.gbytes_per_s > 0.0);
     let mut b = engine(&w, Forced::default());
     let again = pollster::block_on(b.device_peak(Autotune::On, &at)).unwrap();

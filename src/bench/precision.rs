@@ -47,13 +47,19 @@ pub(crate) async fn measure(
     Ok(out)
 }
 
-fn error_of(mode: Mode, depth: usize, got: &[f32], want: &[f32]) -> PrecisionError {
+/// The largest |got - want| and the largest |want| (the logits' scale).
+pub fn max_abs_error(got: &[f32], want: &[f32]) -> (f32, f32) {
     let max_abs = got
         .iter()
         .zip(want)
-        .map(|(a, b)| f64::from((a - b).abs()))
-        .fold(0.0, f64::max);
-    let scale = want.iter().map(|v| f64::from(v.abs())).fold(0.0, f64::max);
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    (max_abs, want.iter().fold(0.0, |m, v| m.max(v.abs())))
+}
+
+fn error_of(mode: Mode, depth: usize, got: &[f32], want: &[f32]) -> PrecisionError {
+    let (max_abs, scale) = max_abs_error(got, want);
+    let (max_abs, scale) = (f64::from(max_abs), f64::from(scale));
     PrecisionError {
         mode,
         depth,

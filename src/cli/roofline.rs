@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use paraformer::Error;
 use paraformer::bench::Backend;
+use paraformer::engine::peak::DevicePeak;
 use plotters::prelude::*;
 
 use super::plots::{SIZE, color, failed, legend};
@@ -17,8 +18,8 @@ use super::report::Run;
 /// run's other mode carries it), its colour.
 type OpPoint = ((f64, f64), Option<String>, RGBColor);
 
-/// A roof: legend name, peak GFLOP/s, GB/s, colour, dashed (the CPU engine's).
-type Roof = (String, f64, f64, RGBColor, bool);
+/// A roof: legend name, the roofs, colour, dashed (the CPU engine's).
+type Roof<'a> = (String, &'a DevicePeak, RGBColor, bool);
 
 pub fn roofline(runs: &[Run], path: &Path) -> Result<PathBuf, Error> {
     let err = failed(path);
@@ -30,13 +31,7 @@ pub fn roofline(runs: &[Run], path: &Path) -> Result<PathBuf, Error> {
             let shade = 50 + 50 * (i % 3) as u8;
             let cpu = run.backend == Backend::Cpu;
             let c = RGBColor(shade, shade, shade);
-            Some((
-                format!("roof {}", run.label),
-                p.gflops,
-                p.gbytes_per_s,
-                c,
-                cpu,
-            ))
+            Some((format!("roof {}", run.label), p, c, cpu))
         })
         .collect();
     let mut points: Vec<OpPoint> = Vec::new();
@@ -60,11 +55,11 @@ pub fn roofline(runs: &[Run], path: &Path) -> Result<PathBuf, Error> {
     let xs = points
         .iter()
         .map(|p| p.0.0)
-        .chain(roofs.iter().map(|r| r.1 / r.2));
+        .chain(roofs.iter().map(|r| r.1.ridge()));
     let ys = points
         .iter()
         .map(|p| p.0.1)
-        .chain(roofs.iter().map(|r| r.1));
+        .chain(roofs.iter().map(|r| r.1.gflops));
     let ((x0, x1), (y0, y1)) = (span(xs), span(ys));
     let (x0, x1, y0, y1) = (x0 / 4.0, x1 * 4.0, y0 / 4.0, y1 * 2.0);
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
@@ -87,9 +82,8 @@ pub fn roofline(runs: &[Run], path: &Path) -> Result<PathBuf, Error> {
         .bold_line_style(RGBColor(222, 222, 222))
         .draw()
         .map_err(&err)?;
-    for (name, gflops, gbps, c, dashed) in roofs {
-        // min(peak, intensity x bandwidth): a corner at the ridge.
-        let line = vec![(x0, x0 * gbps), (gflops / gbps, gflops), (x1, gflops)];
+    for (name, peak, c, dashed) in roofs {
+        let line = peak.roof(x0, x1);
         let style = c.stroke_width(2);
         let series = if dashed {
             chart.draw_series(DashedLineSeries::new(line, 8, 5, style))

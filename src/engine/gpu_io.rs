@@ -52,7 +52,7 @@ pub fn model_buffers(
                 ),
                 None => device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some(&label),
-                    size: (precision.bytes() * buf.len(c, batch) as u64).next_multiple_of(4),
+                    size: precision.buffer_bytes(buf.len(c, batch)),
                     usage: wgpu::BufferUsages::STORAGE
                         | wgpu::BufferUsages::COPY_DST
                         | wgpu::BufferUsages::COPY_SRC,

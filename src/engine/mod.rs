@@ -141,8 +141,7 @@ impl Engine {
         let buffers = model_buffers(gpu, weights, options.batch, precision);
         let logits_readback = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("logits readback"),
-            size: (precision.bytes() * Buf::Logits.len(&c, options.batch) as u64)
-                .next_multiple_of(4),
+            size: precision.buffer_bytes(Buf::Logits.len(&c, options.batch)),
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
@@ -284,7 +283,7 @@ impl Engine {
     /// engine's precision). A larger buffer replaces the old one, and the plans bound to the
     /// old one are built again.
     fn reserve_partial(&mut self, floats: usize) -> Result<(), Error> {
-        let bytes = (self.options.precision.bytes() * floats as u64).next_multiple_of(4);
+        let bytes = self.options.precision.buffer_bytes(floats);
         let held = self
             .buffers
             .get(&Buf::Partial)
@@ -403,8 +402,12 @@ impl Engine {
         let queue = &self.gpu.queue;
         let precision = self.options.precision;
         let mut image = precision.encode(images);
-        // Writes are whole 4-byte words; the buffer's size was rounded up alike.
-        image.resize(image.len().next_multiple_of(4), 0);
+        // Writes are whole 4-byte words (f16 values may end half-way through one); the
+        // buffer's size was rounded up alike.
+        if !image.len().is_multiple_of(4) {
+            let words = image.len().next_multiple_of(4);
+            image.to_mut().resize(words, 0);
+        }
         queue.write_buffer(&self.buffers[&Buf::Image], 0, &image);
         self.submit(mode, branches);
         let mut reads = vec![(&self.logits_readback, self.logits_readback.size())];

@@ -50,6 +50,22 @@ impl DevicePeak {
         self.gflops.min(intensity * self.gbytes_per_s)
     }
 
+    /// Where bandwidth meets the peak: the intensity (FLOP per byte) from which an op can
+    /// be compute bound.
+    pub fn ridge(&self) -> f64 {
+        self.gflops / self.gbytes_per_s
+    }
+
+    /// The roof between intensities `from` and `to` as (intensity, GFLOP/s) corners: the
+    /// bandwidth slope up to the ridge, then the peak (what a roofline plot draws).
+    pub fn roof(&self, from: f64, to: f64) -> [(f64, f64); 3] {
+        [
+            (from, from * self.gbytes_per_s),
+            (self.ridge(), self.gflops),
+            (to, self.gflops),
+        ]
+    }
+
     /// Achieved over attainable, for an op that reached `gflops` and `gbytes_per_s`: the
     /// larger of its fractions of the two roofs (equal to gflops / attainable, and defined
     /// for ops without arithmetic too).
@@ -279,6 +295,11 @@ mod tests {
         };
         assert_eq!(p.attainable_gflops(1.0), 10.0);
         assert_eq!(p.attainable_gflops(50.0), 100.0);
+        assert_eq!(p.ridge(), 10.0);
+        assert_eq!(
+            p.roof(1.0, 100.0),
+            [(1.0, 10.0), (10.0, 100.0), (100.0, 100.0)]
+        );
         // An op at intensity 2 reaching 10 GFLOP/s (5 GB/s) is at half of its roof (20).
         assert_eq!(p.fraction(10.0, 5.0), 0.5);
         // Without arithmetic only the bandwidth counts.

@@ -2,6 +2,7 @@
 //! f32 in both: the shaders convert each value they load and round each value they store
 //! (define `F16`). The conversions between the host's f32 and the device's bytes are here.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -47,6 +48,12 @@ impl Precision {
         }
     }
 
+    /// Bytes of a device buffer of `len` values: whole 4-byte words, as buffer writes and
+    /// copies need.
+    pub fn buffer_bytes(self, len: usize) -> u64 {
+        (self.bytes() * len as u64).next_multiple_of(4)
+    }
+
     /// The shader define that selects this precision, if any.
     pub fn define(self) -> Option<&'static str> {
         match self {
@@ -55,10 +62,11 @@ impl Precision {
         }
     }
 
-    /// `values` as the device holds them (little-endian, as WGSL storage is).
-    pub fn encode(self, values: &[f32]) -> Vec<u8> {
+    /// `values` as the device holds them: f32 as they are (no copy on the path of every
+    /// run; the targets are little-endian, as WGSL storage is), f16 converted.
+    pub fn encode(self, values: &[f32]) -> Cow<'_, [u8]> {
         match self {
-            Precision::F32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            Precision::F32 => Cow::Borrowed(bytemuck::cast_slice(values)),
             Precision::F16 => values
                 .iter()
                 .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())

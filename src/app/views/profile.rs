@@ -108,14 +108,9 @@ fn roofline(ui: &mut egui::Ui, report: &Report) {
                 .map(move |o| (mp.mode, o))
         })
     };
-    let roofs: Vec<(Backend, f64, f64)> = report
-        .device_peak
-        .iter()
-        .map(|(b, p)| (*b, p.gflops, p.gbytes_per_s))
-        .collect();
     let xs = ops()
         .map(|(_, o)| o.intensity)
-        .chain(roofs.iter().map(|r| r.1 / r.2));
+        .chain(report.device_peak.values().map(|p| p.ridge()));
     let x_lo = xs.clone().fold(f64::INFINITY, f64::min).log10() - 0.6;
     let x_hi = xs.fold(0.0f64, f64::max).log10() + 0.6;
     let log = |v: f64| v.log10();
@@ -135,10 +130,9 @@ fn roofline(ui: &mut egui::Ui, report: &Report) {
         .x_axis_formatter(plain)
         .y_axis_formatter(plain)
         .show(ui, |plot| {
-            for &(backend, gflops, gbps) in &roofs {
-                let ridge = gflops / gbps;
-                let corner = [log(ridge), log(gflops)];
-                let pts = vec![[x_lo, x_lo + log(gbps)], corner, [x_hi, log(gflops)]];
+            for (&backend, peak) in &report.device_peak {
+                let roof = peak.roof(10f64.powf(x_lo), 10f64.powf(x_hi));
+                let pts: Vec<[f64; 2]> = roof.iter().map(|&(x, y)| [log(x), log(y)]).collect();
                 let line = Line::new(format!("{} roof", backend.name()), PlotPoints::from(pts));
                 plot.line(match backend {
                     Backend::Gpu => line.color(egui::Color32::GRAY).width(2.0),

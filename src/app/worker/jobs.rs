@@ -96,12 +96,8 @@ async fn run_check(
         for mode in Mode::ALL {
             let got = engine.run(mode, branches, &image).await?.logits;
             let want = reference_logits(&prefix, &image, mode).await;
-            err = got
-                .iter()
-                .zip(&want)
-                .map(|(a, b)| (a - b).abs())
-                .fold(err, f32::max);
-            scale = want.iter().fold(scale, |m, v| m.max(v.abs()));
+            let (e, s) = bench::precision::max_abs_error(&got, &want);
+            (err, scale) = (err.max(e), scale.max(s));
         }
         let picks = Mode::ALL
             .iter()
