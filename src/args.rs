@@ -322,7 +322,7 @@ pub struct EvalArgs {
     pub data: Option<String>,
     #[command(flatten)]
     pub run: RunArgs,
-    /// Images per GPU batch
+    /// Images per batch of the engine (GPU or CPU)
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = whole::<usize>, allow_negative_numbers = true)]
     pub batch: usize,
     #[command(flatten)]

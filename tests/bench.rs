@@ -16,7 +16,7 @@ use paraformer::model::Mode;
 /// The sweep `s` on the test device, to its end.
 fn sweep(s: &Settings) -> Report {
     pollster::block_on(bench::sweep(
-        gpu(),
+        Some(gpu()),
         s,
         &AtomicBool::new(false),
         |_| {},
@@ -33,7 +33,7 @@ fn short_sweep() -> Report {
     let mut seen = Vec::new();
     let mut last_progress = 0;
     let report = pollster::block_on(bench::sweep(
-        gpu(),
+        Some(gpu()),
         &s,
         &AtomicBool::new(false),
         |p| {
@@ -57,19 +57,25 @@ fn short_sweep_has_every_field_and_sane_statistics() {
     let r = short_sweep();
     assert!(r.complete && r.error.is_none());
     assert_eq!(r.schema, bench::SCHEMA);
-    assert!(!r.context.adapter.name.is_empty() && !r.context.date.is_empty());
+    assert_eq!(r.engines.len(), 1, "one engine per backend measured");
+    let engine = &r.engines[&bench::Backend::Gpu];
+    let adapter = engine
+        .adapter
+        .as_ref()
+        .expect("the GPU engine names its adapter");
+    assert!(!adapter.name.is_empty() && !r.context.date.is_empty());
     assert_eq!(
         r.context.clocks.len(),
-        if r.context.adapter.timestamps { 2 } else { 1 }
+        if adapter.timestamps { 2 } else { 1 }
     );
-    assert!(r.engine_create_ms > 0.0 && r.device_bytes > 0);
-    assert!([16, 64].contains(&r.linear_group), "{}", r.linear_group);
-    assert!(0 < r.weight_bytes && r.weight_bytes < r.needed_bytes);
+    let memory = engine.memory.expect("the GPU engine's memory");
+    assert!(engine.create_ms.unwrap() > 0.0 && memory.held_bytes > 0);
+    assert!(0 < memory.weight_bytes && memory.weight_bytes < memory.needed_bytes);
     assert!(
-        r.needed_bytes <= r.device_bytes,
+        memory.needed_bytes <= memory.held_bytes,
         "{} > {}",
-        r.needed_bytes,
-        r.device_bytes
+        memory.needed_bytes,
+        memory.held_bytes
     );
     for l in [1, 2, 4] {
         for mode in Mode::ALL {
@@ -78,7 +84,7 @@ fn short_sweep_has_every_field_and_sane_statistics() {
             assert!(p.wall.min_ms <= p.wall.p10_ms && p.wall.p10_ms <= p.wall.median_ms);
             assert!(p.wall.median_ms <= p.wall.p90_ms && p.wall.p90_ms <= p.wall.max_ms);
             assert!(p.wall.min_ms > 0.0 && p.cold_ms > 0.0 && p.gflops_wall > 0.0);
-            assert_eq!(p.gpu.is_some(), r.context.adapter.timestamps);
+            assert_eq!(p.gpu.is_some(), adapter.timestamps);
             if let Some(g) = &p.gpu {
                 assert!(g.p10_ms <= g.median_ms && g.median_ms <= g.p90_ms);
             }
@@ -150,7 +156,10 @@ fn short_sweep_has_every_field_and_sane_statistics() {
             assert_eq!(&mine("gpu", "sample"), g);
         }
     }
-    assert!(csv.contains(&format!("# adapter: {}", r.context.adapter.name)));
+    assert!(
+        csv.contains(&format!("# engine gpu: {}", adapter.name)),
+        "{csv}"
+    );
     let table = r.table();
     assert!(
         table.contains("speedup serial/parallel") && table.contains("clock wall:"),
@@ -277,7 +286,7 @@ fn cancelling_keeps_what_was_measured() {
     (s.depths, s.warmup, s.samples) = (vec![1, 2], 0, 2);
     let cancel = AtomicBool::new(false);
     let report = pollster::block_on(bench::sweep(
-        gpu(),
+        Some(gpu()),
         &s,
         &cancel,
         |_| {},
@@ -391,7 +400,7 @@ fn both_backends_in_one_sweep_alternate_and_compare() {
     s.backends = vec![bench::Backend::Gpu, bench::Backend::Cpu];
     let mut order = Vec::new();
     let r = pollster::block_on(bench::sweep(
-        gpu(),
+        Some(gpu()),
         &s,
         &AtomicBool::new(false),
         |_| {},
@@ -421,9 +430,10 @@ fn both_backends_in_one_sweep_alternate_and_compare() {
             assert!(line.contains("x faster (gpu "), "{line}");
         }
     }
-    assert!(r.context.cpu_threads.unwrap() >= 1);
-    assert!(r.context.cpu_simd.is_some());
-    assert!(r.fit.is_some() && r.cpu_fit.is_some());
+    let cpu = &r.engines[&bench::Backend::Cpu];
+    assert!(cpu.threads.unwrap() >= 1 && cpu.simd.is_some() && cpu.adapter.is_none());
+    assert!(r.engines[&bench::Backend::Gpu].adapter.is_some());
+    assert_eq!(r.fits.len(), 2, "a fit per backend");
     let back = Report::from_json(&r.to_json()).unwrap();
     assert_eq!(back, r, "JSON round trip keeps the backend of every point");
     let csv = r.to_csv();

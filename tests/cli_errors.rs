@@ -218,6 +218,101 @@ fn no_adapter_says_how_to_get_one() {
     );
 }
 
+/// A machine without a GPU adapter as wgpu sees one: no Direct3D 12 on Linux, and no
+/// Vulkan driver either.
+const NO_GPU: [(&str, &str); 2] = [
+    ("WGPU_BACKEND", "dx12"),
+    ("VK_ICD_FILENAMES", "/nonexistent/no-driver.json"),
+];
+
+#[test]
+fn without_a_gpu_adapter_the_cpu_engine_runs_alone() {
+    let sweep = [
+        "bench",
+        "--preset",
+        "mnist",
+        "--depths",
+        "1,2",
+        "--samples",
+        "2",
+    ];
+    fn with<'a>(sweep: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
+        [sweep, &["--no-progress"], more].concat()
+    }
+    // Asked for the CPU engine alone: no adapter is ever looked for.
+    let json = temp("cpu-only.json");
+    let out = paraformer(
+        &with(
+            &sweep,
+            &["--backend", "cpu", "--json", json.to_str().unwrap()],
+        ),
+        &NO_GPU,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("GPU adapter"), "{}", out.stderr);
+    assert!(out.stdout.contains("cpu engine: gemm ("), "{}", out.stdout);
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(r["engines"].as_object().unwrap().len(), 1, "{r}");
+    assert!(r["engines"]["cpu"]["threads"].as_u64().unwrap() >= 1);
+    assert_eq!(r["points"].as_array().unwrap().len(), 4);
+    // Asked for both: the CPU engine alone, said once, plainly, with how to get an adapter.
+    let json = temp("all-without-gpu.json");
+    let out = paraformer(
+        &with(
+            &sweep,
+            &["--backend", "all", "--json", json.to_str().unwrap()],
+        ),
+        &NO_GPU,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("no GPU adapter found").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("apt-get install mesa-vulkan-drivers"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("measuring the cpu engine alone"),
+        "{}",
+        out.stderr
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(
+        r["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["backend"] == "cpu"),
+        "{r}"
+    );
+    assert_eq!(
+        r["context"]["settings"]["backends"],
+        serde_json::json!(["cpu"])
+    );
+    // The GPU engine alone, or f16 (which only it offers), cannot fall back.
+    let out = paraformer(&with(&sweep, &[]), &NO_GPU);
+    expect_failure("gpu without an adapter", &out, "no GPU adapter found");
+    let out = paraformer(
+        &with(&sweep, &["--backend", "all", "--precision", "f16"]),
+        &NO_GPU,
+    );
+    expect_failure("f16 without an adapter", &out, "use --precision f32");
+    // One inference and the accuracy on the CPU engine.
+    let out = paraformer(&["infer", "--backend", "cpu"], &NO_GPU);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("\"device\":\"cpu\""), "{}", out.stdout);
+    let out = paraformer(&["eval", "--backend", "cpu", "--branches", "1"], &NO_GPU);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("\"accuracy\":"), "{}", out.stdout);
+}
+
 #[test]
 fn a_sweep_that_loses_its_device_writes_partial_results() {
     let (json, csv) = (temp("partial.json"), temp("partial.csv"));

@@ -55,12 +55,12 @@ fn a_sweep_is_reported_with_its_fit_plots_and_adapter() {
     let json = sweep("mnist.json", "1..=5", "3", &["--profile"]);
     let j = json.to_str().unwrap();
     let results: serde_json::Value = serde_json::from_str(&read(&json)).unwrap();
-    let fit = &results["fit"];
+    let fit = &results["fits"]["gpu"];
     assert!(fit.is_object(), "the JSON carries the fit: {results}");
     for part in ["cost", "serial", "parallel", "notes"] {
         assert!(fit.get(part).is_some(), "fit.{part} missing: {fit}");
     }
-    let adapter = results["context"]["adapter"]["name"]
+    let adapter = results["engines"]["gpu"]["adapter"]["name"]
         .as_str()
         .unwrap()
         .to_string();
@@ -131,15 +131,15 @@ fn both_backends_of_one_file_are_separate_series() {
     let (code, err) = paraformer(&["report", j, "--out", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let latency = read(&out.join("latency.svg"));
-    for series in ["serial cpu engine (mnist", "parallel cpu engine (mnist"] {
+    for series in ["serial cpu engine (", "parallel cpu engine ("] {
         assert!(latency.contains(series), "legend has '{series}'");
     }
     // A speedup point per backend and L (the CPU's serial over its own parallel).
     let speedup = read(&out.join("speedup.svg"));
     assert_eq!(speedup.matches("<circle").count(), 2 * 4, "{speedup}");
     let md = read(&out.join("report.md"));
-    assert!(md.contains("engine: the CPU engine (f32), gemm ("), "{md}");
-    assert!(md.contains("- adapter: "), "{md}");
+    assert!(md.contains("- cpu engine: gemm ("), "{md}");
+    assert!(md.contains("- gpu engine: "), "{md}");
     // Two sections, each with its own fit and only its own points: one row per (mode, L).
     assert_eq!(md.matches("### Fit").count(), 2, "{md}");
     let rows = md
@@ -237,4 +237,25 @@ fn bad_inputs_to_report_name_the_file() {
     let (code, err) = paraformer(&["report", j, "--out", o, "--width", "3"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("unexpected argument '--width' found"), "{err}");
+}
+
+#[test]
+fn a_file_of_the_old_schema_is_reported() {
+    let old =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports/schema1-gpu-cpu.json");
+    let out = temp("schema1-out");
+    let (code, err) = paraformer(&[
+        "report",
+        old.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let md = read(&out.join("report.md"));
+    assert!(
+        md.contains("- gpu engine: llvmpipe") && md.contains("- cpu engine: gemm ("),
+        "{md}"
+    );
+    assert_eq!(md.matches("### Fit").count(), 2, "{md}");
+    assert!(out.join("roofline.svg").exists() && out.join("profile.svg").exists());
 }

@@ -266,7 +266,7 @@ fn a_sweep_that_loses_its_device_keeps_what_it_measured() {
     (s.depths, s.warmup, s.samples) = (vec![1, 2, 3], 0, 2);
     let mut points = 0;
     let report = pollster::block_on(bench::sweep(
-        &gpu,
+        Some(&gpu),
         &s,
         &AtomicBool::new(false),
         |_| {},

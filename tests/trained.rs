@@ -6,7 +6,7 @@
 
 mod common;
 
-use paraformer::bench::accuracy;
+use paraformer::bench::{Backend, Runner, accuracy};
 use paraformer::data::{self, TestSet};
 use paraformer::engine::{Engine, EngineOptions};
 use paraformer::model::{self, Hints, Mode, Weights};
@@ -87,7 +87,7 @@ fn the_gpu_engine_reproduces_the_training_tool() {
         batch: 50,
         ..Default::default()
     };
-    let mut engine = pollster::block_on(Engine::new(common::gpu(), &w, options)).unwrap();
+    let mut engine = gpu_runner(&w, options);
     for k in 1..=c.branches {
         let got = pollster::block_on(accuracy::logits(
             &mut engine,
@@ -108,7 +108,7 @@ fn the_gpu_engine_reproduces_the_training_tool() {
         batch: 200,
         ..Default::default()
     };
-    let mut engine = pollster::block_on(Engine::new(common::gpu(), &w, options)).unwrap();
+    let mut engine = gpu_runner(&w, options);
     let got = pollster::block_on(accuracy::logits(
         &mut engine,
         &set,
@@ -218,4 +218,8 @@ fn the_trained_model_in_f16_keeps_its_accuracy() {
             "K={k}: f16 accuracy {got} against f32's {want}"
         );
     }
+}
+
+fn gpu_runner(w: &Weights, options: EngineOptions) -> Runner {
+    pollster::block_on(Runner::open(Backend::Gpu, Some(common::gpu()), w, options)).unwrap()
 }

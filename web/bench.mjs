@@ -68,9 +68,12 @@ try {
   if (error) throw new Error(`the page reported: ${error}`);
   const r = await page.evaluate(() => window.paraformerResults);
   if (out) writeFileSync(out, JSON.stringify(r, null, 1));
-  const a = r.context.adapter;
-  console.log(`adapter: ${a.name} (${a.backend}, ${a.device_type}) ${a.driver} ${a.driver_info}`);
-  console.log(`clock: wall (submit until the logits are read back), ${r.context.settings.samples} samples per point`);
+  for (const [backend, e] of Object.entries(r.engines)) {
+    const a = e.adapter;
+    console.log(a ? `${backend} engine: ${a.name} (${a.backend}, ${a.device_type}) ${a.driver} ${a.driver_info}`
+      : `${backend} engine: ${e.simd}, ${e.threads} thread(s)`);
+  }
+  console.log(`clock: wall (start of a run until its logits are in memory), ${r.context.settings.samples} samples per point`);
   console.log('   L backend mode       median ms   p10 ms   p90 ms  GFLOP/s  crit  cold ms');
   for (const p of r.points) {
     console.log(`${String(p.depth).padStart(4)} ${(p.backend ?? 'gpu').padEnd(7)} ${p.mode.padEnd(9)} ${p.wall.median_ms.toFixed(2).padStart(10)} `

@@ -1,8 +1,8 @@
 //! Runs drawn beside the current sweep: an imported results file, or a run opened from a
 //! share link (its summary only: wall-clock medians and p10-p90).
 
+use paraformer::bench::Report;
 use paraformer::bench::share::Shared;
-use paraformer::bench::{Backend, Report};
 use paraformer::model::Mode;
 
 use super::state;
@@ -23,7 +23,7 @@ impl Overlay {
     /// (L, median, p10, p90) of a mode on the chosen clock; a link has the wall clock only.
     pub fn series(&self, mode: Mode, gpu_clock: bool) -> Vec<[f64; 4]> {
         match self {
-            Overlay::File(r) => state::series(&r.points, Backend::Gpu, mode, gpu_clock),
+            Overlay::File(r) => state::series(&r.points, r.main_backend(), mode, gpu_clock),
             Overlay::Link(s) => s.series(mode),
         }
     }

@@ -257,11 +257,7 @@ pub fn describe(p: &Point, gpu_clock: bool) -> String {
 /// A short name for an imported report in the legend (with the precision, so that an f16
 /// and an f32 sweep of one adapter are told apart).
 pub fn report_label(r: &Report) -> String {
-    let ctx = &r.context;
-    format!(
-        "{} ({}, {}, {})",
-        ctx.adapter.name, ctx.target, ctx.settings.precision, ctx.date
-    )
+    format!("{} {}", r.label_of(r.main_backend()), r.context.target)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::{cell::RefCell, rc::Rc};
 
 use paraformer::Error;
-use paraformer::bench::{self, Outcome, Settings, Stats};
+use paraformer::bench::{self, Outcome, Runner, Settings, Stats};
 use paraformer::data::{self, TestSet};
 use paraformer::engine::choice::Forced;
 use paraformer::engine::{Engine, EngineOptions, Gpu, Precision};

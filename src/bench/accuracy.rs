@@ -1,15 +1,15 @@
-//! Accuracy of a model on a labelled test set, computed by the GPU engine in batches.
+//! Accuracy of a model on a labelled test set, computed by an engine in batches.
 
+use super::Runner;
 use crate::Error;
 use crate::data::TestSet;
-use crate::engine::Engine;
 use crate::model::Mode;
 
 /// Logits of every image of `set` ([N, classes]) with branches `0..branches`, in batches of
 /// the engine's batch size (the last batch padded with blank images, their logits dropped).
 /// `on_batch` gets the images done so far; returning false stops (the result is then None).
 pub async fn logits(
-    engine: &mut Engine,
+    engine: &mut Runner,
     set: &TestSet,
     mode: Mode,
     branches: usize,

@@ -1,12 +1,24 @@
-//! What a sweep measures on: the WGSL engine on the GPU adapter, the CPU engine on the
-//! machine's cores, or both in one run. A `Runner` is what the sweep needs of either.
+//! The seam between the engines and everything that measures or uses them. A backend is
+//! an engine that runs the network: the WGSL kernels on the GPU adapter, or the CPU engine
+//! on the machine's cores. `Backend` names one (in settings, points and per-backend maps of
+//! a report); `Runner` is an open engine of either kind, with what the sweep, the profile,
+//! the accuracy, classify and live views need of it. This file is the one place that lists
+//! the backends: a third one is a variant of both enums here, and its engine's module.
+
+use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
 
+use super::kernels::{self, KernelUse};
 use crate::Error;
 use crate::cpu::CpuEngine;
-use crate::engine::{Engine, ModeStats, RunOutput};
-use crate::model::Mode;
+use crate::engine::peak::DevicePeak;
+use crate::engine::tune::{self, Autotune, TuneProgress};
+use crate::engine::tune_cache::Location;
+use crate::engine::{
+    AdapterSummary, Engine, EngineOptions, Gpu, Memory, ModeStats, Precision, Profile, RunOutput,
+};
+use crate::model::{Config, Mode, Weights};
 
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
@@ -27,6 +39,19 @@ impl Backend {
         match self {
             Backend::Gpu => "gpu",
             Backend::Cpu => "cpu",
+        }
+    }
+
+    /// Whether its engine needs a GPU adapter.
+    pub fn needs_gpu(self) -> bool {
+        self == Backend::Gpu
+    }
+
+    /// The precision it computes in when `asked` is wanted: the CPU engine's is always f32.
+    pub fn precision(self, asked: Precision) -> Precision {
+        match self {
+            Backend::Gpu => asked,
+            Backend::Cpu => Precision::F32,
         }
     }
 
@@ -60,92 +85,289 @@ pub(crate) fn gpu_only() -> Vec<Backend> {
     vec![Backend::Gpu]
 }
 
-/// An engine as the sweep drives it.
-pub(crate) trait Runner {
+/// What measured a report's points: one per backend of the sweep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EngineInfo {
+    /// The GPU engine's adapter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<AdapterSummary>,
+    /// The CPU engine's worker threads and the SIMD set of its products ("AVX2+FMA",
+    /// "simd128", ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simd: Option<String>,
+    /// What it stored values in.
+    #[serde(default)]
+    pub precision: Precision,
+    /// Opening it: pipelines compiled, weights of the deepest model uploaded or copied,
+    /// buffers allocated (absent in files from before schema 2 for the CPU engine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_ms: Option<f64>,
+    /// The GPU engine's device memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
+}
+
+impl EngineInfo {
+    /// What ran it, for the table and the report: "llvmpipe (...) (Vulkan, Cpu; driver
+    /// Mesa 22.3.6), timestamps: yes" or "gemm (AVX2+FMA), 2 threads".
+    pub fn line(&self) -> String {
+        if let Some(a) = &self.adapter {
+            let driver = format!("{} {}", a.driver, a.driver_info);
+            return format!(
+                "{} ({}, {}; driver {}), timestamps: {}",
+                a.name,
+                a.backend,
+                a.device_type,
+                driver.trim(),
+                if a.timestamps { "yes" } else { "no" }
+            );
+        }
+        let n = self.threads.unwrap_or(0);
+        format!(
+            "gemm ({}), {}",
+            self.simd.as_deref().unwrap_or("SIMD not recorded"),
+            match n {
+                0 => "threads not recorded".to_string(),
+                1 => "1 thread".to_string(),
+                n => format!("{n} threads"),
+            }
+        )
+    }
+
+    /// A short name for legends and what belongs in its parentheses: the adapter's name
+    /// up to its first parenthesis and its API ("llvmpipe", "Vulkan"; a browser may hide
+    /// the name: then "unnamed adapter"), or "cpu engine" and its SIMD set.
+    pub fn label(&self) -> (String, String) {
+        match &self.adapter {
+            Some(a) => {
+                let name = match a.name.split(" (").next().unwrap_or("").trim() {
+                    "" => "unnamed adapter",
+                    name => name,
+                };
+                (name.to_string(), a.backend.clone())
+            }
+            None => (
+                "cpu engine".to_string(),
+                self.simd.clone().unwrap_or_else(|| "gemm".to_string()),
+            ),
+        }
+    }
+}
+
+/// An open engine of some backend.
+pub enum Runner {
+    /// Both boxed: an engine is hundreds of bytes and sizes differ by backend.
+    Gpu(Box<Engine>),
+    Cpu(Box<CpuEngine>),
+}
+
+/// What `Runner::open` says when the GPU engine is asked for and no adapter is open.
+pub const NO_GPU_OPEN: &str = "the GPU engine needs a GPU adapter, and none is open";
+
+impl Runner {
+    /// Opens `backend`'s engine on `weights`; the GPU engine on `gpu`, which the CPU engine
+    /// never touches. `options` are the GPU engine's; the CPU engine takes their batch.
+    pub async fn open(
+        backend: Backend,
+        gpu: Option<&Gpu>,
+        weights: &Weights,
+        options: EngineOptions,
+    ) -> Result<Runner, Error> {
+        Ok(match backend {
+            Backend::Gpu => {
+                let gpu = gpu.ok_or_else(|| Error::Gpu(NO_GPU_OPEN.to_string()))?;
+                Runner::Gpu(Box::new(Engine::new(gpu, weights, options).await?))
+            }
+            Backend::Cpu => Runner::Cpu(Box::new(CpuEngine::new(weights, options.batch)?)),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Runner::Gpu(_) => Backend::Gpu,
+            Runner::Cpu(_) => Backend::Cpu,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        match self {
+            Runner::Gpu(e) => e.config(),
+            Runner::Cpu(e) => e.config(),
+        }
+    }
+
+    pub fn batch(&self) -> usize {
+        match self {
+            Runner::Gpu(e) => e.batch(),
+            Runner::Cpu(e) => e.batch(),
+        }
+    }
+
+    pub fn precision(&self) -> Precision {
+        match self {
+            Runner::Gpu(e) => e.precision(),
+            Runner::Cpu(_) => Precision::F32,
+        }
+    }
+
+    /// Whether its runs also report the device's own time (`RunOutput::gpu_ns`).
+    pub fn has_device_clock(&self) -> bool {
+        match self {
+            Runner::Gpu(e) => e.has_timestamps(),
+            Runner::Cpu(_) => false,
+        }
+    }
+
+    /// Describes it, with the time it took to open.
+    pub fn info(&self, create_ms: f64) -> Result<EngineInfo, Error> {
+        Ok(match self {
+            Runner::Gpu(e) => EngineInfo {
+                adapter: Some(e.gpu().summary.clone()),
+                threads: None,
+                simd: None,
+                precision: e.precision(),
+                create_ms: Some(create_ms),
+                memory: Some(e.memory()?),
+            },
+            Runner::Cpu(e) => EngineInfo {
+                adapter: None,
+                threads: Some(e.threads()),
+                simd: Some(e.simd().to_string()),
+                precision: Precision::F32,
+                create_ms: Some(create_ms),
+                memory: None,
+            },
+        })
+    }
+
     /// Builds what a (mode, branches) run needs, once; its cost figures.
-    fn prepare(&mut self, mode: Mode, branches: usize) -> Result<ModeStats, Error>;
-    /// One inference.
-    async fn run(
+    pub fn prepare(&mut self, mode: Mode, branches: usize) -> Result<ModeStats, Error> {
+        match self {
+            Runner::Gpu(e) => e.prepare(mode, branches),
+            Runner::Cpu(e) => {
+                let c = e.config();
+                c.check_branches(branches)?;
+                let ops = e.ops(mode, branches);
+                Ok(ModeStats {
+                    blocks: branches * c.depth,
+                    flops: e.batch() as f64 * c.flops(branches * c.depth),
+                    dispatches: ops,
+                    // Each op waits for the one before it: a parallel run's branches are
+                    // inside the op.
+                    critical_path: ops,
+                })
+            }
+        }
+    }
+
+    /// One inference on `images` ([batch, C, H, W]) with branches `0..branches`.
+    pub async fn run(
         &mut self,
         mode: Mode,
         branches: usize,
         images: &[f32],
-    ) -> Result<RunOutput, Error>;
+    ) -> Result<RunOutput, Error> {
+        match self {
+            Runner::Gpu(e) => e.run(mode, branches, images).await,
+            Runner::Cpu(e) => Ok(RunOutput {
+                logits: e.run(mode, branches, images)?,
+                gpu_ns: None,
+            }),
+        }
+    }
+
     /// Before a point: nothing of the page's or of earlier work may still be running.
-    async fn settle(&self) -> Result<(), Error>;
+    pub async fn settle(&self) -> Result<(), Error> {
+        match self {
+            Runner::Gpu(e) => e.settle().await,
+            Runner::Cpu(_) => {
+                crate::platform::browser_pause(50).await;
+                Ok(())
+            }
+        }
+    }
+
     /// Before each timed run.
-    async fn wait_idle(&self) -> Result<(), Error>;
+    pub async fn wait_idle(&self) -> Result<(), Error> {
+        match self {
+            Runner::Gpu(e) => e.wait_idle().await,
+            Runner::Cpu(_) => {
+                // In the browser a run holds the page's only thread: give the page a turn.
+                crate::platform::browser_pause(0).await;
+                Ok(())
+            }
+        }
+    }
+
     /// The shortest span one timed sample may cover: shorter runs are timed back to back
     /// and averaged, since a page's clock has a 0.1 ms grain (no cross-origin isolation).
-    fn min_sample_ms(&self) -> f64 {
-        0.0
+    /// A GPU run is a submission and a read-back (milliseconds in a page); a small model on
+    /// the CPU can take less than the clock's grain, so it is timed in groups of 2 ms.
+    pub fn min_sample_ms(&self) -> f64 {
+        match self {
+            Runner::Gpu(_) => 0.0,
+            Runner::Cpu(_) => 2.0,
+        }
     }
-}
 
-impl Runner for Engine {
-    fn prepare(&mut self, mode: Mode, branches: usize) -> Result<ModeStats, Error> {
-        Engine::prepare(self, mode, branches)
+    /// Chooses its kernels for `runs` (see `Engine::autotune`); None for an engine without
+    /// kernel variants.
+    pub async fn tune(
+        &mut self,
+        runs: &[(Mode, usize)],
+        how: Autotune,
+        location: &Location,
+        cancel: &AtomicBool,
+        on_progress: impl FnMut(TuneProgress),
+    ) -> Result<Option<tune::Outcome>, Error> {
+        match self {
+            Runner::Gpu(e) => Ok(Some(
+                e.autotune(runs, how, location, cancel, on_progress).await?,
+            )),
+            Runner::Cpu(_) => Ok(None),
+        }
     }
 
-    async fn run(
+    /// Adds the kernel variants a (mode, branches) run uses to `uses` (nothing for an
+    /// engine without variants).
+    pub fn record_kernels(&mut self, mode: Mode, branches: usize, uses: &mut Vec<KernelUse>) {
+        if let Runner::Gpu(e) = self
+            && let Ok(picks) = e.picks(mode, branches)
+        {
+            kernels::record(uses, &picks, |k| e.candidates(k).to_vec());
+        }
+    }
+
+    /// Its roofs: the GPU's from its probes or the kernel cache (a cache warning joins the
+    /// method's text), the CPU engine's measured now.
+    pub async fn peak(&mut self, how: Autotune, cache: &Location) -> Result<DevicePeak, Error> {
+        match self {
+            Runner::Gpu(e) => {
+                let out = e.device_peak(how, cache).await?;
+                let mut peak = out.peak;
+                for w in out.warnings {
+                    peak.method.push_str(&format!("; warning: {w}"));
+                }
+                Ok(peak)
+            }
+            Runner::Cpu(_) => Ok(super::peak::cpu_peak()),
+        }
+    }
+
+    /// Per-op medians of `runs` inferences of a (mode, branches) run; None for an engine
+    /// that cannot time its ops.
+    pub async fn profile(
         &mut self,
         mode: Mode,
         branches: usize,
         images: &[f32],
-    ) -> Result<RunOutput, Error> {
-        Engine::run(self, mode, branches, images).await
-    }
-
-    async fn settle(&self) -> Result<(), Error> {
-        Engine::settle(self).await
-    }
-
-    async fn wait_idle(&self) -> Result<(), Error> {
-        Engine::wait_idle(self).await
-    }
-}
-
-impl Runner for CpuEngine {
-    fn prepare(&mut self, mode: Mode, branches: usize) -> Result<ModeStats, Error> {
-        let c = self.config();
-        c.check_branches(branches)?;
-        let ops = self.ops(mode, branches);
-        Ok(ModeStats {
-            blocks: branches * c.depth,
-            flops: self.batch() as f64 * c.flops(branches * c.depth),
-            dispatches: ops,
-            // Each op waits for the one before it: a parallel run's branches are inside the op.
-            critical_path: ops,
-        })
-    }
-
-    async fn run(
-        &mut self,
-        mode: Mode,
-        branches: usize,
-        images: &[f32],
-    ) -> Result<RunOutput, Error> {
-        let logits = CpuEngine::run(self, mode, branches, images)?;
-        Ok(RunOutput {
-            logits,
-            gpu_ns: None,
-        })
-    }
-
-    async fn settle(&self) -> Result<(), Error> {
-        crate::platform::browser_pause(50).await;
-        Ok(())
-    }
-
-    async fn wait_idle(&self) -> Result<(), Error> {
-        // In the browser a run holds the page's only thread: give the page a turn first.
-        crate::platform::browser_pause(0).await;
-        Ok(())
-    }
-
-    // A GPU run is a submission and a read-back (milliseconds in a page); a small model on
-    // the CPU can take less than the page clock's grain, so it is timed in groups of 2 ms.
-    fn min_sample_ms(&self) -> f64 {
-        2.0
+        runs: usize,
+    ) -> Result<Option<Profile>, Error> {
+        match self {
+            Runner::Gpu(e) => Ok(Some(e.profile(mode, branches, images, runs).await?)),
+            Runner::Cpu(_) => Ok(None),
+        }
     }
 }

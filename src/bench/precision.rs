@@ -4,10 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Settings;
+use super::{Runner, Settings};
 use crate::Error;
 use crate::cpu::CpuEngine;
-use crate::engine::Engine;
 use crate::model::{Mode, Weights};
 
 /// One mode's logits error at one depth.
@@ -24,7 +23,7 @@ pub struct PrecisionError {
 
 /// The error of `engine`'s logits in each mode of `settings`, at its deepest depth.
 pub(crate) async fn measure(
-    engine: &mut Engine,
+    engine: &mut Runner,
     weights: &Weights,
     settings: &Settings,
     images: &[f32],

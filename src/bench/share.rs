@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use super::Report;
+use super::{Backend, Report};
 use crate::Error;
 use crate::engine::Precision;
 use crate::model::{Config, Mode};
@@ -20,6 +20,11 @@ const MAX_JSON: usize = 1 << 20;
 /// The summary a link carries.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Shared {
+    /// The engine measured (links from before backends: the GPU engine).
+    #[serde(default)]
+    pub engine: Backend,
+    /// Its adapter's name and API, or for the CPU engine its SIMD set and threads and
+    /// "cpu".
     pub adapter: String,
     pub backend: String,
     /// UTC, ISO 8601, as in the report.
@@ -45,17 +50,27 @@ impl Shared {
             let scale = 10f64.powi(3 - v.abs().log10().floor() as i32);
             (v * scale).round() / scale
         };
+        // The first engine's points: in a page, the GPU's when it has one.
+        let engine = r.main_backend();
+        let info = r.engine(engine);
+        let (adapter, backend) = match info.and_then(|e| e.adapter.as_ref()) {
+            Some(a) => (a.name.clone(), a.backend.clone()),
+            None => (
+                info.map_or_else(String::new, |e| e.line()),
+                engine.name().to_string(),
+            ),
+        };
         Shared {
-            adapter: ctx.adapter.name.clone(),
-            backend: ctx.adapter.backend.clone(),
+            engine,
+            adapter,
+            backend,
             date: ctx.date.clone(),
             target: ctx.target.clone(),
             preset: ctx.settings.preset.clone(),
             config: ctx.settings.config.clone(),
-            precision: ctx.settings.precision,
-            // The GPU engine's points: a link shares what the page's adapter measured.
+            precision: ctx.settings.precision_on(engine),
             points: r
-                .points_on(super::Backend::Gpu)
+                .points_on(engine)
                 .map(|p| {
                     let mode = if p.mode == Mode::Parallel { 1.0 } else { 0.0 };
                     let w = &p.wall;
@@ -101,6 +116,15 @@ impl Shared {
     /// A short name for legends: adapter, backend, date.
     pub fn label(&self) -> String {
         let date = self.date.get(..10).unwrap_or(&self.date);
+        if !self.engine.needs_gpu() {
+            return format!(
+                "shared: {} engine ({}, {}, {}, {date})",
+                self.engine.name(),
+                self.adapter,
+                self.preset,
+                self.precision
+            );
+        }
         match self.adapter.trim() {
             // Browsers may hide the adapter's name.
             "" => format!(
@@ -157,6 +181,7 @@ mod tests {
             points.push([1.0, l, 1.234 + 0.01 * l, 1.201 + 0.01 * l, 1.318 + 0.01 * l]);
         }
         Shared {
+            engine: Backend::Gpu,
             adapter: "NVIDIA H200 (a long adapter name, as drivers write them)".into(),
             backend: "Vulkan".into(),
             date: "2026-12-03T12:00:00Z".into(),

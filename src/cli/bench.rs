@@ -62,6 +62,35 @@ pub fn settings(args: &BenchArgs) -> Result<Settings, Error> {
     Ok(s)
 }
 
+/// The GPU adapter, when a backend of the sweep needs one. Without an adapter a sweep that
+/// also measures an engine needing none goes on with those alone, and says so once;
+/// otherwise it is the error that says how to get one.
+fn open_gpu(mut settings: Settings) -> Result<(Settings, Option<Gpu>), Error> {
+    if !settings.backends.iter().any(|b| b.needs_gpu()) {
+        return Ok((settings, None));
+    }
+    match pollster::block_on(Gpu::new()) {
+        Ok(gpu) => Ok((settings, Some(gpu))),
+        Err(e) if settings.backends.iter().any(|b| !b.needs_gpu()) => {
+            settings.backends.retain(|b| !b.needs_gpu());
+            if settings.precision != Precision::F32 {
+                return Err(Error::Usage(format!(
+                    "{}; the CPU engine computes in f32 alone: use --precision f32",
+                    e.message()
+                )));
+            }
+            let names: Vec<&str> = settings.backends.iter().map(|b| b.name()).collect();
+            eprintln!(
+                "note: {}; measuring the {} engine alone",
+                e.message(),
+                names.join(" and ")
+            );
+            Ok((settings, None))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 fn draw(p: &Progress) {
     if let Some(t) = p.tuning {
         eprint!("\rtuning kernels {}/{}   ", t.done, t.total);
@@ -98,14 +127,14 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
     if settings.precision == Precision::F16 && settings.backends.contains(&bench::Backend::Cpu) {
         eprintln!("note: the GPU engine runs in f16; the CPU engine computes in f32");
     }
-    let gpu = pollster::block_on(Gpu::new())?;
+    let (settings, gpu) = open_gpu(settings)?;
     // Fault injection for tests: lose the device (as a driver reset would) after N points.
     let lose_after: Option<usize> = std::env::var(LOSE_DEVICE_ENV)
         .ok()
         .and_then(|v| v.parse().ok());
     let mut points = 0;
     let report = pollster::block_on(bench::sweep(
-        &gpu,
+        gpu.as_ref(),
         &settings,
         &CANCEL,
         |p| {
@@ -115,7 +144,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
         },
         |_| {
             points += 1;
-            if lose_after == Some(points) {
+            if let (Some(gpu), true) = (&gpu, lose_after == Some(points)) {
                 gpu.destroy();
             }
         },

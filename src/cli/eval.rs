@@ -3,14 +3,12 @@
 
 use paraformer::Error;
 use paraformer::bench::accuracy;
-use paraformer::cpu::CpuEngine;
 use paraformer::data::{self, TestSet};
-use paraformer::engine::{Engine, EngineOptions, Gpu};
 use paraformer::model::{Mode, Weights};
 use paraformer::reference;
 
 use super::model_args;
-use crate::args::{Device, EvalArgs};
+use crate::args::EvalArgs;
 use crate::assets;
 
 pub fn run(args: &EvalArgs) -> Result<(), Error> {
@@ -38,37 +36,24 @@ pub fn run(args: &EvalArgs) -> Result<(), Error> {
     let c = &weights.config;
     set.check(c)?;
     let (mode, branches) = (args.run.mode.into(), args.run.branches(c)?);
-    let forced = args.run.forced()?;
-    let tuning = args.run.tuning()?;
+    // Checked before the model runs: a bad option is an error at once.
     let precision = args.run.precision()?;
+    args.run.forced()?;
+    args.run.tuning()?;
     let device = args.run.backend;
-    let (logits, adapter) = match device {
-        Device::Reference => (reference_logits(&weights, &set, mode, branches), None),
-        Device::Cpu => {
-            let mut engine = CpuEngine::new(&weights, 1)?;
-            let mut logits = Vec::with_capacity(set.len() * c.num_classes);
-            for i in 0..set.len() {
-                logits.extend(engine.run(mode, branches, &set.image(i))?);
-            }
-            (logits, None)
-        }
-        Device::Gpu => {
+    let (logits, adapter) = match device.backend() {
+        None => (reference_logits(&weights, &set, mode, branches), None),
+        Some(backend) => {
             let batch = args.batch.min(set.len());
-            let gpu = pollster::block_on(Gpu::new())?;
-            let options = EngineOptions {
-                batch,
-                forced,
-                precision,
-                ..Default::default()
-            };
-            let mut engine = pollster::block_on(Engine::new(&gpu, &weights, options))?;
-            model_args::autotune(&mut engine, (mode, branches), &tuning)?;
+            let run = (mode, branches);
+            let (mut engine, adapter) =
+                model_args::open_engine(backend, &weights, batch, &args.run, run)?;
             let logits =
                 pollster::block_on(accuracy::logits(&mut engine, &set, mode, branches, |_| {
                     true
                 }))?
                 .expect("never stopped");
-            (logits, Some(gpu.summary.name.clone()))
+            (logits, adapter)
         }
     };
     let score = data::score(&logits, c.num_classes, &set.labels);

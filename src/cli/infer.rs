@@ -2,22 +2,21 @@
 //! JSON on stdout.
 
 use paraformer::Error;
-use paraformer::cpu::CpuEngine;
-use paraformer::engine::{Engine, EngineOptions, Gpu};
 use paraformer::input;
 use paraformer::model::seeded_image;
 use paraformer::reference;
 
 use super::model_args;
-use crate::args::{Device, InferArgs};
+use crate::args::InferArgs;
 
 pub fn run(args: &InferArgs) -> Result<(), Error> {
     let weights = model_args::load_weights(args.checkpoint.as_deref(), &args.hints)?;
     let c = &weights.config;
     let (mode, branches) = (args.run.mode.into(), args.run.branches(c)?);
-    let forced = args.run.forced()?;
-    let tuning = args.run.tuning()?;
+    // Checked before the model is touched: a bad option is an error at once.
     let precision = args.run.precision()?;
+    args.run.forced()?;
+    args.run.tuning()?;
     let (image, source) = match args.input.as_deref() {
         Some(path) => {
             let bytes = std::fs::read(path)
@@ -30,26 +29,17 @@ pub fn run(args: &InferArgs) -> Result<(), Error> {
         ),
     };
     let device = args.run.backend;
-    let (logits, adapter) = match device {
-        Device::Reference => (
+    let (logits, adapter) = match device.backend() {
+        None => (
             reference::forward(&weights.branch_prefix(branches), &image, mode),
             None,
         ),
-        Device::Cpu => (
-            CpuEngine::new(&weights, 1)?.run(mode, branches, &image)?,
-            None,
-        ),
-        Device::Gpu => {
-            let gpu = pollster::block_on(Gpu::new())?;
-            let options = EngineOptions {
-                forced,
-                precision,
-                ..Default::default()
-            };
-            let mut engine = pollster::block_on(Engine::new(&gpu, &weights, options))?;
-            model_args::autotune(&mut engine, (mode, branches), &tuning)?;
+        Some(backend) => {
+            let run = (mode, branches);
+            let (mut engine, adapter) =
+                model_args::open_engine(backend, &weights, 1, &args.run, run)?;
             let out = pollster::block_on(engine.run(mode, branches, &image))?;
-            (out.logits, Some(gpu.summary.name.clone()))
+            (out.logits, adapter)
         }
     };
     // The first maximum on ties, as `eval` scores (and numpy's argmax).

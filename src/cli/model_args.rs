@@ -2,10 +2,11 @@
 //! needs) or the built-in default.
 
 use paraformer::Error;
-use paraformer::engine::Precision;
+use paraformer::bench::{Backend, Runner};
 use paraformer::engine::choice::Forced;
 use paraformer::engine::tune::Autotune;
 use paraformer::engine::tune_cache::Location;
+use paraformer::engine::{EngineOptions, Gpu, Precision};
 use paraformer::model::{self, Config, Hints, Pool, Weights};
 
 use crate::args::{Device, HintArgs, RunArgs, TuneArgs};
@@ -34,11 +35,53 @@ pub fn load_weights(path: Option<&str>, hints: &HintArgs) -> Result<Weights, Err
 impl Device {
     pub fn name(self) -> &'static str {
         match self {
-            Device::Gpu => "gpu",
-            Device::Cpu => "cpu",
             Device::Reference => "reference",
+            Device::Gpu => Backend::Gpu.name(),
+            Device::Cpu => Backend::Cpu.name(),
         }
     }
+
+    /// The engine it names; None for the reference, which is no engine.
+    pub fn backend(self) -> Option<Backend> {
+        match self {
+            Device::Gpu => Some(Backend::Gpu),
+            Device::Cpu => Some(Backend::Cpu),
+            Device::Reference => None,
+        }
+    }
+}
+
+/// Opens `backend`'s engine for `batch` images with the run's kernel and precision options,
+/// its kernels tuned for (mode, branches); a GPU adapter only for an engine that needs one.
+/// Also the adapter's name, when it opened one.
+pub fn open_engine(
+    backend: Backend,
+    weights: &Weights,
+    batch: usize,
+    run: &RunArgs,
+    (mode, branches): (paraformer::model::Mode, usize),
+) -> Result<(Runner, Option<String>), Error> {
+    let options = EngineOptions {
+        batch,
+        forced: run.forced()?,
+        precision: run.precision()?,
+        ..Default::default()
+    };
+    let gpu = match backend.needs_gpu() {
+        true => Some(pollster::block_on(Gpu::new())?),
+        false => None,
+    };
+    let mut engine = pollster::block_on(Runner::open(backend, gpu.as_ref(), weights, options))?;
+    let (how, at) = run.tuning()?;
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let runs = [(mode, branches)];
+    let tuned = engine.tune(&runs, how, &at, &never, |_| {});
+    if let Some(out) = pollster::block_on(tuned)? {
+        for w in out.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    Ok((engine, gpu.map(|g| g.summary.name.clone())))
 }
 
 impl HintArgs {
@@ -113,19 +156,4 @@ impl TuneArgs {
             .map_or(Location::User, |p| Location::At(p.into()));
         (how, at)
     }
-}
-
-/// Tunes `engine`'s kernels for one (mode, branches) run; what went wrong with the cache or a
-/// candidate goes to stderr as a warning (never an error).
-pub fn autotune(
-    engine: &mut paraformer::engine::Engine,
-    run: (paraformer::model::Mode, usize),
-    (how, at): &(Autotune, Location),
-) -> Result<(), Error> {
-    let never = std::sync::atomic::AtomicBool::new(false);
-    let out = pollster::block_on(engine.autotune(&[run], *how, at, &never, |_| {}))?;
-    for w in out.warnings {
-        eprintln!("warning: {w}");
-    }
-    Ok(())
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use paraformer::Error;
 use paraformer::bench::fit::Fit;
 use paraformer::bench::{Backend, GPU_CLOCK, Report};
+use paraformer::engine::Precision;
 
 use super::plots;
 use crate::args::ReportArgs;
@@ -67,34 +68,30 @@ fn load(file: &str) -> Result<Vec<Run>, Error> {
             "'{file}' holds no measured points: nothing to report"
         )));
     }
-    let ctx = &report.context;
-    let date = ctx.date.get(..10).unwrap_or(&ctx.date);
-    let runs = Backend::ALL
+    let runs = report
+        .backends()
         .into_iter()
-        .filter(|&b| report.points_on(b).next().is_some())
         .map(|backend| {
             let mut r = report.clone();
             r.points.retain(|p| p.backend == backend);
-            // Per-op profiles and device timestamps are the GPU engine's.
-            if backend != Backend::Gpu {
-                r.profiles.clear();
+            r.profiles.retain(|p| p.backend == backend);
+            r.engines.retain(|&b, _| b == backend);
+            r.fits.retain(|&b, _| b == backend);
+            r.device_peak.retain(|&b, _| b == backend);
+            // Kernel variants, their tuning and device timestamps are the GPU engine's; the
+            // precision error is that of an engine below f32.
+            if !backend.needs_gpu() {
+                r.kernels.clear();
+                r.tuning = None;
                 r.context.clocks.retain(|c| c != GPU_CLOCK);
             }
-            let label = match backend {
-                // The precision tells apart an f16 and an f32 sweep of one adapter.
-                Backend::Gpu => format!(
-                    "{} ({}, {}, {}, {date})",
-                    short_name(&ctx.adapter.name),
-                    ctx.adapter.backend,
-                    ctx.settings.preset,
-                    ctx.settings.precision
-                ),
-                Backend::Cpu => format!("cpu engine ({}, {date})", ctx.settings.preset),
-            };
+            if r.context.settings.precision_on(backend) == Precision::F32 {
+                r.precision_error.clear();
+            }
             Run {
                 file: file.to_string(),
-                label,
-                fit: Fit::of(&r.points, ctx.settings.config.depth),
+                label: report.label_of(backend),
+                fit: Fit::of(&r.points, r.context.settings.config.depth),
                 report: r,
                 backend,
             }
@@ -103,34 +100,18 @@ fn load(file: &str) -> Result<Vec<Run>, Error> {
     Ok(runs)
 }
 
-/// What measured a run: the GPU adapter, or the CPU engine and its threads.
+/// What measured a run: its engine and what it stored values in.
 fn engine_line(run: &Run) -> String {
-    let ctx = &run.report.context;
-    match run.backend {
-        Backend::Gpu => format!(
-            "adapter: {} ({}, {}; driver {} {}), {} storage",
-            ctx.adapter.name,
-            ctx.adapter.backend,
-            ctx.adapter.device_type,
-            ctx.adapter.driver,
-            ctx.adapter.driver_info,
-            ctx.settings.precision
-        ),
-        Backend::Cpu => format!(
-            "engine: the CPU engine (f32), {}",
-            ctx.cpu_engine()
-                .unwrap_or_else(|| "gemm, threads not recorded".to_string())
-        ),
-    }
-}
-
-/// The adapter's name up to its first parenthesis ("llvmpipe (LLVM 15.0.6, 256 bits)");
-/// browsers may hide the name.
-fn short_name(name: &str) -> &str {
-    match name.split(" (").next().unwrap_or(name).trim() {
-        "" => "unnamed adapter",
-        short => short,
-    }
+    let backend = run.backend;
+    let engine = run
+        .report
+        .engine(backend)
+        .map_or_else(|| "not recorded".to_string(), |e| e.line());
+    format!(
+        "{} engine: {engine}, {} storage",
+        backend.name(),
+        run.report.context.settings.precision_on(backend)
+    )
 }
 
 fn write(path: &Path, text: &str) -> Result<(), Error> {
@@ -196,7 +177,7 @@ fn markdown(runs: &[Run], profile: bool, roofline: bool) -> String {
                 p.gflops, p.gbytes_per_s, p.method
             );
         }
-        if run.backend == Backend::Gpu && !r.precision_error.is_empty() {
+        if !r.precision_error.is_empty() {
             let _ = writeln!(
                 md,
                 "- f16 logits against the f32 CPU engine's: {}",
@@ -207,7 +188,7 @@ fn markdown(runs: &[Run], profile: bool, roofline: bool) -> String {
         for line in run.fit.summary() {
             let _ = writeln!(md, "- {line}");
         }
-        if run.backend == Backend::Gpu && !r.kernels.is_empty() {
+        if !r.kernels.is_empty() {
             md.push_str("\n### Kernels (op, mode: variant (why) for rows x n x k, lanes)\n\n");
             for line in paraformer::bench::kernels::lines(&r.kernels) {
                 let _ = writeln!(md, "- {line}");

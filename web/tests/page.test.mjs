@@ -69,17 +69,18 @@ test('an autorun URL measures both modes at every depth on both backends', { tim
   const error = await page.evaluate(() => window.paraformerError ?? null);
   assert.equal(error, null, `the page reported: ${error}`);
   const r = await page.evaluate(() => window.paraformerResults);
-  assert.equal(r.schema, 'paraformer-bench/1');
+  assert.equal(r.schema, 'paraformer-bench/2');
   assert.equal(r.complete, true);
   assert.equal(r.context.target, 'wasm32');
-  assert.ok(r.context.adapter.name.length > 0 || r.context.adapter.backend.length > 0);
+  const adapter = r.engines.gpu.adapter;
+  assert.ok(adapter.name.length > 0 || adapter.backend.length > 0);
   assert.deepEqual(r.context.settings.depths, [1, 2, 3]);
   assert.ok(r.page_load.first_frame_ms > 0, JSON.stringify(r.page_load));
   assert.ok(r.page_load.adapter_ready_ms >= r.page_load.first_frame_ms, JSON.stringify(r.page_load));
   assert.deepEqual(r.context.settings.backends, ['gpu', 'cpu']);
   // The wasm CPU engine runs on the page's one thread (no threads without nightly Rust).
-  assert.equal(r.context.cpu_threads, 1);
-  assert.equal(r.context.cpu_simd, 'simd128');
+  assert.equal(r.engines.cpu.threads, 1);
+  assert.equal(r.engines.cpu.simd, 'simd128');
   assert.equal(r.points.length, 2 * 2 * 3);
   for (const backend of ['gpu', 'cpu']) {
     for (const depth of [1, 2, 3]) {
@@ -97,7 +98,7 @@ test('an autorun URL measures both modes at every depth on both backends', { tim
       assert.equal(par.critical_path, 11);
     }
   }
-  assert.ok(r.fit && r.cpu_fit, 'a fit per backend');
+  assert.ok(r.fits.gpu && r.fits.cpu, 'a fit per backend');
   // The roofs, probed in the page (SwiftShader, the wasm CPU engine): plausible, and no
   // point's rate above its backend's.
   for (const backend of ['gpu', 'cpu']) {

@@ -28,7 +28,7 @@ async fn run_sweep(gpu: &Gpu, ctx: &Ctx, settings: Settings, weights: &Weights) 
         }
     });
     let result = bench::sweep_weights(
-        gpu,
+        Some(gpu),
         &settings,
         weights,
         &ctx.cancel,
@@ -198,7 +198,7 @@ async fn run_accuracy(gpu: &Gpu, ctx: &Ctx, weights: &Weights, set: &TestSet, im
             batch,
             ..Default::default()
         };
-        let mut engine = Engine::new(gpu, weights, options).await?;
+        let mut engine = Runner::Gpu(Box::new(Engine::new(gpu, weights, options).await?));
         for k in 1..=branches {
             let base = (k - 1) * n;
             let logits = bench::accuracy::logits(&mut engine, &subset, Mode::Parallel, k, |done| {
