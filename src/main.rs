@@ -77,34 +77,16 @@ fn main() {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
-    // Markup of our own (the no-WebGPU advice) goes in as HTML; messages that may quote the
-    // URL go in as text, so a crafted link cannot put markup on the page.
-    let show_html = |msg: &str| {
-        if let Some(el) = document.get_element_by_id("status") {
-            el.set_inner_html(msg);
-        }
-    };
+    // Messages go in as text: they may quote the URL, and a crafted link must not put
+    // markup on the page.
     let show = |msg: &str| {
         if let Some(el) = document.get_element_by_id("status") {
             el.set_text_content(Some(msg));
         }
     };
+    // A browser without WebGPU runs the app too: egui draws with WebGL, and the app says
+    // that the CPU engine runs every view and how to get WebGPU.
     let window = web_sys::window().expect("a page has a window");
-    let has_webgpu =
-        js_sys::Reflect::get(&window.navigator(), &"gpu".into()).is_ok_and(|g| !g.is_undefined());
-    if !has_webgpu {
-        let msg = "This browser has no WebGPU, which this page needs to run the model on the GPU. \
-                   Open it in Chrome or Edge 113+ (or Safari 26+, Firefox 141+ on Windows); in Chrome \
-                   on Linux enable <code>chrome://flags/#enable-unsafe-webgpu</code>. The page must be \
-                   served over https or from localhost.";
-        show_html(msg);
-        let _ = js_sys::Reflect::set(
-            &window,
-            &"paraformerError".into(),
-            &"no WebGPU in this browser".into(),
-        );
-        return;
-    }
     let launch = match args::app_args_from_pairs(&app::platform::query_pairs())
         .and_then(|a| app::state::Launch::from_args(&a))
     {

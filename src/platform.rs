@@ -17,3 +17,16 @@ pub async fn browser_pause(ms: i32) {
     #[cfg(not(target_arch = "wasm32"))]
     let _ = ms;
 }
+
+/// Whether the page's browser has the WebGPU API (`navigator.gpu`); natively always true
+/// (whether an adapter exists is `Gpu::new`'s to find out).
+pub fn has_webgpu_api() -> bool {
+    #[cfg(target_arch = "wasm32")]
+    {
+        web_sys::window().is_some_and(|w| {
+            js_sys::Reflect::get(&w.navigator(), &"gpu".into()).is_ok_and(|g| !g.is_undefined())
+        })
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    true
+}

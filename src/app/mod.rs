@@ -46,6 +46,8 @@ pub struct App {
     autorun_pending: bool,
     live_pending: bool,
     published: bool,
+    /// The notice that no GPU adapter was found (the CPU engine runs everything) was given.
+    cpu_noticed: bool,
     inbox: Inbox,
     status: Status,
     /// The shipped trained MNIST model and its test split.
@@ -98,6 +100,12 @@ impl Status {
     }
 }
 
+/// The CPU engine in a few words.
+#[cfg(target_arch = "wasm32")]
+pub const CPU_ENGINE: &str = "compiled to wasm: SIMD128, one thread, f32";
+#[cfg(not(target_arch = "wasm32"))]
+pub const CPU_ENGINE: &str = "SIMD matrix products on every core, f32";
+
 /// How long the finished plot stays up before `exit` closes the window.
 const CLOSE_DELAY: std::time::Duration = std::time::Duration::from_millis(1500);
 
@@ -142,6 +150,7 @@ impl App {
             live_pending: launch.live,
             launch,
             published: false,
+            cpu_noticed: false,
             inbox: Arc::new(Mutex::new(Vec::new())),
             status,
             share_link: None,
@@ -286,7 +295,14 @@ impl App {
         }
         // The fields it needs, not a copy of the whole snapshot every frame.
         let (ready, running) = (self.snap.ready, self.snap.running);
-        if let Some(e) = &self.snap.gpu_error {
+        if self.snap.cpu_only {
+            if !self.cpu_noticed {
+                // Said once; from now on the sweep measures the CPU engine.
+                self.cpu_noticed = true;
+                (self.form.gpu, self.form.cpu) = (false, true);
+                platform::publish_notice(&self.cpu_notice());
+            }
+        } else if let Some(e) = &self.snap.gpu_error {
             platform::publish_error(e);
         }
         let load = &mut self.page_load;
@@ -405,9 +421,24 @@ impl App {
         });
     }
 
+    /// What a person without a GPU adapter is told: why, how to get one, and that the CPU
+    /// engine runs every view meanwhile.
+    fn cpu_notice(&self) -> String {
+        let why = self
+            .snap
+            .gpu_error
+            .as_deref()
+            .unwrap_or("no GPU adapter found");
+        let why = why.strip_prefix("GPU: ").unwrap_or(why);
+        format!("No GPU engine here: every view runs on the CPU engine ({CPU_ENGINE}). Why: {why}")
+    }
+
     /// The open tab's view.
     fn central(&mut self, ui: &mut egui::Ui) {
-        if let Some(e) = &self.snap.gpu_error {
+        if self.snap.cpu_only {
+            ui.colored_label(ui.visuals().warn_fg_color, self.cpu_notice());
+            ui.separator();
+        } else if let Some(e) = &self.snap.gpu_error {
             ui.heading("No usable GPU");
             ui.colored_label(ui.visuals().error_fg_color, e);
             return;

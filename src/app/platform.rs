@@ -329,6 +329,16 @@ pub fn announce(message: &str) {
     let _ = message;
 }
 
+/// Announces a notice that is no failure and tells the page about it too
+/// (`window.paraformerNotice`), so automation sees it.
+pub fn publish_notice(message: &str) {
+    announce(message);
+    #[cfg(target_arch = "wasm32")]
+    if let Some(w) = web_sys::window() {
+        let _ = js_sys::Reflect::set(&w, &"paraformerNotice".into(), &message.into());
+    }
+}
+
 /// Announces a failure and tells the page about it too (`window.paraformerError`), so
 /// automation sees it.
 pub fn publish_error(message: &str) {

@@ -98,8 +98,12 @@ impl App {
             ui.end_row();
             ui.label("backends");
             ui.horizontal(|ui| {
-                ui.checkbox(&mut self.form.gpu, "GPU")
-                    .on_hover_text("the WGSL engine on this adapter");
+                ui.add_enabled(
+                    !self.snap.cpu_only,
+                    egui::Checkbox::new(&mut self.form.gpu, "GPU"),
+                )
+                .on_hover_text("the WGSL engine on this adapter")
+                .on_disabled_hover_text("no GPU adapter here: the CPU engine runs alone");
                 ui.checkbox(&mut self.form.cpu, "CPU").on_hover_text(if cfg!(target_arch = "wasm32") {
                     "the CPU engine compiled to wasm (SIMD128, one thread), on the page's thread"
                 } else {
@@ -114,7 +118,10 @@ impl App {
                 );
             ui.end_row();
             ui.label("GPU kernels");
-            ui.horizontal(|ui| {
+            // Without an adapter there are no GPU kernels to choose.
+            let gpu = !self.snap.cpu_only;
+            ui.add_enabled_ui(gpu, |ui| {
+                ui.horizontal(|ui| {
                 let tune = &mut self.form.autotune;
                 ui.selectable_value(tune, Autotune::On, "tuned")
                     .on_hover_text(
@@ -126,6 +133,7 @@ impl App {
                     .on_hover_text("the built-in rule for this kind of device, nothing timed");
                 ui.selectable_value(tune, Autotune::Refresh, "retune")
                     .on_hover_text("time every kernel again, ignoring what was kept");
+                });
             });
             ui.end_row();
             ui.label("GPU storage");
@@ -188,6 +196,9 @@ impl App {
                 "adapter '{}' does not offer shader-f16 (SHADER_F16): f32 only",
                 a.name
             )),
+            None if self.snap.cpu_only => {
+                Some("no GPU adapter: the CPU engine computes in f32".to_string())
+            }
             None => Some("no GPU adapter is open yet".to_string()),
         }
     }

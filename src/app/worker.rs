@@ -15,10 +15,10 @@ use std::sync::{Arc, Mutex};
 use std::{cell::RefCell, rc::Rc};
 
 use paraformer::Error;
-use paraformer::bench::{self, Outcome, Runner, Settings, Stats};
+use paraformer::bench::{self, Backend, Outcome, Runner, Settings, Stats};
 use paraformer::data::{self, TestSet};
 use paraformer::engine::choice::Forced;
-use paraformer::engine::{Engine, EngineOptions, Gpu, Precision};
+use paraformer::engine::{EngineOptions, Gpu, Precision};
 use paraformer::model::{Mode, Weights, seeded_image};
 use paraformer::platform::browser_pause;
 use paraformer::reference;
@@ -236,9 +236,7 @@ impl Worker {
             };
             let (ctx, slot) = (worker.task_ctx(), worker.gpu.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                if let Some(g) = open_gpu(&ctx).await {
-                    *slot.borrow_mut() = Some(g);
-                }
+                *slot.borrow_mut() = open_gpu(&ctx).await;
             });
             worker
         }
@@ -249,8 +247,9 @@ impl Worker {
     pub fn snapshot(&self) -> Snapshot {
         let s = self.shared.lock().expect("worker state");
         Snapshot {
-            ready: s.adapter.is_some(),
+            ready: s.adapter.is_some() || s.cpu_only,
             gpu_error: s.gpu_error.clone(),
+            cpu_only: s.cpu_only,
             has_gpu_clock: s.adapter.as_ref().is_some_and(|a| a.timestamps),
             running: s.sweep.running,
             progress: s.sweep.progress,
@@ -347,7 +346,7 @@ impl Worker {
                     continue;
                 };
                 let interrupted = || !queue.borrow().is_empty();
-                if let Some(live) = run_job(&gpu, &ctx, job, &interrupted).await {
+                if let Some(live) = run_job(gpu.as_ref(), &ctx, job, &interrupted).await {
                     paused_live = Some((ctx.live_generation.load(Ordering::Relaxed), live));
                 }
             }
@@ -357,25 +356,27 @@ impl Worker {
 }
 
 /// The page's device for the next job: a lost one (driver reset, out of memory) is replaced
-/// first; None, with the reason shown, while none is open.
+/// first; `Some(None)` when there is none and the CPU engine runs the jobs; None, with the
+/// reason shown, while the adapter is still being opened.
 #[cfg(target_arch = "wasm32")]
-async fn page_gpu(ctx: &Ctx, slot: &Rc<RefCell<Option<Gpu>>>) -> Option<Gpu> {
+async fn page_gpu(ctx: &Ctx, slot: &Rc<RefCell<Option<Gpu>>>) -> Option<Option<Gpu>> {
     let lost = slot.borrow().as_ref().is_some_and(|g| g.lost().is_some());
     if lost {
         *slot.borrow_mut() = None;
         ctx.update(|s| s.gpu_error = Some("the GPU device was lost; opening a new one".into()));
-        let g = open_gpu(ctx).await?;
-        *slot.borrow_mut() = Some(g);
+        *slot.borrow_mut() = open_gpu(ctx).await;
     }
     let gpu = slot.borrow().clone();
-    if gpu.is_none() {
+    let cpu_only = ctx.shared.lock().expect("worker state lock").cpu_only;
+    if gpu.is_none() && !cpu_only {
         ctx.update(|s| {
             if s.gpu_error.is_none() {
                 s.gpu_error = Some("the GPU is not ready yet: try again in a moment".into());
             }
         });
+        return None;
     }
-    gpu
+    Some(gpu)
 }
 
 /// The live loop paused for another job, unless it was stopped meanwhile.
@@ -388,9 +389,8 @@ fn resume(paused: &mut Option<(u64, Job)>, ctx: &Ctx) -> Option<Job> {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn native_loop(ctx: Ctx, rx: std::sync::mpsc::Receiver<Job>) {
-    let Some(mut gpu) = pollster::block_on(open_gpu(&ctx)) else {
-        return;
-    };
+    // None: no adapter, and the CPU engine runs every job.
+    let mut gpu = pollster::block_on(open_gpu(&ctx));
     // A job that arrived while the live loop ran: it goes first, then the live loop resumes
     // unless it was stopped meanwhile.
     let next = std::cell::RefCell::new(None);
@@ -412,13 +412,10 @@ fn native_loop(ctx: Ctx, rx: std::sync::mpsc::Receiver<Job>) {
             },
         };
         // A lost device (driver reset, out of memory) is replaced by a new one before the job.
-        if gpu.lost().is_some() {
-            match pollster::block_on(open_gpu(&ctx)) {
-                Some(g) => gpu = g,
-                None => continue,
-            }
+        if gpu.as_ref().is_some_and(|g| g.lost().is_some()) {
+            gpu = pollster::block_on(open_gpu(&ctx));
         }
-        if let Some(live) = pollster::block_on(run_job(&gpu, &ctx, job, &interrupted)) {
+        if let Some(live) = pollster::block_on(run_job(gpu.as_ref(), &ctx, job, &interrupted)) {
             paused_live = Some((ctx.live_generation.load(Ordering::Relaxed), live));
         }
     }

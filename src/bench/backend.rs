@@ -184,6 +184,14 @@ impl Runner {
         })
     }
 
+    /// Whether its device was lost (a driver reset, out of memory): it must be opened again.
+    pub fn is_lost(&self) -> bool {
+        match self {
+            Runner::Gpu(e) => e.gpu().lost().is_some(),
+            Runner::Cpu(_) => false,
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Runner::Gpu(_) => Backend::Gpu,

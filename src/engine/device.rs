@@ -100,6 +100,11 @@ impl Gpu {
         adjust: impl FnOnce(&mut wgpu::Limits),
         deny: wgpu::Features,
     ) -> Result<Gpu, Error> {
+        if !crate::platform::has_webgpu_api() {
+            return Err(Error::Gpu(format!(
+                "this browser has no WebGPU (no navigator.gpu): {NO_ADAPTER_HELP}"
+            )));
+        }
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = instance

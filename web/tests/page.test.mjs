@@ -383,27 +383,48 @@ test('a corrupt file dropped on the page is explained in the page', { timeout: 5
   await page.close();
 });
 
-test('a browser without WebGPU, or without an adapter, gets an explanation', { timeout: 3 * 60 * 1000 }, async () => {
-  // Without --enable-unsafe-webgpu this Chromium has the API but no adapter.
-  const plain = await chromium.launch({ executablePath, args: quiet });
+test('a browser without WebGPU runs every sweep on the CPU engine and says how to get WebGPU', { timeout: 10 * 60 * 1000 }, async () => {
+  // Without --enable-unsafe-webgpu this Chromium has the API but no adapter; egui draws
+  // with WebGL (SwiftShader).
+  const plain = await chromium.launch({ executablePath, args: [...quiet, '--use-angle=swiftshader', '--enable-unsafe-swiftshader'] });
   try {
-    const page = await plain.newPage();
-    await page.goto(`${base}/`);
-    await page.waitForFunction(() => window.paraformerError, null, { timeout: 120000 });
+    const page = await plain.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = consoleErrors(page);
+    await page.goto(`${base}/?preset=mnist&depths=1..=2&samples=2&warmup=0&autorun=1&backends=gpu`);
+    await page.waitForFunction(() => window.paraformerResults || window.paraformerError, null, { timeout: 5 * 60 * 1000, polling: 500 });
+    assert.equal(await page.evaluate(() => window.paraformerError ?? null), null);
     const noAdapter = /no GPU adapter found: open the page in a browser with WebGPU .*enable-unsafe-webgpu/;
-    assert.match(await page.evaluate(() => window.paraformerError), noAdapter);
-    assert.match(await page.textContent('#messages'), noAdapter);
+    assert.match(await page.evaluate(() => window.paraformerNotice), noAdapter);
+    const r = await page.evaluate(() => window.paraformerResults);
+    assert.equal(r.schema, 'paraformer-bench/2');
+    assert.equal(r.complete, true);
+    // Asked for the GPU engine, measured on the CPU engine alone: nothing of a GPU recorded.
+    assert.deepEqual(r.context.settings.backends, ['cpu']);
+    assert.deepEqual(Object.keys(r.engines), ['cpu']);
+    assert.equal(r.engines.cpu.simd, 'simd128');
+    assert.equal(r.points.length, 2 * 2);
+    for (const p of r.points) {
+      assert.equal(p.backend, 'cpu');
+      assert.ok(p.wall.median_ms > 0 && p.gflops_wall > 0, JSON.stringify(p.wall));
+      assert.equal(p.critical_path, p.mode === 'serial' ? 7 * p.depth + 4 : 11);
+    }
+    assert.ok(r.fits.cpu, 'the CPU engine has its fit');
+    await page.screenshot({ path: join(shots, 'no-webgpu-latency.png') });
+    assert.deepEqual(errors.filter((e) => !/WebGPU|webgpu|adapter/.test(e)), [], 'no console errors but the adapter\'s');
     await page.close();
-    // A browser without the API at all (as older ones are): the page says so in words.
-    const bare = await plain.newPage();
+    // A browser without the API at all (as older ones are): the same, said in its words.
+    const bare = await plain.newPage({ viewport: { width: 1280, height: 800 } });
     await bare.addInitScript(() => { delete Navigator.prototype.gpu; });
-    await bare.goto(`${base}/`);
-    await bare.waitForFunction(() => window.paraformerError, null, { timeout: 60000 });
+    await bare.goto(`${base}/?preset=mnist&depths=1&samples=2&warmup=0&autorun=1`);
+    await bare.waitForFunction(() => window.paraformerResults || window.paraformerError, null, { timeout: 5 * 60 * 1000, polling: 500 });
     assert.equal(await bare.evaluate(() => 'gpu' in navigator), false);
-    const text = await bare.textContent('#status');
-    assert.match(text, /This browser has no WebGPU/);
-    assert.match(text, /enable-unsafe-webgpu/);
-    assert.ok(await bare.isVisible('#status'));
+    assert.equal(await bare.evaluate(() => window.paraformerError ?? null), null);
+    const notice = await bare.evaluate(() => window.paraformerNotice);
+    assert.match(notice, /this browser has no WebGPU/);
+    assert.match(notice, /enable-unsafe-webgpu/);
+    const b = await bare.evaluate(() => window.paraformerResults);
+    assert.ok(b.points.length === 2 && b.points.every((p) => p.backend === 'cpu'), JSON.stringify(b.points));
+    await bare.screenshot({ path: join(shots, 'no-webgpu-api.png') });
   } finally {
     await plain.close();
   }

@@ -3,23 +3,50 @@
 
 use super::*;
 
+/// The GPU adapter; without one (`gpu_error` says why and how to get one) every job runs on
+/// the CPU engine from then on.
 pub(super) async fn open_gpu(ctx: &Ctx) -> Option<Gpu> {
     match Gpu::new().await {
         Ok(g) => {
             ctx.update(|s| {
                 s.adapter = Some(g.summary.clone());
                 s.gpu_error = None;
+                s.cpu_only = false;
             });
             Some(g)
         }
         Err(e) => {
-            ctx.update(|s| s.gpu_error = Some(e.to_string()));
+            ctx.update(|s| {
+                s.gpu_error = Some(e.to_string());
+                s.cpu_only = true;
+            });
             None
         }
     }
 }
 
-async fn run_sweep(gpu: &Gpu, ctx: &Ctx, settings: Settings, weights: &Weights) {
+/// The engine of a job: the GPU's when an adapter is open, else the CPU engine.
+async fn open_engine(
+    gpu: Option<&Gpu>,
+    weights: &Weights,
+    options: EngineOptions,
+) -> Result<Runner, Error> {
+    let backend = if gpu.is_some() {
+        Backend::Gpu
+    } else {
+        Backend::Cpu
+    };
+    Runner::open(backend, gpu, weights, options).await
+}
+
+async fn run_sweep(gpu: Option<&Gpu>, ctx: &Ctx, mut settings: Settings, weights: &Weights) {
+    if gpu.is_none() {
+        // No adapter: the engines that need none measure (the CPU engine at least).
+        settings.backends.retain(|b| !b.needs_gpu());
+        if settings.backends.is_empty() {
+            settings.backends.push(Backend::Cpu);
+        }
+    }
     ctx.cancel.store(false, Ordering::Relaxed);
     ctx.update(|s| {
         s.sweep = SweepState {
@@ -28,7 +55,7 @@ async fn run_sweep(gpu: &Gpu, ctx: &Ctx, settings: Settings, weights: &Weights) 
         }
     });
     let result = bench::sweep_weights(
-        Some(gpu),
+        gpu,
         &settings,
         weights,
         &ctx.cancel,
@@ -48,7 +75,7 @@ async fn run_sweep(gpu: &Gpu, ctx: &Ctx, settings: Settings, weights: &Weights) 
     });
 }
 
-async fn live_step(engine: &mut Engine, ctx: &Ctx, image: &[f32]) -> Result<(), Error> {
+async fn live_step(engine: &mut Runner, ctx: &Ctx, image: &[f32]) -> Result<(), Error> {
     let (mode, branches) = ctx.live.get();
     let branches = branches.min(engine.config().branches);
     let stats = engine.prepare(mode, branches)?;
@@ -70,12 +97,12 @@ async fn live_step(engine: &mut Engine, ctx: &Ctx, image: &[f32]) -> Result<(), 
     Ok(())
 }
 
-/// GPU against the CPU reference in both modes, with `forced` kernel variants stored at
-/// `precision`: the largest absolute error of the logits and their largest magnitude, also
-/// handed to the page (`window.paraformerCheck`, which the browser test reads for every
-/// variant).
+/// The job's engine (the GPU's, or without an adapter the CPU engine) against the f32
+/// reference in both modes, with `forced` kernel variants stored at `precision`: the largest
+/// absolute error of the logits and their largest magnitude, also handed to the page
+/// (`window.paraformerCheck`, which the browser test reads for every variant).
 async fn run_check(
-    gpu: &Gpu,
+    gpu: Option<&Gpu>,
     ctx: &Ctx,
     weights: &Weights,
     branches: usize,
@@ -90,7 +117,7 @@ async fn run_check(
             precision,
             ..Default::default()
         };
-        let mut engine = Engine::new(gpu, weights, options).await?;
+        let mut engine = open_engine(gpu, weights, options).await?;
         let prefix = weights.branch_prefix(branches);
         let (mut err, mut scale) = (0.0f32, 0.0f32);
         for mode in Mode::ALL {
@@ -99,17 +126,14 @@ async fn run_check(
             let (e, s) = bench::precision::max_abs_error(&got, &want);
             (err, scale) = (err.max(e), scale.max(s));
         }
-        let picks = Mode::ALL
-            .iter()
-            .map(|&m| engine.picks(m, branches))
-            .collect::<Result<Vec<_>, Error>>()?
-            .concat();
-        Ok::<_, Error>((err, scale, picks))
+        let mut kernels = Vec::new();
+        for mode in Mode::ALL {
+            engine.record_kernels(mode, branches, &mut kernels);
+        }
+        Ok::<_, Error>((err, scale, kernels, engine.precision()))
     }
     .await
-    .map(|(err, scale, picks)| {
-        let mut kernels = Vec::new();
-        paraformer::bench::kernels::record(&mut kernels, &picks, |_| Vec::new());
+    .map(|(err, scale, kernels, precision)| {
         crate::app::platform::publish_check(err, scale, &kernels, precision);
         (err, scale)
     })
@@ -123,12 +147,12 @@ async fn run_check(
 thread_local! {
     /// The engine of the last classified model (keyed by its weights' address), kept so that
     /// every stroke is a warm single inference, not an upload.
-    static CLASSIFIER: std::cell::RefCell<Option<(usize, Engine)>> =
+    static CLASSIFIER: std::cell::RefCell<Option<(usize, Runner)>> =
         const { std::cell::RefCell::new(None) };
 }
 
 async fn run_classify(
-    gpu: &Gpu,
+    gpu: Option<&Gpu>,
     ctx: &Ctx,
     weights: &Arc<Weights>,
     image: &[f32],
@@ -140,9 +164,14 @@ async fn run_classify(
         // Taken out while in use (no borrow across an await); put back afterwards.
         let cached = CLASSIFIER.with(|c| c.borrow_mut().take());
         let (mut engine, cold) = match cached {
-            Some((k0, e)) if k0 == key && e.gpu().lost().is_none() => (e, false),
+            // An engine of the backend this job would open (the GPU's, unless none is open).
+            Some((k0, e))
+                if k0 == key && !e.is_lost() && gpu.is_some() == e.backend().needs_gpu() =>
+            {
+                (e, false)
+            }
             _ => (
-                Engine::new(gpu, weights, EngineOptions::default()).await?,
+                open_engine(gpu, weights, EngineOptions::default()).await?,
                 true,
             ),
         };
@@ -178,7 +207,13 @@ async fn run_classify(
 /// Rounds of single-image runs over every k for the accuracy view's latency.
 pub(super) const LATENCY_ROUNDS: usize = 15;
 
-async fn run_accuracy(gpu: &Gpu, ctx: &Ctx, weights: &Weights, set: &TestSet, images: usize) {
+async fn run_accuracy(
+    gpu: Option<&Gpu>,
+    ctx: &Ctx,
+    weights: &Weights,
+    set: &TestSet,
+    images: usize,
+) {
     ctx.cancel.store(false, Ordering::Relaxed);
     let mut subset = set.clone();
     let n = images.clamp(1, set.len());
@@ -198,7 +233,7 @@ async fn run_accuracy(gpu: &Gpu, ctx: &Ctx, weights: &Weights, set: &TestSet, im
             batch,
             ..Default::default()
         };
-        let mut engine = Runner::Gpu(Box::new(Engine::new(gpu, weights, options).await?));
+        let mut engine = open_engine(gpu, weights, options).await?;
         for k in 1..=branches {
             let base = (k - 1) * n;
             let logits = bench::accuracy::logits(&mut engine, &subset, Mode::Parallel, k, |done| {
@@ -224,7 +259,7 @@ async fn run_accuracy(gpu: &Gpu, ctx: &Ctx, weights: &Weights, set: &TestSet, im
         // Latency of one image for every k, timed in rounds over k so that a slow spell of
         // the machine hits every k alike; the window redraws between rounds, never while a
         // run is timed (it shares the CPU adapter's cores, or the browser's GPU queue).
-        let mut single = Engine::new(gpu, weights, EngineOptions::default()).await?;
+        let mut single = open_engine(gpu, weights, EngineOptions::default()).await?;
         let image = subset.image(0);
         for k in 1..=branches {
             single.run(Mode::Parallel, k, &image).await?;
@@ -292,11 +327,11 @@ async fn reference_logits(w: &Weights, image: &[f32], mode: Mode) -> Vec<f32> {
     reference::head(c, &reference::branch_sum(c, &outputs), w)
 }
 
-/// Runs one job on `gpu`, the same code for both targets: natively blocked on the worker
+/// Runs one job on `gpu` (None: on the CPU engine), the same code for both targets: natively blocked on the worker
 /// thread, in the browser spawned on the page's event loop. A live loop runs until stopped,
 /// or until `interrupted` says another job waits: then it is handed back to resume later.
 pub(super) async fn run_job(
-    gpu: &Gpu,
+    gpu: Option<&Gpu>,
     ctx: &Ctx,
     job: Job,
     interrupted: &dyn Fn() -> bool,
@@ -328,13 +363,13 @@ pub(super) async fn run_job(
 /// Inference in a loop on one engine until the live generation changes (stopped) or
 /// another job waits (the job is returned, to resume).
 async fn run_live(
-    gpu: &Gpu,
+    gpu: Option<&Gpu>,
     ctx: &Ctx,
     weights: Arc<Weights>,
     interrupted: &dyn Fn() -> bool,
 ) -> Option<Job> {
     let generation = ctx.live_generation.load(Ordering::Relaxed);
-    let mut engine = match Engine::new(gpu, &weights, EngineOptions::default()).await {
+    let mut engine = match open_engine(gpu, &weights, EngineOptions::default()).await {
         Ok(e) => e,
         Err(e) => {
             ctx.update(|s| s.live.error = Some(e.to_string()));

@@ -52,9 +52,11 @@ pub struct SweepState {
 /// What one frame shows of the worker's state, taken once per frame.
 #[derive(Clone, Default)]
 pub struct Snapshot {
-    /// The adapter is open.
+    /// An engine can run jobs: the adapter is open, or there is none and the CPU engine
+    /// runs them.
     pub ready: bool,
     pub gpu_error: Option<String>,
+    pub cpu_only: bool,
     pub has_gpu_clock: bool,
     pub running: bool,
     pub progress: Option<Progress>,
@@ -84,6 +86,9 @@ pub struct LiveState {
 pub struct Shared {
     pub adapter: Option<AdapterSummary>,
     pub gpu_error: Option<String>,
+    /// No GPU adapter could be opened (`gpu_error` says why): every job runs on the CPU
+    /// engine.
+    pub cpu_only: bool,
     pub sweep: SweepState,
     pub live: LiveState,
     /// Max abs error of GPU vs CPU logits, and the logits' scale, or the failure.
