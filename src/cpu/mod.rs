@@ -1,7 +1,8 @@
-//! The CPU engine: the same network as the GPU engine, with the same plan shapes, on the
-//! machine's cores. A parallel run holds its K branches as lanes of one batched op per step
-//! (the branch in the batch dimension); a serial run chains the blocks in one lane. Linears
-//! carry their bias, GELU and residual in the product's epilogue. `reference` stays the oracle.
+//! The CPU engine: the network's stages (`model::network`, the list the GPU planner walks
+//! too) on the machine's cores, one op per stage. A parallel run holds its K branches as
+//! lanes of one batched op per stage (the branch in the batch dimension); a serial run
+//! chains the blocks in one lane. Linears carry their bias, GELU and residual in the
+//! product's epilogue. `reference` stays the oracle.
 
 pub mod kernels;
 mod math;
@@ -9,9 +10,10 @@ mod math;
 use kernels::Lane;
 
 use crate::Error;
+use crate::model::network::{self, Layer, Named, Slot, Stage, Value};
 use crate::model::{BlockWeights, Config, Mode, Pool, Weights};
 
-/// Activations of the widest run so far, kept between runs.
+/// Activations of the widest run so far, kept between runs: one per value of the network.
 #[derive(Default)]
 struct Buffers {
     x0: Vec<f32>,
@@ -19,9 +21,40 @@ struct Buffers {
     u: Vec<f32>,
     qkv: Vec<f32>,
     att: Vec<f32>,
-    h1: Vec<f32>,
     v: Vec<f32>,
     g: Vec<f32>,
+}
+
+impl Buffers {
+    fn get(&self, v: Value) -> &[f32] {
+        match v {
+            Value::X0 => &self.x0,
+            Value::H => &self.h,
+            Value::U => &self.u,
+            Value::Qkv => &self.qkv,
+            Value::Att => &self.att,
+            Value::V => &self.v,
+            Value::G => &self.g,
+        }
+    }
+
+    fn slot(&mut self, v: Value) -> &mut Vec<f32> {
+        match v {
+            Value::X0 => &mut self.x0,
+            Value::H => &mut self.h,
+            Value::U => &mut self.u,
+            Value::Qkv => &mut self.qkv,
+            Value::Att => &mut self.att,
+            Value::V => &mut self.v,
+            Value::G => &mut self.g,
+        }
+    }
+
+    /// Lane `l` of value `v` ([rows, cols]; a shared value has one lane that all read).
+    fn lane(&self, v: Value, rows: usize, cols: usize, l: usize) -> &[f32] {
+        let l = if v.shared() { 0 } else { l };
+        &self.get(v)[l * rows * cols..(l + 1) * rows * cols]
+    }
 }
 
 pub struct CpuEngine {
@@ -60,14 +93,10 @@ impl CpuEngine {
         kernels::simd()
     }
 
-    /// Ops of one inference: what the GPU engine dispatches, one op per dispatch.
+    /// Ops of one inference: one per stage of the network, as the GPU engine dispatches
+    /// them (without its split-k sums).
     pub fn ops(&self, mode: Mode, branches: usize) -> usize {
-        let layers = match mode {
-            Mode::Parallel => self.config().depth,
-            Mode::Serial => branches * self.config().depth,
-        };
-        // Patch embedding, 7 ops a block, the branch sum, the head's norm and linear.
-        1 + 7 * layers + 3
+        network::inference(self.config(), mode, branches).len()
     }
 
     /// Runs one inference on `images` ([batch, C, H, W], normalised) with branches
@@ -81,34 +110,66 @@ impl CpuEngine {
         }))
     }
 
-    /// `run` after its checks.
+    /// `run` after its checks: every stage in order.
     fn forward(&mut self, c: &Config, mode: Mode, branches: usize, images: &[f32]) -> Vec<f32> {
-        let (rows, d) = (self.batch * c.tokens(), c.dim);
         let lanes = match mode {
             Mode::Parallel => branches,
             Mode::Serial => 1,
         };
-        self.patch_embed(images);
-        let b = &mut self.bufs;
-        b.h.resize(lanes * rows * d, 0.0);
-        for lane in b.h.chunks_exact_mut(rows * d) {
-            lane.copy_from_slice(&b.x0);
+        let (mut pooled, mut logits) = (Vec::new(), Vec::new());
+        for stage in network::inference(c, mode, branches) {
+            match stage {
+                Stage::PatchEmbed => self.patch_embed(images),
+                Stage::Block { layer, slot } => self.layer(c, layer, slot, lanes),
+                Stage::BranchSum => pooled = self.branch_sum(lanes),
+                Stage::HeadNorm => pooled = self.head_norm(&pooled),
+                Stage::HeadLinear => logits = self.head_linear(&pooled),
+            }
         }
+        logits
+    }
+
+    /// One layer of a block position on every lane (lane l with block `base + l * stride`).
+    fn layer(&mut self, c: &Config, n: Named, slot: Slot, lanes: usize) {
+        let rows = self.batch * c.tokens();
         let w = &self.weights;
-        match mode {
-            Mode::Parallel => {
-                for j in 0..c.depth {
-                    let blocks: Vec<&BlockWeights> = (0..branches).map(|k| w.block(k, j)).collect();
-                    block(c, self.batch, &blocks, b);
-                }
+        let blocks: Vec<&BlockWeights> = (0..lanes)
+            .map(|l| &w.blocks[slot.base + l * slot.stride])
+            .collect();
+        let b = &mut self.bufs;
+        let y = match n.layer {
+            Layer::Norm { y, .. } | Layer::Attention { out: y, .. } => y,
+            Layer::Linear(l) => l.y,
+        };
+        // Taken out while written: the layer reads other values only.
+        let mut out = std::mem::take(b.slot(y));
+        out.resize(lanes * rows * y.cols(c), 0.0);
+        match n.layer {
+            Layer::Norm { x, gamma, beta, .. } => {
+                let affine: Vec<_> = blocks.iter().map(|w| (gamma.of(w), beta.of(w))).collect();
+                let lanes_in = if x.shared() { 1 } else { lanes };
+                let input = &b.get(x)[..lanes_in * rows * x.cols(c)];
+                kernels::layer_norm(input, x.shared(), &affine, rows, x.cols(c), &mut out);
             }
-            Mode::Serial => {
-                for blk in &w.blocks[..branches * c.depth] {
-                    block(c, self.batch, &[blk], b);
-                }
+            Layer::Linear(lin) => {
+                let (outs, ins) = lin.shape(c);
+                let operands: Vec<Lane> = (0..lanes)
+                    .map(|l| Lane {
+                        x: b.lane(lin.x, rows, ins, l),
+                        w: lin.w.of(blocks[l]),
+                        bias: lin.bias.map(|p| p.of(blocks[l])),
+                        residual: lin.residual.map(|r| b.lane(r, rows, outs, l)),
+                    })
+                    .collect();
+                kernels::linear(&operands, rows, ins, outs, lin.gelu, &mut out);
+            }
+            Layer::Attention { qkv, .. } => {
+                let input = &b.get(qkv)[..lanes * rows * qkv.cols(c)];
+                let (t, heads, dh) = (c.tokens(), c.heads, c.dim_head);
+                kernels::attention(input, lanes, self.batch, t, heads, dh, &mut out);
             }
         }
-        self.head(lanes)
+        *b.slot(y) = out;
     }
 
     /// x0 [batch * T, D]: patches projected, the class token first, positions added.
@@ -148,9 +209,9 @@ impl CpuEngine {
         }
     }
 
-    /// The lanes summed and pooled per image, LN_h, the classifier: [batch, classes].
-    fn head(&self, lanes: usize) -> Vec<f32> {
-        let (c, w) = (&self.weights.config, &self.weights);
+    /// The lanes' H summed and pooled per image: [batch, D].
+    fn branch_sum(&self, lanes: usize) -> Vec<f32> {
+        let c = &self.weights.config;
         let (t, d) = (c.tokens(), c.dim);
         let mut pooled = vec![0.0; self.batch * d];
         for lane in self.bufs.h.chunks_exact(self.batch * t * d).take(lanes) {
@@ -165,99 +226,39 @@ impl CpuEngine {
                 }
             }
         }
+        pooled
+    }
+
+    /// LN_h of the pooled values.
+    fn head_norm(&self, pooled: &[f32]) -> Vec<f32> {
+        let (w, d) = (&self.weights, self.weights.config.dim);
         let mut normed = vec![0.0; pooled.len()];
         let affine = [(&w.head_ln_w[..], &w.head_ln_b[..])];
-        kernels::layer_norm(&pooled, true, &affine, self.batch, d, &mut normed);
+        kernels::layer_norm(pooled, true, &affine, self.batch, d, &mut normed);
+        normed
+    }
+
+    /// The classifier: [batch, classes].
+    fn head_linear(&self, normed: &[f32]) -> Vec<f32> {
+        let (c, w) = (&self.weights.config, &self.weights);
         let mut logits = vec![0.0; self.batch * c.num_classes];
         let lane = Lane {
-            x: &normed,
+            x: normed,
             w: &w.head_w,
             bias: Some(&w.head_b),
             residual: None,
         };
-        kernels::linear(&[lane], self.batch, d, c.num_classes, false, &mut logits);
+        kernels::linear(
+            &[lane],
+            self.batch,
+            c.dim,
+            c.num_classes,
+            false,
+            &mut logits,
+        );
         logits
     }
 }
 
-/// One block on every lane of `b.h` (lane l with `blocks[l]`), in the reference's PreNorm
-/// form; the result replaces `b.h`.
-fn block(c: &Config, batch: usize, blocks: &[&BlockWeights], b: &mut Buffers) {
-    let (rows, d, i, m) = (batch * c.tokens(), c.dim, c.inner(), c.mlp_dim);
-    let lanes = blocks.len();
-    let size = |cols: usize| lanes * rows * cols;
-    for (buf, cols) in [
-        (&mut b.u, d),
-        (&mut b.qkv, 3 * i),
-        (&mut b.att, i),
-        (&mut b.h1, d),
-        (&mut b.v, d),
-        (&mut b.g, m),
-    ] {
-        buf.resize(size(cols), 0.0);
-    }
-    let norm_a: Vec<_> = blocks
-        .iter()
-        .map(|w| (&w.ln_a_w[..], &w.ln_a_b[..]))
-        .collect();
-    kernels::layer_norm(&b.h[..size(d)], false, &norm_a, rows, d, &mut b.u);
-    let qkv: Vec<Lane> = (0..lanes)
-        .map(|l| Lane {
-            x: lane(rows, &b.u, d, l),
-            w: &blocks[l].wqkv,
-            bias: None,
-            residual: None,
-        })
-        .collect();
-    kernels::linear(&qkv, rows, d, 3 * i, false, &mut b.qkv);
-    kernels::attention(
-        &b.qkv,
-        lanes,
-        batch,
-        c.tokens(),
-        c.heads,
-        c.dim_head,
-        &mut b.att,
-    );
-    let wo: Vec<Lane> = (0..lanes)
-        .map(|l| Lane {
-            x: lane(rows, &b.att, i, l),
-            w: &blocks[l].wo,
-            bias: Some(&blocks[l].bo),
-            residual: Some(lane(rows, &b.u, d, l)),
-        })
-        .collect();
-    kernels::linear(&wo, rows, i, d, false, &mut b.h1);
-    let norm_b: Vec<_> = blocks
-        .iter()
-        .map(|w| (&w.ln_b_w[..], &w.ln_b_b[..]))
-        .collect();
-    kernels::layer_norm(&b.h1, false, &norm_b, rows, d, &mut b.v);
-    let w1: Vec<Lane> = (0..lanes)
-        .map(|l| Lane {
-            x: lane(rows, &b.v, d, l),
-            w: &blocks[l].w1,
-            bias: Some(&blocks[l].b1),
-            residual: None,
-        })
-        .collect();
-    kernels::linear(&w1, rows, d, m, true, &mut b.g);
-    let w2: Vec<Lane> = (0..lanes)
-        .map(|l| Lane {
-            x: lane(rows, &b.g, m, l),
-            w: &blocks[l].w2,
-            bias: Some(&blocks[l].b2),
-            residual: Some(lane(rows, &b.v, d, l)),
-        })
-        .collect();
-    b.h.truncate(size(d));
-    kernels::linear(&w2, rows, m, d, false, &mut b.h);
-}
-
 #[cfg(test)]
 mod tests;
-
-/// Lane `l` of a buffer of lanes of `[rows, cols]`.
-fn lane(rows: usize, x: &[f32], cols: usize, l: usize) -> &[f32] {
-    &x[l * rows * cols..(l + 1) * rows * cols]
-}

@@ -15,6 +15,7 @@ use super::ops::linear_sum::LinearSum;
 use super::ops::patch_embed;
 use super::step::{Buf, Lanes, Operand, Step, padded_classes};
 use crate::Error;
+use crate::model::network::{self, Layer, Named, Param, Slot, Stage, Value};
 use crate::model::{Config, Mode};
 
 /// A plan: its steps, and for each the kernel choice behind it (None for an op without
@@ -53,21 +54,43 @@ pub fn linear_steps(
 /// The label of every split-k linear's second dispatch (profiles add them up as one op).
 pub const SPLIT_SUM_LABEL: &str = "linear split-k sum";
 
-/// Which block's weights a dispatch uses: block `base + branch * stride`.
-#[derive(Clone, Copy)]
-struct BlockSlot {
-    base: usize,
-    stride: usize,
+/// Operand of a block tensor at `slot`: block `base + branch * stride`.
+fn weight(slot: Slot, buf: Buf, per_block: usize) -> Operand {
+    Operand {
+        buf,
+        off: slot.base * per_block,
+        branch_stride: slot.stride * per_block,
+        image_stride: 0,
+    }
 }
 
-impl BlockSlot {
-    fn weight(self, buf: Buf, per_block: usize) -> Operand {
-        Operand {
-            buf,
-            off: self.base * per_block,
-            branch_stride: self.stride * per_block,
-            image_stride: 0,
-        }
+/// The buffer of a value of the network.
+fn value_buf(v: Value) -> Buf {
+    match v {
+        Value::X0 => Buf::X0,
+        Value::H => Buf::H,
+        Value::U => Buf::U,
+        Value::Qkv => Buf::Qkv,
+        Value::Att => Buf::Att,
+        Value::V => Buf::V,
+        Value::G => Buf::G,
+    }
+}
+
+/// The buffer holding a block tensor of every block.
+fn param_buf(p: Param) -> Buf {
+    match p {
+        Param::LnAW => Buf::LnAW,
+        Param::LnAB => Buf::LnAB,
+        Param::Wqkv => Buf::Wqkv,
+        Param::Wo => Buf::Wo,
+        Param::Bo => Buf::Bo,
+        Param::LnBW => Buf::LnBW,
+        Param::LnBB => Buf::LnBB,
+        Param::W1 => Buf::W1,
+        Param::B1 => Buf::B1,
+        Param::W2 => Buf::W2,
+        Param::B2 => Buf::B2,
     }
 }
 
@@ -137,78 +160,62 @@ impl Planner<'_> {
         Ok(())
     }
 
-    /// An activation [images, branches, rows, cols].
-    fn act(&self, buf: Buf, rows: usize, cols: usize) -> Operand {
-        Operand {
-            buf,
-            off: 0,
-            branch_stride: rows * cols,
-            image_stride: self.lanes.branches * rows * cols,
-        }
-    }
-
-    /// The embedded input [images, T, D], read by every branch.
-    fn shared_x0(&self) -> Operand {
-        Operand {
-            buf: Buf::X0,
-            off: 0,
-            branch_stride: 0,
-            image_stride: self.c.tokens() * self.c.dim,
-        }
-    }
-
-    fn block(&mut self, input: Operand, slot: BlockSlot) -> Result<(), Error> {
-        let c = self.c;
-        let (t, d, i, m) = (c.tokens(), c.dim, c.inner(), c.mlp_dim);
-        let lanes = self.lanes;
-        let (uu, h, vv) = (
-            self.act(Buf::U, t, d),
-            self.act(Buf::H, t, d),
-            self.act(Buf::V, t, d),
-        );
-        let (qkv, att, g) = (
-            self.act(Buf::Qkv, t, 3 * i),
-            self.act(Buf::Att, t, i),
-            self.act(Buf::G, t, m),
-        );
-        let w = |buf, size| slot.weight(buf, size);
-        let norm = |x, gamma, beta, y| LayerNorm {
-            x,
-            gamma,
-            beta,
-            y,
-            shape: (t, d),
+    /// A value of the network as an activation [images, branches, tokens, cols]; the
+    /// embedded input [images, T, D] is read by every branch.
+    fn value(&self, v: Value) -> Operand {
+        let (t, cols) = (self.c.tokens(), v.cols(self.c));
+        let image_stride = if v.shared() {
+            t * cols
+        } else {
+            self.lanes.branches * t * cols
         };
-        self.norm(
-            norm(input, w(Buf::LnAW, d), Buf::LnAB, uu),
-            "layer_norm a",
-            lanes,
-        )?;
-        let qkv_l = Linear::new(uu, w(Buf::Wqkv, 3 * i * d), qkv, (t, 3 * i, d));
-        self.linear(qkv_l, "linear qkv", lanes)?;
-        self.attention(Attention {
-            qkv: Buf::Qkv,
-            out: Buf::Att,
-            shape: (t, c.heads, c.dim_head),
-            nz: lanes.nz(),
-        })?;
-        let out = Linear::new(att, w(Buf::Wo, d * i), h, (t, d, i))
-            .bias(w(Buf::Bo, d))
-            .residual(uu);
-        self.linear(out, "linear out +residual", lanes)?;
-        self.norm(
-            norm(h, w(Buf::LnBW, d), Buf::LnBB, vv),
-            "layer_norm b",
-            lanes,
-        )?;
-        let mlp1 = Linear::new(vv, w(Buf::W1, m * d), g, (t, m, d))
-            .bias(w(Buf::B1, m))
-            .gelu();
-        self.linear(mlp1, "linear mlp1 +gelu", lanes)?;
-        let mlp2 = Linear::new(g, w(Buf::W2, d * m), h, (t, d, m))
-            .bias(w(Buf::B2, d))
-            .residual(vv);
-        self.linear(mlp2, "linear mlp2 +residual", lanes)
+        Operand {
+            buf: value_buf(v),
+            off: 0,
+            branch_stride: if v.shared() { 0 } else { t * cols },
+            image_stride,
+        }
+    }
+
+    /// One layer of a block position, for every lane in one dispatch (two for a split-k
+    /// linear).
+    fn layer(&mut self, n: Named, slot: Slot) -> Result<(), Error> {
+        let c = self.c;
+        let t = c.tokens();
+        let w = |p: Param| weight(slot, param_buf(p), p.len(c));
+        let lanes = self.lanes;
+        match n.layer {
+            Layer::Norm { x, gamma, beta, y } => {
+                let norm = LayerNorm {
+                    x: self.value(x),
+                    gamma: w(gamma),
+                    beta: param_buf(beta),
+                    y: self.value(y),
+                    shape: (t, x.cols(c)),
+                };
+                self.norm(norm, n.label, lanes)
+            }
+            Layer::Linear(l) => {
+                let (outs, ins) = l.shape(c);
+                let mut lin = Linear::new(self.value(l.x), w(l.w), self.value(l.y), (t, outs, ins));
+                if let Some(b) = l.bias {
+                    lin = lin.bias(w(b));
+                }
+                if l.gelu {
+                    lin = lin.gelu();
+                }
+                if let Some(r) = l.residual {
+                    lin = lin.residual(self.value(r));
+                }
+                self.linear(lin, n.label, lanes)
+            }
+            Layer::Attention { qkv, out } => self.attention(Attention {
+                qkv: value_buf(qkv),
+                out: value_buf(out),
+                shape: (t, c.heads, c.dim_head),
+                nz: lanes.nz(),
+            }),
+        }
     }
 }
 
@@ -234,50 +241,52 @@ pub fn plan(
         mode,
         lanes,
         choices,
-        steps: vec![patch_embed::step(c, batch)?],
-        picks: vec![None],
+        steps: Vec::new(),
+        picks: Vec::new(),
         partial: 0,
     };
     let (t, d) = (c.tokens(), c.dim);
-    let h = p.act(Buf::H, t, d);
-    let (layers, stride) = match mode {
-        Mode::Parallel => (c.depth, c.depth),
-        Mode::Serial => (branches * c.depth, 0),
-    };
-    for base in 0..layers {
-        let input = if base == 0 { p.shared_x0() } else { h };
-        p.block(input, BlockSlot { base, stride })?;
-    }
-    let sum = BranchSum {
-        y: Buf::H,
-        out: Buf::Pooled,
-        shape: (t, d),
-        pool: c.pool,
-    };
-    p.push(sum.step(lanes)?, None);
     // The head treats the batch as the rows of one lane.
     let one = Lanes {
         images: 1,
         branches: 1,
     };
     let whole = Operand::whole;
-    let norm = LayerNorm {
-        x: whole(Buf::Pooled),
-        gamma: whole(Buf::HeadLnW),
-        beta: Buf::HeadLnB,
-        y: whole(Buf::PooledN),
-        shape: (batch, d),
-    };
-    let classes = padded_classes(c);
-    let head = Linear::new(
-        whole(Buf::PooledN),
-        whole(Buf::HeadW),
-        whole(Buf::Logits),
-        (batch, classes, d),
-    )
-    .bias(whole(Buf::HeadB));
-    p.norm(norm, "head layer_norm", one)?;
-    p.linear(head, "head linear", one)?;
+    for stage in network::inference(c, mode, branches) {
+        match stage {
+            Stage::PatchEmbed => p.push(patch_embed::step(c, batch)?, None),
+            Stage::Block { layer, slot } => p.layer(layer, slot)?,
+            Stage::BranchSum => {
+                let sum = BranchSum {
+                    y: Buf::H,
+                    out: Buf::Pooled,
+                    shape: (t, d),
+                    pool: c.pool,
+                };
+                p.push(sum.step(lanes)?, None);
+            }
+            Stage::HeadNorm => {
+                let norm = LayerNorm {
+                    x: whole(Buf::Pooled),
+                    gamma: whole(Buf::HeadLnW),
+                    beta: Buf::HeadLnB,
+                    y: whole(Buf::PooledN),
+                    shape: (batch, d),
+                };
+                p.norm(norm, stage.label(), one)?;
+            }
+            Stage::HeadLinear => {
+                let head = Linear::new(
+                    whole(Buf::PooledN),
+                    whole(Buf::HeadW),
+                    whole(Buf::Logits),
+                    (batch, padded_classes(c), d),
+                )
+                .bias(whole(Buf::HeadB));
+                p.linear(head, stage.label(), one)?;
+            }
+        }
+    }
     Ok(Planned {
         steps: p.steps,
         picks: p.picks,
@@ -487,6 +496,21 @@ mod tests {
             let lanes = if mode == Mode::Parallel { 2 * k } else { 2 };
             let widest = c.tokens() * c.mlp_dim.max(3 * c.inner());
             assert_eq!(split.partial, 4 * lanes * widest);
+        }
+    }
+
+    #[test]
+    fn the_plan_is_the_networks_stages_in_order() {
+        let c = cfg(3, 2);
+        for mode in Mode::ALL {
+            let steps = plan(&c, 2, mode, 3, &choices()).unwrap().steps;
+            let stages = network::inference(&c, mode, 3);
+            let labels: Vec<&str> = steps.iter().map(|s| s.label).collect();
+            let want: Vec<&str> = stages.iter().map(Stage::label).collect();
+            assert_eq!(labels, want, "{mode:?}");
+            // The CPU engine runs one op per stage of the same list.
+            let cpu = crate::cpu::CpuEngine::new(&crate::model::Weights::seeded(&c, 0), 2).unwrap();
+            assert_eq!(cpu.ops(mode, 3), steps.len());
         }
     }
 

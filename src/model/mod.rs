@@ -2,6 +2,7 @@
 
 mod checkpoint;
 mod config;
+pub mod network;
 pub mod safetensors;
 mod weights;
 
