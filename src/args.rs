@@ -12,7 +12,7 @@ use paraformer::engine::choice::Forced;
 use paraformer::engine::tune::Autotune;
 use paraformer::model::{Config, Mode, PRESETS, Pool};
 
-use crate::app::tab::Tab;
+use crate::tab::Tab;
 
 /// Para-Former against a ViT: latency against depth, serial and parallel, on the GPU
 /// (WGSL through wgpu) and on the CPU. Without a command: the desktop app.

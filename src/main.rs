@@ -7,6 +7,7 @@ mod args;
 mod assets;
 #[cfg(not(target_arch = "wasm32"))]
 mod cli;
+mod tab;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {

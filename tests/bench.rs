@@ -231,8 +231,8 @@ fn an_f16_sweep_measures_its_error_against_f32() {
 #[test]
 fn no_op_of_a_profile_is_above_its_roof() {
     // The roofs' plausibility: a probe that measures too low a peak shows as an op above
-    // it. cifar on both backends, the GPU's per-op profile, the CPU engine's whole runs
-    // (it has no per-op profile).
+    // it. cifar on both backends, each with its per-op profile, and the CPU engine's whole
+    // runs.
     let mut s = Settings::new("cifar").unwrap();
     s.autotune = Autotune::Off;
     (s.depths, s.warmup, s.samples, s.profile) = (vec![2], 1, 3, true);
@@ -250,16 +250,23 @@ fn no_op_of_a_profile_is_above_its_roof() {
         assert!(p.gflops > 0.0 && p.gbytes_per_s > 0.0, "{p:?}");
         assert!(p.gflops.is_finite() && p.gbytes_per_s.is_finite(), "{p:?}");
     }
-    assert_eq!(r.profiles.len(), 2);
+    // Each backend's profile of each mode; each op against its own backend's roofs.
+    assert_eq!(r.profiles.len(), 4);
     for m in &r.profiles {
+        let peak = &r.device_peak[&m.backend];
         for op in &m.profile.ops {
             let f = op.of_roof.expect("every op has its fraction of the roof");
-            assert!(
-                f > 0.0 && f <= 1.2,
-                "{:?} {}: {f} of the roof {gpu_peak:?}",
-                m.mode,
-                op.label
-            );
+            // The CPU engine's small ops run from its caches, faster than the memory roof
+            // (a copy larger than the caches) allows: only its products are held to it.
+            if m.backend == bench::Backend::Gpu || op.op == "linear" {
+                assert!(
+                    f > 0.0 && f <= 1.2,
+                    "{:?} {:?} {}: {f} of the roof {peak:?}",
+                    m.backend,
+                    m.mode,
+                    op.label
+                );
+            }
             if op.label.starts_with("linear") {
                 assert!(op.intensity > 1.0, "{op:?}");
             }

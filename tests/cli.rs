@@ -523,7 +523,10 @@ fn precision_f16_runs_where_offered_and_says_why_not_elsewhere() {
         json.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("the CPU engine computes in f32"), "{err}");
+    assert!(
+        err.contains("f16 on the gpu engine; f32 on the cpu engine"),
+        "{err}"
+    );
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let precisions: Vec<(&str, &str)> = results["points"]

@@ -7,7 +7,7 @@ mod overlay;
 pub mod platform;
 mod side_panel;
 pub mod state;
-pub mod tab;
+
 mod trained;
 mod views;
 
@@ -21,9 +21,9 @@ use paraformer::bench::Report;
 use paraformer::bench::share::Shared;
 use paraformer::model::{self, Config, Hints, PRESETS, Weights};
 
+use crate::tab::Tab;
 use platform::Inbox;
 use state::{Form, Launch};
-use tab::Tab;
 use views::{ViewCtx, Views};
 use worker::{Job, Worker};
 

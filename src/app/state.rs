@@ -8,8 +8,8 @@ use paraformer::engine::tune::Autotune;
 use paraformer::engine::tune_cache::Location;
 use paraformer::model::{Config, Mode, PRESETS};
 
-use super::tab::Tab;
 use crate::args::{AppArgs, ModeArg, ModelOverrides};
+use crate::tab::Tab;
 
 /// What the side panel edits.
 #[derive(Clone, Debug, PartialEq)]
@@ -189,12 +189,12 @@ pub fn speedup(points: &[Point], backend: Backend, gpu_clock: bool) -> Vec<[f64;
     )
 }
 
-/// The GPU engine's median over the CPU engine's in one mode (above 1: the CPU is faster),
-/// wall clock, at every depth both have: (L, ratio).
-pub fn cpu_over_gpu(points: &[Point], mode: Mode) -> Vec<[f64; 2]> {
+/// Backend `a`'s median over `b`'s in one mode (above 1: `b` is faster), wall clock, at
+/// every depth both have: (L, ratio).
+pub fn over(points: &[Point], a: Backend, b: Backend, mode: Mode) -> Vec<[f64; 2]> {
     ratio(
-        &series(points, Backend::Gpu, mode, false),
-        &series(points, Backend::Cpu, mode, false),
+        &series(points, a, mode, false),
+        &series(points, b, mode, false),
     )
 }
 

@@ -16,7 +16,8 @@ use crate::engine::peak::DevicePeak;
 use crate::engine::tune::{self, Autotune, TuneProgress};
 use crate::engine::tune_cache::Location;
 use crate::engine::{
-    AdapterSummary, Engine, EngineOptions, Gpu, Memory, ModeStats, Precision, Profile, RunOutput,
+    AdapterSummary, Engine, EngineOptions, Gpu, Memory, ModeStats, OpWork, Precision, Profile,
+    RunOutput,
 };
 use crate::model::{Config, Mode, Weights};
 
@@ -40,6 +41,11 @@ impl Backend {
             Backend::Gpu => "gpu",
             Backend::Cpu => "cpu",
         }
+    }
+
+    /// Its place in `ALL` (views give each backend a style by it).
+    pub fn index(self) -> usize {
+        Backend::ALL.iter().position(|&b| b == self).unwrap_or(0)
     }
 
     /// Whether its engine needs a GPU adapter.
@@ -364,8 +370,9 @@ impl Runner {
         }
     }
 
-    /// Per-op medians of `runs` inferences of a (mode, branches) run; None for an engine
-    /// that cannot time its ops.
+    /// Per-op times of `runs` inferences of a (mode, branches) run: the GPU's medians per
+    /// dispatch, the CPU engine's means per stage (wall clock around each op); None for an
+    /// engine that cannot time its ops.
     pub async fn profile(
         &mut self,
         mode: Mode,
@@ -375,7 +382,31 @@ impl Runner {
     ) -> Result<Option<Profile>, Error> {
         match self {
             Runner::Gpu(e) => Ok(Some(e.profile(mode, branches, images, runs).await?)),
-            Runner::Cpu(_) => Ok(None),
+            Runner::Cpu(e) => {
+                // A normal run first: it checks the input and warms the buffers.
+                e.run(mode, branches, images)?;
+                let stages = e.time_stages(mode, branches, images, runs)?;
+                let (c, images) = (e.config(), e.batch());
+                let lanes = if mode == Mode::Parallel { branches } else { 1 };
+                let work: Vec<OpWork> = stages
+                    .iter()
+                    .map(|(stage, ms)| {
+                        let w = stage.work(c, images, lanes);
+                        OpWork {
+                            label: stage.label(),
+                            op: stage.op(),
+                            flops: w.flops,
+                            bytes: 4.0 * w.values,
+                            ms: *ms,
+                        }
+                    })
+                    .collect();
+                let method = format!(
+                    "wall clock around each op of the CPU engine, mean of {} runs",
+                    runs.max(1)
+                );
+                Ok(Some(Profile::aggregate(&method, &work)))
+            }
         }
     }
 }

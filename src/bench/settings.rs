@@ -190,7 +190,11 @@ impl Settings {
                 )));
             }
         }
-        if self.precision == Precision::F16 && !self.backends.contains(&Backend::Gpu) {
+        if !self
+            .backends
+            .iter()
+            .any(|b| b.precision(self.precision) == self.precision)
+        {
             return Err(Error::Config(
                 "f16 is the GPU engine's storage; the CPU engine computes in f32: measure the \
                  GPU engine too, or choose f32"

@@ -44,14 +44,18 @@ pub fn settings(args: &BenchArgs) -> Result<Settings, Error> {
     }
     s.precision = args.precision.map_or(Precision::F32, Precision::from);
     s.peak = args.peak.map_or(s.peak, Autotune::from);
-    if s.precision == Precision::F16 && !s.backends.contains(&bench::Backend::Gpu) {
+    if !s
+        .backends
+        .iter()
+        .any(|b| b.precision(s.precision) == s.precision)
+    {
         return Err(Error::Usage(
             "--precision f16 stores the GPU engine's values in f16; --backend cpu computes in \
              f32 (use --backend gpu or all)"
                 .into(),
         ));
     }
-    if tune_given && !s.backends.contains(&bench::Backend::Gpu) {
+    if tune_given && !s.backends.iter().any(|b| b.needs_gpu()) {
         return Err(Error::Usage(
             "--autotune and --kernel-cache tune GPU kernels; --backend cpu runs none (use \
              --backend gpu or all)"
@@ -124,8 +128,8 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
         std::fs::File::create(path)
             .map_err(|e| Error::Io(format!("cannot write '{path}': {e}")))?;
     }
-    if settings.precision == Precision::F16 && settings.backends.contains(&bench::Backend::Cpu) {
-        eprintln!("note: the GPU engine runs in f16; the CPU engine computes in f32");
+    if settings.precision != Precision::F32 && settings.backends.len() > 1 {
+        eprintln!("note: precision: {}", settings.precision_line());
     }
     let (settings, gpu) = open_gpu(settings)?;
     // Fault injection for tests: lose the device (as a driver reset would) after N points.

@@ -8,6 +8,8 @@ mod model_args;
 mod plots;
 mod report;
 mod roofline;
+mod runs;
+mod svg;
 
 use paraformer::Error;
 

@@ -1,18 +1,17 @@
 //! roofline.svg of `paraformer report`: each backend's two roofs (peak FLOP rate and
-//! bandwidth, `device_peak`) as lines on log-log axes (the CPU engine's dashed), and every
-//! op of the GPU profiles with arithmetic as a point at (FLOP per byte, GFLOP/s), coloured
+//! bandwidth, `device_peak`) as lines on log-log axes (the GPU engine's solid, the others
+//! dashed), and every op of the profiles with arithmetic as a point at (FLOP per byte, GFLOP/s), coloured
 //! by mode and labelled once per op. Ops without arithmetic (layer norms, the branch sum)
 //! have no place on a log axis and are left out.
 
 use std::path::{Path, PathBuf};
 
 use paraformer::Error;
-use paraformer::bench::Backend;
 use paraformer::engine::peak::DevicePeak;
 use plotters::prelude::*;
 
-use super::plots::{SIZE, color, failed, legend};
-use super::report::Run;
+use super::runs::Run;
+use super::svg::{SIZE, color, failed, legend};
 
 /// One op of one profile: (intensity, GFLOP/s), its label (None where the same op of the
 /// run's other mode carries it), its colour.
@@ -29,9 +28,9 @@ pub fn roofline(runs: &[Run], path: &Path) -> Result<PathBuf, Error> {
         .filter_map(|(i, run)| {
             let p = run.report.device_peak.get(&run.backend)?;
             let shade = 50 + 50 * (i % 3) as u8;
-            let cpu = run.backend == Backend::Cpu;
+            let dashed = run.backend.index() > 0;
             let c = RGBColor(shade, shade, shade);
-            Some((format!("roof {}", run.label), p, c, cpu))
+            Some((format!("roof {}", run.label), p, c, dashed))
         })
         .collect();
     let mut points: Vec<OpPoint> = Vec::new();

@@ -8,6 +8,7 @@ pub mod kernels;
 mod math;
 
 use kernels::Lane;
+use web_time::Instant;
 
 use crate::Error;
 use crate::model::network::{self, Layer, Named, Slot, Stage, Value};
@@ -110,20 +111,60 @@ impl CpuEngine {
         }))
     }
 
+    /// Wall-clock ms of each stage of one inference, the mean over `runs` inferences (a
+    /// stage can be shorter than a page clock's grain: a mean of many, not a median).
+    pub fn time_stages(
+        &mut self,
+        mode: Mode,
+        branches: usize,
+        images: &[f32],
+        runs: usize,
+    ) -> Result<Vec<(Stage, f64)>, Error> {
+        let c = self.weights.config.clone();
+        c.check_branches(branches)?;
+        c.check_images(self.batch, images)?;
+        let stages = network::inference(&c, mode, branches);
+        let runs = runs.max(1);
+        let mut ms = vec![0.0; stages.len()];
+        kernels::on_workers(|| {
+            for _ in 0..runs {
+                self.stages(&c, &stages, lanes_of(mode, branches), images, Some(&mut ms));
+            }
+        });
+        Ok(stages
+            .into_iter()
+            .zip(ms)
+            .map(|(s, total)| (s, total / runs as f64))
+            .collect())
+    }
+
     /// `run` after its checks: every stage in order.
     fn forward(&mut self, c: &Config, mode: Mode, branches: usize, images: &[f32]) -> Vec<f32> {
-        let lanes = match mode {
-            Mode::Parallel => branches,
-            Mode::Serial => 1,
-        };
+        let stages = network::inference(c, mode, branches);
+        self.stages(c, &stages, lanes_of(mode, branches), images, None)
+    }
+
+    /// Runs `stages` on `lanes` lanes; adds each stage's wall-clock ms to `times` if given.
+    fn stages(
+        &mut self,
+        c: &Config,
+        stages: &[Stage],
+        lanes: usize,
+        images: &[f32],
+        mut times: Option<&mut [f64]>,
+    ) -> Vec<f32> {
         let (mut pooled, mut logits) = (Vec::new(), Vec::new());
-        for stage in network::inference(c, mode, branches) {
+        for (i, &stage) in stages.iter().enumerate() {
+            let t = times.as_ref().map(|_| Instant::now());
             match stage {
                 Stage::PatchEmbed => self.patch_embed(images),
                 Stage::Block { layer, slot } => self.layer(c, layer, slot, lanes),
                 Stage::BranchSum => pooled = self.branch_sum(lanes),
                 Stage::HeadNorm => pooled = self.head_norm(&pooled),
                 Stage::HeadLinear => logits = self.head_linear(&pooled),
+            }
+            if let (Some(times), Some(t)) = (times.as_deref_mut(), t) {
+                times[i] += t.elapsed().as_secs_f64() * 1e3;
             }
         }
         logits
@@ -257,6 +298,14 @@ impl CpuEngine {
             &mut logits,
         );
         logits
+    }
+}
+
+/// Lanes of a run: its branches side by side in parallel mode, one in serial mode.
+fn lanes_of(mode: Mode, branches: usize) -> usize {
+    match mode {
+        Mode::Parallel => branches,
+        Mode::Serial => 1,
     }
 }
 

@@ -28,7 +28,7 @@ use encode::{Dispatch, Stamps, Timestamps};
 use gpu_io::{ErrorScopes, model_buffers, read_back, upload};
 pub use kernels::{SHADERS, source as shader_source};
 pub use precision::Precision;
-pub use profile::{OpTiming, Profile};
+pub use profile::{OpTiming, OpWork, Profile};
 use step::{Buf, Step};
 
 use crate::Error;

@@ -508,6 +508,23 @@ mod tests {
             let labels: Vec<&str> = steps.iter().map(|s| s.label).collect();
             let want: Vec<&str> = stages.iter().map(Stage::label).collect();
             assert_eq!(labels, want, "{mode:?}");
+            // Each dispatch's work is its stage's, in f32 (the head's classes are padded to
+            // a multiple of 4 on the device).
+            let lanes = if mode == Mode::Parallel { 3 } else { 1 };
+            for (step, stage) in steps.iter().zip(&stages) {
+                let work = stage.work(&c, 2, lanes);
+                assert_eq!(step.kernel.op, stage.op(), "{}", step.label);
+                if *stage == Stage::HeadLinear {
+                    assert!(step.flops >= work.flops && step.bytes >= 4.0 * work.values);
+                } else {
+                    assert_eq!(
+                        (step.flops, step.bytes),
+                        (work.flops, 4.0 * work.values),
+                        "{}",
+                        step.label
+                    );
+                }
+            }
             // The CPU engine runs one op per stage of the same list.
             let cpu = crate::cpu::CpuEngine::new(&crate::model::Weights::seeded(&c, 0), 2).unwrap();
             assert_eq!(cpu.ops(mode, 3), steps.len());

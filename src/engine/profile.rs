@@ -41,7 +41,65 @@ pub struct Profile {
     pub ops: Vec<OpTiming>,
 }
 
+/// One timed op of an inference (a dispatch, or a stage of the CPU engine).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OpWork {
+    pub label: &'static str,
+    pub op: &'static str,
+    pub flops: f64,
+    pub bytes: f64,
+    pub ms: f64,
+}
+
 impl Profile {
+    /// The profile of an inference's timed ops, those with one label added up; the
+    /// slowest first.
+    pub fn aggregate(method: &str, work: &[OpWork]) -> Profile {
+        let mut ops: Vec<OpTiming> = Vec::new();
+        for w in work {
+            let entry = match ops.iter_mut().position(|o| o.label == w.label) {
+                Some(i) => &mut ops[i],
+                None => {
+                    ops.push(OpTiming {
+                        label: w.label.to_string(),
+                        op: w.op.to_string(),
+                        count: 0,
+                        ms: 0.0,
+                        share: 0.0,
+                        gflops: 0.0,
+                        gbytes_per_s: 0.0,
+                        intensity: 0.0,
+                        of_roof: None,
+                    });
+                    ops.last_mut().expect("just pushed")
+                }
+            };
+            entry.count += 1;
+            entry.ms += w.ms;
+            // Accumulate work in the rate fields; divided by the time below.
+            entry.gflops += w.flops;
+            entry.gbytes_per_s += w.bytes;
+        }
+        let total_ms: f64 = work.iter().map(|w| w.ms).sum();
+        for o in &mut ops {
+            let secs = (o.ms / 1e3).max(1e-12);
+            o.intensity = if o.gbytes_per_s > 0.0 {
+                o.gflops / o.gbytes_per_s
+            } else {
+                0.0
+            };
+            o.gflops /= secs * 1e9;
+            o.gbytes_per_s /= secs * 1e9;
+            o.share = if total_ms > 0.0 { o.ms / total_ms } else { 0.0 };
+        }
+        ops.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+        Profile {
+            method: method.to_string(),
+            total_ms,
+            ops,
+        }
+    }
+
     /// Every op's fraction of the roofs in `peak`.
     pub fn with_roof(mut self, peak: &DevicePeak) -> Profile {
         for o in &mut self.ops {
@@ -103,49 +161,19 @@ impl Engine {
             let m = "each op run alone, timed by the wall clock from submit to completion";
             (m, self.time_alone(plan, runs).await?)
         };
-        let mut ops: Vec<OpTiming> = Vec::new();
-        for (step, ms) in plan.steps.iter().zip(&per_step) {
-            let entry = match ops.iter_mut().position(|o| o.label == step.label) {
-                Some(i) => &mut ops[i],
-                None => {
-                    ops.push(OpTiming {
-                        label: step.label.to_string(),
-                        op: step.kernel.op.to_string(),
-                        count: 0,
-                        ms: 0.0,
-                        share: 0.0,
-                        gflops: 0.0,
-                        gbytes_per_s: 0.0,
-                        intensity: 0.0,
-                        of_roof: None,
-                    });
-                    ops.last_mut().expect("just pushed")
-                }
-            };
-            entry.count += 1;
-            entry.ms += ms;
-            // Accumulate work in the rate fields; divided by the time below.
-            entry.gflops += step.flops;
-            entry.gbytes_per_s += step.bytes;
-        }
-        let total_ms: f64 = per_step.iter().sum();
-        for o in &mut ops {
-            let secs = (o.ms / 1e3).max(1e-12);
-            o.intensity = if o.gbytes_per_s > 0.0 {
-                o.gflops / o.gbytes_per_s
-            } else {
-                0.0
-            };
-            o.gflops /= secs * 1e9;
-            o.gbytes_per_s /= secs * 1e9;
-            o.share = if total_ms > 0.0 { o.ms / total_ms } else { 0.0 };
-        }
-        ops.sort_by(|a, b| b.ms.total_cmp(&a.ms));
-        Ok(Profile {
-            method: method.to_string(),
-            total_ms,
-            ops,
-        })
+        let work: Vec<OpWork> = plan
+            .steps
+            .iter()
+            .zip(&per_step)
+            .map(|(step, &ms)| OpWork {
+                label: step.label,
+                op: step.kernel.op,
+                flops: step.flops,
+                bytes: step.bytes,
+                ms,
+            })
+            .collect();
+        Ok(Profile::aggregate(method, &work))
     }
 
     /// Per dispatch, the median over `runs` normal runs of the time between the

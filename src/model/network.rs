@@ -243,6 +243,84 @@ impl Stage {
     }
 }
 
+/// What a stage computes and moves, for rates and the roofline.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Work {
+    pub flops: f64,
+    /// Values read and written (an engine's bytes are these times its value size).
+    pub values: f64,
+}
+
+impl Stage {
+    /// The kind of op it is ("linear", "layer_norm", ...): the GPU engine's kernel names.
+    pub fn op(&self) -> &'static str {
+        match self {
+            Stage::PatchEmbed => "patch_embed",
+            Stage::Block { layer, .. } => match layer.layer {
+                Layer::Norm { .. } => "layer_norm",
+                Layer::Linear(_) => "linear",
+                Layer::Attention { .. } => "attention",
+            },
+            Stage::BranchSum => "branch_sum",
+            Stage::HeadNorm => "layer_norm",
+            Stage::HeadLinear => "linear",
+        }
+    }
+
+    /// Its work on `images` images with `lanes` lanes per image (branches in parallel
+    /// mode, one in serial mode): a linear's multiply-adds as two FLOPs, the inputs,
+    /// weights and outputs it touches once each (a residual read once more).
+    pub fn work(&self, c: &Config, images: usize, lanes: usize) -> Work {
+        let (t, d) = (c.tokens(), c.dim);
+        let nz = (images * lanes) as f64;
+        let (flops, values) = match self {
+            Stage::PatchEmbed => (
+                2 * images * c.num_patches() * c.patch_len() * d,
+                images * (c.image_len() + t * d) + d * c.patch_len(),
+            ),
+            Stage::Block { layer, .. } => {
+                let per_lane = match layer.layer {
+                    Layer::Norm { x, .. } => (0, 3 * t * x.cols(c)),
+                    Layer::Linear(l) => {
+                        let (n, k) = l.shape(c);
+                        let outs = if l.residual.is_some() { 2 } else { 1 };
+                        (2 * t * n * k, t * k + outs * t * n)
+                    }
+                    Layer::Attention { .. } => (4 * t * t * c.inner(), 4 * t * c.inner()),
+                };
+                // A lane's weights are its own: counted per lane like its activations.
+                let weights = match layer.layer {
+                    Layer::Linear(l) => {
+                        let (n, k) = l.shape(c);
+                        n * k
+                    }
+                    _ => 0,
+                };
+                return Work {
+                    flops: nz * per_lane.0 as f64,
+                    values: nz * (per_lane.1 + weights) as f64,
+                };
+            }
+            Stage::BranchSum => {
+                let read = match c.pool {
+                    super::Pool::Cls => 1,
+                    super::Pool::Mean => t,
+                };
+                (0, images * lanes * read * d + images * d)
+            }
+            Stage::HeadNorm => (0, 3 * images * d),
+            Stage::HeadLinear => {
+                let n = c.num_classes;
+                (2 * images * n * d, images * d + n * d + images * n)
+            }
+        };
+        Work {
+            flops: flops as f64,
+            values: values as f64,
+        }
+    }
+}
+
 /// Block positions one inference runs, with their weights: parallel mode runs the d
 /// positions of every branch at once (lanes = branches), serial mode chains the first
 /// `branches * d` blocks in one lane.

@@ -23,7 +23,15 @@ impl View for AdapterView {
             cx.snap.checking,
         );
         let Some(a) = adapter else {
-            ui.label("Opening the GPU…");
+            if cx.snap.cpu_only {
+                // No adapter to describe: the CPU engine is checked instead.
+                ui.heading("No GPU adapter");
+                ui.label(cx.snap.gpu_error.clone().unwrap_or_default());
+                ui.separator();
+                self.correctness_badge(ui, cx, check, checking);
+            } else {
+                ui.label("Opening the GPU…");
+            }
             return;
         };
         egui::Grid::new("adapter")
@@ -103,9 +111,14 @@ impl AdapterView {
             } else {
                 format!(", kernels {}", settings.kernels.join(" "))
             };
+            let (engine, precision) = if cx.snap.cpu_only {
+                ("CPU engine", paraformer::engine::Precision::F32)
+            } else {
+                ("GPU", settings.precision)
+            };
             ui.label(format!(
-                "GPU vs CPU reference (both modes, K = {}, {} storage{kernels}):",
-                config.branches, settings.precision
+                "{engine} vs CPU reference (both modes, K = {}, {precision} storage{kernels}):",
+                config.branches
             ));
             match (checking, check) {
                 (true, _) | (false, None) => {

@@ -134,15 +134,14 @@ fn latency_plot(ui: &mut egui::Ui, points: &[Point], gpu: bool, overlays: &[Over
         });
 }
 
-/// At the deepest depth both backends measured: which is faster in each mode, and by how much.
+/// At the deepest depth two backends measured: which is faster in each mode, and by how much.
 fn faster_line(points: &[Point]) -> Option<String> {
     let l = points
         .iter()
-        .filter(|p| p.backend == Backend::Cpu)
         .filter(|p| {
             points
                 .iter()
-                .any(|q| q.backend == Backend::Gpu && q.mode == p.mode && q.depth == p.depth)
+                .any(|q| q.backend != p.backend && q.mode == p.mode && q.depth == p.depth)
         })
         .map(|p| p.depth)
         .max()?;

@@ -17,10 +17,10 @@ use paraformer::model::{Config, Weights};
 
 use super::overlay::Overlay;
 use super::state::Form;
-use super::tab::Tab;
 use super::trained::Trained;
 use super::worker::{Snapshot, Worker};
 use super::{Models, Status};
+use crate::tab::Tab;
 
 /// What a view may read or act through in a frame.
 pub struct ViewCtx<'a> {

@@ -4,15 +4,13 @@ use egui_plot::{FilledArea, Line, PlotPoints, Points};
 use paraformer::bench::Backend;
 use paraformer::model::Mode;
 
-/// A (backend, mode) series' colour: the mode's hue, darker for the CPU engine.
+/// A (backend, mode) series' colour: the mode's hue, darker for each backend after the
+/// first (the GPU engine).
 pub fn series_color(backend: Backend, mode: Mode) -> egui::Color32 {
-    match backend {
-        Backend::Gpu => mode_color(mode),
-        Backend::Cpu => match mode {
-            Mode::Serial => egui::Color32::from_rgb(150, 60, 20),
-            Mode::Parallel => egui::Color32::from_rgb(20, 150, 120),
-        },
-    }
+    let c = mode_color(mode);
+    let shade = 0.62f32.powi(backend.index() as i32);
+    let dim = |v: u8| (v as f32 * shade) as u8;
+    egui::Color32::from_rgb(dim(c.r()), dim(c.g()), dim(c.b()))
 }
 
 /// One colour per mode in every plot.

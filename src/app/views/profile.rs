@@ -3,9 +3,9 @@
 //! each op's intensity and its fraction of the device's roof.
 
 use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoint, PlotPoints, Points, Text};
-use paraformer::bench::{Backend, Report};
+use paraformer::bench::Report;
 
-use super::plot::mode_color;
+use super::plot::series_color;
 use super::{View, ViewCtx};
 
 /// The per-op tables of the last sweep.
@@ -30,23 +30,29 @@ fn profile_view(ui: &mut egui::Ui, report: Option<&Report>, running: bool) {
         return;
     };
     egui::ScrollArea::vertical().show(ui, |ui| {
-        if let Some(roof) = report.device_peak.get(&Backend::Gpu) {
+        for (backend, roof) in &report.device_peak {
             ui.label(format!(
-                "GPU roofs: {:.1} GFLOP/s, {:.1} GB/s ({})",
-                roof.gflops, roof.gbytes_per_s, roof.method
+                "{} engine's roofs: {:.1} GFLOP/s, {:.1} GB/s ({})",
+                backend.name(),
+                roof.gflops,
+                roof.gbytes_per_s,
+                roof.method
             ));
+        }
+        if !report.device_peak.is_empty() {
             roofline(ui, report);
         }
         for mp in &report.profiles {
             let p = &mp.profile;
             ui.heading(format!(
-                "{} mode, L = {}: {:.3} ms in all",
+                "{} engine, {} mode, L = {}: {:.3} ms in all",
+                mp.backend.name(),
                 mp.mode.name(),
                 mp.depth,
                 p.total_ms
             ));
             ui.label(format!("method: {}", p.method));
-            egui::Grid::new(("profile", mp.mode.name()))
+            egui::Grid::new(("profile", mp.backend.name(), mp.mode.name()))
                 .num_columns(9)
                 .striped(true)
                 .show(ui, |ui| {
@@ -95,9 +101,10 @@ fn profile_view(ui: &mut egui::Ui, report: Option<&Report>, running: bool) {
     });
 }
 
-/// The roofline of the GPU profiles, on log10 axes (labelled in plain numbers): the GPU's
-/// roofs, the CPU engine's dashed where measured, and each op with arithmetic as a point per
-/// mode, labelled once (ops without arithmetic have no place on a log axis).
+/// The roofline of the profiles, on log10 axes (labelled in plain numbers): each engine's
+/// roofs (the first backend's solid, the others dashed), and each op with arithmetic as a
+/// point per engine and mode, labelled once (ops without arithmetic have no place on a log
+/// axis).
 fn roofline(ui: &mut egui::Ui, report: &Report) {
     let ops = || {
         report.profiles.iter().flat_map(|mp| {
@@ -105,7 +112,7 @@ fn roofline(ui: &mut egui::Ui, report: &Report) {
                 .ops
                 .iter()
                 .filter(|o| o.intensity > 0.0 && o.gflops > 0.0)
-                .map(move |o| (mp.mode, o))
+                .map(move |o| ((mp.backend, mp.mode), o))
         })
     };
     let xs = ops()
@@ -134,22 +141,22 @@ fn roofline(ui: &mut egui::Ui, report: &Report) {
                 let roof = peak.roof(10f64.powf(x_lo), 10f64.powf(x_hi));
                 let pts: Vec<[f64; 2]> = roof.iter().map(|&(x, y)| [log(x), log(y)]).collect();
                 let line = Line::new(format!("{} roof", backend.name()), PlotPoints::from(pts));
-                plot.line(match backend {
-                    Backend::Gpu => line.color(egui::Color32::GRAY).width(2.0),
-                    Backend::Cpu => line
+                plot.line(match backend.index() {
+                    0 => line.color(egui::Color32::GRAY).width(2.0),
+                    _ => line
                         .color(egui::Color32::DARK_GRAY)
                         .style(LineStyle::dashed_loose()),
                 });
             }
             for mp in &report.profiles {
                 let pts: Vec<[f64; 2]> = ops()
-                    .filter(|(m, _)| *m == mp.mode)
+                    .filter(|(k, _)| *k == (mp.backend, mp.mode))
                     .map(|(_, o)| [log(o.intensity), log(o.gflops)])
                     .collect();
-                let name = format!("{} ops", mp.mode.name());
+                let name = format!("{} {} ops", mp.backend.name(), mp.mode.name());
                 plot.points(
                     Points::new(name, PlotPoints::from(pts))
-                        .color(mode_color(mp.mode))
+                        .color(series_color(mp.backend, mp.mode))
                         .radius(4.0),
                 );
             }

@@ -2,7 +2,7 @@
 //! and the dispatches on the critical path, against depth.
 
 use egui_plot::{Legend, Line, Plot, PlotPoints};
-use paraformer::bench::{Backend, Point};
+use paraformer::bench::Point;
 use paraformer::model::Mode;
 
 use super::plot::{line_and_points, mode_color, series_color};
@@ -17,6 +17,12 @@ impl View for SpeedupView {
         speedup_plots(ui, &cx.snap.points, cx.gpu_clock);
     }
 }
+
+/// Each backend's serial-over-parallel line, by its place in `Backend::ALL`.
+const SPEEDUP_COLORS: [egui::Color32; 2] = [
+    egui::Color32::from_rgb(200, 90, 160),
+    egui::Color32::from_rgb(120, 70, 180),
+];
 
 fn speedup_plots(ui: &mut egui::Ui, points: &[Point], gpu: bool) {
     let h = ui.available_height() / 2.0 - 10.0;
@@ -40,17 +46,17 @@ fn speedup_plots(ui: &mut egui::Ui, points: &[Point], gpu: bool) {
                 } else {
                     "serial / parallel".to_string()
                 };
-                let color = match b {
-                    Backend::Gpu => egui::Color32::from_rgb(200, 90, 160),
-                    Backend::Cpu => egui::Color32::from_rgb(120, 70, 180),
-                };
+                let color = SPEEDUP_COLORS[b.index() % SPEEDUP_COLORS.len()];
                 line_and_points(plot, &name, state::speedup(points, b, gpu), color);
             }
-            if several {
-                for mode in Mode::ALL {
-                    let name = format!("{} gpu / cpu", mode.name());
-                    let s = state::cpu_over_gpu(points, mode);
-                    line_and_points(plot, &name, s, series_color(Backend::Cpu, mode));
+            // The first backend (the GPU engine) over each other one.
+            if let [first, others @ ..] = backends.as_slice() {
+                for &other in others {
+                    for mode in Mode::ALL {
+                        let name = format!("{} {} / {}", mode.name(), first.name(), other.name());
+                        let s = state::over(points, *first, other, mode);
+                        line_and_points(plot, &name, s, series_color(other, mode));
+                    }
                 }
             }
             plot.line(
