@@ -10,15 +10,13 @@ use std::sync::atomic::AtomicBool;
 use serde::{Deserialize, Serialize};
 
 use super::kernels::{self, KernelUse};
+use super::report::EngineInfo;
 use crate::Error;
 use crate::cpu::CpuEngine;
 use crate::engine::peak::DevicePeak;
 use crate::engine::tune::{self, Autotune, TuneProgress};
 use crate::engine::tune_cache::Location;
-use crate::engine::{
-    AdapterSummary, Engine, EngineOptions, Gpu, Memory, ModeStats, OpWork, Precision, Profile,
-    RunOutput,
-};
+use crate::engine::{Engine, EngineOptions, Gpu, ModeStats, OpWork, Precision, Profile, RunOutput};
 use crate::model::{Config, Mode, Weights};
 
 #[derive(
@@ -89,77 +87,6 @@ impl Backend {
 /// The default of files written before backends existed.
 pub(crate) fn gpu_only() -> Vec<Backend> {
     vec![Backend::Gpu]
-}
-
-/// What measured a report's points: one per backend of the sweep.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EngineInfo {
-    /// The GPU engine's adapter.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adapter: Option<AdapterSummary>,
-    /// The CPU engine's worker threads and the SIMD set of its products ("AVX2+FMA",
-    /// "simd128", ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub threads: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub simd: Option<String>,
-    /// What it stored values in.
-    #[serde(default)]
-    pub precision: Precision,
-    /// Opening it: pipelines compiled, weights of the deepest model uploaded or copied,
-    /// buffers allocated (absent in files from before schema 2 for the CPU engine).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_ms: Option<f64>,
-    /// The GPU engine's device memory.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory: Option<Memory>,
-}
-
-impl EngineInfo {
-    /// What ran it, for the table and the report: "llvmpipe (...) (Vulkan, Cpu; driver
-    /// Mesa 22.3.6), timestamps: yes" or "gemm (AVX2+FMA), 2 threads".
-    pub fn line(&self) -> String {
-        if let Some(a) = &self.adapter {
-            let driver = format!("{} {}", a.driver, a.driver_info);
-            return format!(
-                "{} ({}, {}; driver {}), timestamps: {}",
-                a.name,
-                a.backend,
-                a.device_type,
-                driver.trim(),
-                if a.timestamps { "yes" } else { "no" }
-            );
-        }
-        let n = self.threads.unwrap_or(0);
-        format!(
-            "gemm ({}), {}",
-            self.simd.as_deref().unwrap_or("SIMD not recorded"),
-            match n {
-                0 => "threads not recorded".to_string(),
-                1 => "1 thread".to_string(),
-                n => format!("{n} threads"),
-            }
-        )
-    }
-
-    /// A short name for legends and what belongs in its parentheses: the adapter's name
-    /// up to its first parenthesis and its API ("llvmpipe", "Vulkan"; a browser may hide
-    /// the name: then "unnamed adapter"), or "cpu engine" and its SIMD set.
-    pub fn label(&self) -> (String, String) {
-        match &self.adapter {
-            Some(a) => {
-                let name = match a.name.split(" (").next().unwrap_or("").trim() {
-                    "" => "unnamed adapter",
-                    name => name,
-                };
-                (name.to_string(), a.backend.clone())
-            }
-            None => (
-                "cpu engine".to_string(),
-                self.simd.clone().unwrap_or_else(|| "gemm".to_string()),
-            ),
-        }
-    }
 }
 
 /// An open engine of some backend.
@@ -370,8 +297,8 @@ impl Runner {
         }
     }
 
-    /// Per-op times of `runs` inferences of a (mode, branches) run: the GPU's medians per
-    /// dispatch, the CPU engine's means per stage (wall clock around each op); None for an
+    /// Per-op times of a (mode, branches) run, medians of `runs` samples: the GPU's per
+    /// dispatch, the CPU engine's per stage (each run alone by the wall clock); None for an
     /// engine that cannot time its ops.
     pub async fn profile(
         &mut self,
@@ -402,7 +329,8 @@ impl Runner {
                     })
                     .collect();
                 let method = format!(
-                    "wall clock around each op of the CPU engine, mean of {} runs",
+                    "each op of the CPU engine run alone, back to back for 2 ms a sample, by \
+                     the wall clock; medians of {} samples",
                     runs.max(1)
                 );
                 Ok(Some(Profile::aggregate(&method, &work)))

@@ -17,11 +17,12 @@ pub mod share;
 mod sweep;
 
 pub use crate::stats::{Stats, quantile};
-pub use backend::{Backend, EngineInfo, NO_GPU_OPEN, Runner};
+pub use backend::{Backend, NO_GPU_OPEN, Runner};
 pub use measure::Progress;
 pub use render::faster;
 pub use report::{
-    Context, GPU_CLOCK, ModeProfile, Outcome, PageLoad, Point, Report, SCHEMA, WALL_CLOCK,
+    Context, EngineInfo, GPU_CLOCK, ModeProfile, Outcome, PageLoad, Point, Report, SCHEMA,
+    WALL_CLOCK,
 };
 pub use settings::{Settings, parse_depths};
 pub use sweep::{seeded_weights, sweep, sweep_weights};

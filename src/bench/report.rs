@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::backend::{Backend, EngineInfo};
+use super::backend::Backend;
 use super::fit::Fit;
 use super::settings::Settings;
 use crate::engine::peak::DevicePeak;
-use crate::engine::{Precision, Profile};
+use crate::engine::{AdapterSummary, Memory, Precision, Profile};
 use crate::model::Mode;
 use crate::stats::Stats;
 
@@ -44,6 +44,77 @@ pub const WALL_CLOCK: &str =
     "wall: system clock from the start of a run until its logits are in host memory";
 pub const GPU_CLOCK: &str =
     "gpu: device timestamps written at the start and end of the inference's compute pass";
+
+/// What measured a report's points: one per backend of the sweep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EngineInfo {
+    /// The GPU engine's adapter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<AdapterSummary>,
+    /// The CPU engine's worker threads and the SIMD set of its products ("AVX2+FMA",
+    /// "simd128", ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simd: Option<String>,
+    /// What it stored values in.
+    #[serde(default)]
+    pub precision: Precision,
+    /// Opening it: pipelines compiled, weights of the deepest model uploaded or copied,
+    /// buffers allocated (absent in files from before schema 2 for the CPU engine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_ms: Option<f64>,
+    /// The GPU engine's device memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
+}
+
+impl EngineInfo {
+    /// What ran it, for the table and the report: "llvmpipe (...) (Vulkan, Cpu; driver
+    /// Mesa 22.3.6), timestamps: yes" or "gemm (AVX2+FMA), 2 threads".
+    pub fn line(&self) -> String {
+        if let Some(a) = &self.adapter {
+            let driver = format!("{} {}", a.driver, a.driver_info);
+            return format!(
+                "{} ({}, {}; driver {}), timestamps: {}",
+                a.name,
+                a.backend,
+                a.device_type,
+                driver.trim(),
+                if a.timestamps { "yes" } else { "no" }
+            );
+        }
+        let n = self.threads.unwrap_or(0);
+        format!(
+            "gemm ({}), {}",
+            self.simd.as_deref().unwrap_or("SIMD not recorded"),
+            match n {
+                0 => "threads not recorded".to_string(),
+                1 => "1 thread".to_string(),
+                n => format!("{n} threads"),
+            }
+        )
+    }
+
+    /// A short name for legends and what belongs in its parentheses: the adapter's name
+    /// up to its first parenthesis and its API ("llvmpipe", "Vulkan"; a browser may hide
+    /// the name: then "unnamed adapter"), or "cpu engine" and its SIMD set.
+    pub fn label(&self) -> (String, String) {
+        match &self.adapter {
+            Some(a) => {
+                let name = match a.name.split(" (").next().unwrap_or("").trim() {
+                    "" => "unnamed adapter",
+                    name => name,
+                };
+                (name.to_string(), a.backend.clone())
+            }
+            None => (
+                "cpu engine".to_string(),
+                self.simd.clone().unwrap_or_else(|| "gemm".to_string()),
+            ),
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Context {

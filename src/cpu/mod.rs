@@ -111,8 +111,10 @@ impl CpuEngine {
         }))
     }
 
-    /// Wall-clock ms of each stage of one inference, the mean over `runs` inferences (a
-    /// stage can be shorter than a page clock's grain: a mean of many, not a median).
+    /// Wall-clock ms of each stage of one inference, each run alone: after a whole run
+    /// (which leaves every value the stages read in place), a stage is repeated back to back
+    /// to cover `MIN_SAMPLE_MS` per sample (a stage can be shorter than a page clock's
+    /// grain), and the median of `runs` samples is its time.
     pub fn time_stages(
         &mut self,
         mode: Mode,
@@ -124,50 +126,41 @@ impl CpuEngine {
         c.check_branches(branches)?;
         c.check_images(self.batch, images)?;
         let stages = network::inference(&c, mode, branches);
-        let runs = runs.max(1);
-        let mut ms = vec![0.0; stages.len()];
-        kernels::on_workers(|| {
-            for _ in 0..runs {
-                self.stages(&c, &stages, lanes_of(mode, branches), images, Some(&mut ms));
+        let lanes = lanes_of(mode, branches);
+        Ok(kernels::on_workers(|| {
+            let mut head = Head::default();
+            for &stage in &stages {
+                self.stage(&c, stage, lanes, images, &mut head);
             }
-        });
-        Ok(stages
-            .into_iter()
-            .zip(ms)
-            .map(|(s, total)| (s, total / runs as f64))
-            .collect())
+            stages
+                .iter()
+                .map(|&stage| {
+                    let mut once = || self.stage(&c, stage, lanes, images, &mut head);
+                    (stage, time_alone(&mut once, runs.max(1)))
+                })
+                .collect()
+        }))
     }
 
     /// `run` after its checks: every stage in order.
     fn forward(&mut self, c: &Config, mode: Mode, branches: usize, images: &[f32]) -> Vec<f32> {
-        let stages = network::inference(c, mode, branches);
-        self.stages(c, &stages, lanes_of(mode, branches), images, None)
+        let mut head = Head::default();
+        for stage in network::inference(c, mode, branches) {
+            self.stage(c, stage, lanes_of(mode, branches), images, &mut head);
+        }
+        head.logits
     }
 
-    /// Runs `stages` on `lanes` lanes; adds each stage's wall-clock ms to `times` if given.
-    fn stages(
-        &mut self,
-        c: &Config,
-        stages: &[Stage],
-        lanes: usize,
-        images: &[f32],
-        mut times: Option<&mut [f64]>,
-    ) -> Vec<f32> {
-        let (mut pooled, mut logits) = (Vec::new(), Vec::new());
-        for (i, &stage) in stages.iter().enumerate() {
-            let t = times.as_ref().map(|_| Instant::now());
-            match stage {
-                Stage::PatchEmbed => self.patch_embed(images),
-                Stage::Block { layer, slot } => self.layer(c, layer, slot, lanes),
-                Stage::BranchSum => pooled = self.branch_sum(lanes),
-                Stage::HeadNorm => pooled = self.head_norm(&pooled),
-                Stage::HeadLinear => logits = self.head_linear(&pooled),
-            }
-            if let (Some(times), Some(t)) = (times.as_deref_mut(), t) {
-                times[i] += t.elapsed().as_secs_f64() * 1e3;
-            }
+    /// One stage on `lanes` lanes: the activations in `self.bufs`, the head's in `head`.
+    /// A stage never writes what it reads, so running it again gives the same values.
+    fn stage(&mut self, c: &Config, stage: Stage, lanes: usize, images: &[f32], head: &mut Head) {
+        match stage {
+            Stage::PatchEmbed => self.patch_embed(images),
+            Stage::Block { layer, slot } => self.layer(c, layer, slot, lanes),
+            Stage::BranchSum => head.pooled = self.branch_sum(lanes),
+            Stage::HeadNorm => head.normed = self.head_norm(&head.pooled),
+            Stage::HeadLinear => head.logits = self.head_linear(&head.normed),
         }
-        logits
     }
 
     /// One layer of a block position on every lane (lane l with block `base + l * stride`).
@@ -299,6 +292,40 @@ impl CpuEngine {
         );
         logits
     }
+}
+
+/// The head's values between its stages: pooled, normed, the logits.
+#[derive(Default)]
+struct Head {
+    pooled: Vec<f32>,
+    normed: Vec<f32>,
+    logits: Vec<f32>,
+}
+
+/// The shortest span a stage's timed sample covers: a page's clock has a 0.1 ms grain.
+const MIN_SAMPLE_MS: f64 = 2.0;
+
+/// Ms of one call of `f`: the median of `runs` samples, each as many calls back to back as
+/// cover `MIN_SAMPLE_MS` (found by a probe of calls until it is covered, at most 10,000).
+fn time_alone(f: &mut impl FnMut(), runs: usize) -> f64 {
+    let ms = |t: Instant| t.elapsed().as_secs_f64() * 1e3;
+    let (t, mut n) = (Instant::now(), 0usize);
+    while n == 0 || (n < 10_000 && ms(t) < MIN_SAMPLE_MS) {
+        f();
+        n += 1;
+    }
+    let per_call = (ms(t) / n as f64).max(1e-6);
+    let reps = ((MIN_SAMPLE_MS / per_call).ceil() as usize).clamp(1, 10_000);
+    let samples: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..reps {
+                f();
+            }
+            ms(t) / reps as f64
+        })
+        .collect();
+    crate::stats::median(&samples)
 }
 
 /// Lanes of a run: its branches side by side in parallel mode, one in serial mode.

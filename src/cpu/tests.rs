@@ -128,3 +128,26 @@ fn attention_query_chunks() {
         }
     }
 }
+
+#[test]
+fn every_stage_is_timed_alone_and_leaves_the_engine_as_it_was() {
+    let mut c = Config::preset("mnist").unwrap();
+    (c.branches, c.depth) = (3, 2);
+    let w = Weights::seeded(&c, 7);
+    let image = seeded_image(&c, 1);
+    let mut engine = CpuEngine::new(&w, 1).unwrap();
+    for mode in Mode::ALL {
+        let before = engine.run(mode, 3, &image).unwrap();
+        let times = engine.time_stages(mode, 3, &image, 2).unwrap();
+        assert_eq!(times.len(), engine.ops(mode, 3));
+        let stages: Vec<Stage> = times.iter().map(|t| t.0).collect();
+        assert_eq!(stages, network::inference(&c, mode, 3));
+        assert!(
+            times.iter().all(|t| t.1 > 0.0 && t.1.is_finite()),
+            "{times:?}"
+        );
+        // Repeating a stage rewrote only what it writes, with the same values.
+        assert_eq!(engine.run(mode, 3, &image).unwrap(), before);
+    }
+    assert!(engine.time_stages(Mode::Parallel, 4, &image, 1).is_err());
+}
