@@ -288,6 +288,46 @@ fn no_op_of_a_profile_is_above_its_roof() {
 }
 
 #[test]
+fn roofs_from_the_cache_that_an_op_beats_are_measured_again() {
+    // Roofs cached while the machine was busy read too low: every op would seem to beat them.
+    let dir = std::env::temp_dir().join(format!("paraformer-bench-roofs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("kernels.json");
+    let mut s = Settings::new("mnist").unwrap();
+    s.autotune = Autotune::Off;
+    (s.depths, s.warmup, s.samples, s.profile) = (vec![2], 1, 3, true);
+    s.kernel_cache = paraformer::engine::tune_cache::Location::At(path.clone());
+    let first = sweep(&s);
+    let probed = first.device_peak[&bench::Backend::Gpu].clone();
+    assert!(!probed.method.contains("measured again"), "{probed:?}");
+    let mut cache: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut forged = 0;
+    for (key, entry) in cache["entries"].as_object_mut().unwrap() {
+        if key.contains("| peak ") {
+            let rate = entry["rate"].as_f64().unwrap();
+            entry["rate"] = serde_json::json!(rate / 1000.0);
+            forged += 1;
+        }
+    }
+    assert_eq!(forged, 2, "the cache holds the two roofs: {cache}");
+    std::fs::write(&path, cache.to_string()).unwrap();
+    let r = sweep(&s);
+    let again = &r.device_peak[&bench::Backend::Gpu];
+    assert!(again.method.contains("measured again"), "{again:?}");
+    assert!(
+        again.gflops > probed.gflops / 100.0,
+        "{again:?} against {probed:?}"
+    );
+    for m in &r.profiles {
+        for op in &m.profile.ops {
+            assert!(op.of_roof.unwrap() <= 1.2, "{}: {:?}", op.label, op.of_roof);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn cancelling_keeps_what_was_measured() {
     let mut s = Settings::new("mnist").unwrap();
     // The heuristics: these tests check the sweep, tests/tune.rs and tests/cli.rs tuning.

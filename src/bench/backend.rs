@@ -281,9 +281,14 @@ impl Runner {
         }
     }
 
-    /// Its roofs: the GPU's from its probes or the kernel cache (a cache warning joins the
-    /// method's text), the CPU engine's measured now.
-    pub async fn peak(&mut self, how: Autotune, cache: &Location) -> Result<DevicePeak, Error> {
+    /// Its roofs, and whether they came from the kernel cache (measured in an earlier
+    /// process): the GPU's from its probes or the cache (a cache warning joins the method's
+    /// text), the CPU engine's measured now.
+    pub async fn peak(
+        &mut self,
+        how: Autotune,
+        cache: &Location,
+    ) -> Result<(DevicePeak, bool), Error> {
         match self {
             Runner::Gpu(e) => {
                 let out = e.device_peak(how, cache).await?;
@@ -291,9 +296,9 @@ impl Runner {
                 for w in out.warnings {
                     peak.method.push_str(&format!("; warning: {w}"));
                 }
-                Ok(peak)
+                Ok((peak, out.cached))
             }
-            Runner::Cpu(_) => Ok(super::peak::cpu_peak()),
+            Runner::Cpu(_) => Ok((super::peak::cpu_peak(), false)),
         }
     }
 
