@@ -37,17 +37,18 @@ impl Accuracy {
         model: &TrainedModel,
     ) {
         let (weights, set) = model;
-        ui.label(
+        ui.label(format!(
             "Accuracy on the shipped MNIST test split using only branches 0..k (the model was \
-             trained so that every prefix is a classifier), computed by the GPU engine, next to \
-             the latency of one image with those k branches in parallel mode.",
-        );
+             trained so that every prefix is a classifier), computed by {}, next to the latency \
+             of one image with those k branches in parallel mode.",
+            snap.engine_name()
+        ));
         let state = &snap.accuracy;
         self.controls(ui, worker, weights, set, state);
         if let Some(e) = &state.error {
             ui.colored_label(ui.visuals().warn_fg_color, e);
         }
-        plots(ui, set, &state.rows);
+        plots(ui, set, &state.rows, snap.engine_name());
         table(ui, &state.rows);
     }
 
@@ -97,7 +98,7 @@ impl Accuracy {
 }
 
 /// Accuracy against k (this run and the training tool's), and one image's latency against k.
-fn plots(ui: &mut egui::Ui, set: &TestSet, rows: &[AccuracyRow]) {
+fn plots(ui: &mut egui::Ui, set: &TestSet, rows: &[AccuracyRow], engine: &str) {
     let gpu: Vec<[f64; 2]> = rows
         .iter()
         .map(|r| [r.branches as f64, r.accuracy * 100.0])
@@ -127,11 +128,9 @@ fn plots(ui: &mut egui::Ui, set: &TestSet, rows: &[AccuracyRow]) {
                 "training tool (JAX), all 2000 test images",
                 PlotPoints::from(tool),
             ));
-            plot.line(Line::new(
-                "GPU engine, this run",
-                PlotPoints::from(gpu.clone()),
-            ));
-            plot.points(Points::new("GPU engine points", PlotPoints::from(gpu)).radius(4.0));
+            let name = format!("{engine}, this run");
+            plot.line(Line::new(name.clone(), PlotPoints::from(gpu.clone())));
+            plot.points(Points::new(name, PlotPoints::from(gpu)).radius(4.0));
         });
     if latency.is_empty() {
         ui.label("Compute scores every k, then times one image with each k: the latency plot appears here.");

@@ -24,9 +24,9 @@ impl View for AdapterView {
         );
         let Some(a) = adapter else {
             if cx.snap.cpu_only {
-                // No adapter to describe: the CPU engine is checked instead.
+                // No adapter to describe (the notice above says why): the CPU engine is
+                // checked instead.
                 ui.heading("No GPU adapter");
-                ui.label(cx.snap.gpu_error.clone().unwrap_or_default());
                 ui.separator();
                 self.correctness_badge(ui, cx, check, checking);
             } else {

@@ -1,5 +1,6 @@
 //! The trained MNIST Para-Former in the app: a 28x28 pad to draw a digit on (or a test
-//! image to pick), class probabilities from the GPU engine in either mode with the latency,
+//! image to pick), class probabilities from the engine (the GPU's, or without an adapter the
+//! CPU engine) in either mode with the latency,
 //! and accuracy on the shipped test set against the number of branches.
 
 use std::sync::Arc;
@@ -209,10 +210,11 @@ impl Classify {
     ) {
         let (weights, set) = model;
         let k_max = weights.config.branches;
-        ui.label(
+        ui.label(format!(
             "Draw a digit with the mouse (or pick a test image). It is centred as MNIST digits \
-             are and classified by the trained Para-Former on the GPU.",
-        );
+             are and classified by the trained Para-Former on {}.",
+            snap.engine_name()
+        ));
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| {
                 self.pad_ui(ui);

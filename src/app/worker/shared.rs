@@ -72,6 +72,17 @@ pub struct Snapshot {
     pub accuracy: AccuracyState,
 }
 
+impl Snapshot {
+    /// The engine the jobs run on, in words.
+    pub fn engine_name(&self) -> &'static str {
+        if self.cpu_only {
+            "the CPU engine"
+        } else {
+            "the GPU engine"
+        }
+    }
+}
+
 #[derive(Clone, Default)]
 pub struct LiveState {
     /// Recent wall-clock latencies (ms), newest last.
