@@ -216,6 +216,12 @@ fn no_adapter_says_how_to_get_one() {
         "{}",
         out.stderr
     );
+    assert!(
+        out.stderr
+            .contains("--backend cpu runs the CPU engine without one"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// A machine without a GPU adapter as wgpu sees one: no Direct3D 12 on Linux, and no
@@ -299,6 +305,10 @@ fn without_a_gpu_adapter_the_cpu_engine_runs_alone() {
     // The GPU engine alone, or f16 (which only it offers), cannot fall back.
     let out = paraformer(&with(&sweep, &[]), &NO_GPU);
     expect_failure("gpu without an adapter", &out, "no GPU adapter found");
+    assert!(
+        out.stderr
+            .contains("--backend cpu measures the CPU engine without one")
+    );
     let out = paraformer(
         &with(&sweep, &["--backend", "all", "--precision", "f16"]),
         &NO_GPU,

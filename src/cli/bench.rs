@@ -91,7 +91,10 @@ fn open_gpu(mut settings: Settings) -> Result<(Settings, Option<Gpu>), Error> {
             );
             Ok((settings, None))
         }
-        Err(e) => Err(e),
+        Err(e) => Err(Error::Gpu(format!(
+            "{}; --backend cpu measures the CPU engine without one",
+            e.message()
+        ))),
     }
 }
 

@@ -68,7 +68,12 @@ pub fn open_engine(
         ..Default::default()
     };
     let gpu = match backend.needs_gpu() {
-        true => Some(pollster::block_on(Gpu::new())?),
+        true => Some(pollster::block_on(Gpu::new()).map_err(|e| {
+            Error::Gpu(format!(
+                "{}; --backend cpu runs the CPU engine without one",
+                e.message()
+            ))
+        })?),
         false => None,
     };
     let mut engine = pollster::block_on(Runner::open(backend, gpu.as_ref(), weights, options))?;
