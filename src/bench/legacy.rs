@@ -13,37 +13,37 @@ pub fn upgrade(v: &mut Value) {
     };
     let mut take = |key: &str| top.remove(key).unwrap_or(Value::Null);
     let create_ms = take("engine_create_ms");
-    let memory = json!({
-        "held_bytes": take("device_bytes"),
-        "weight_bytes": take("weight_bytes"),
-        "needed_bytes": take("needed_bytes"),
-    });
+    let (held, weights, needed) = (
+        take("device_bytes"),
+        take("weight_bytes"),
+        take("needed_bytes"),
+    );
     let (fit, cpu_fit) = (take("fit"), take("cpu_fit"));
     let mut ctx = take("context");
-    let c = ctx.as_object_mut().cloned().unwrap_or_default();
-    let ctx_take = |k: &str| c.get(k).cloned().unwrap_or(Value::Null);
-    let adapter = ctx_take("adapter");
-    let settings = ctx_take("settings");
-    let backends: Vec<String> = settings
-        .get("backends")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|b| b.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_else(|| vec!["gpu".to_string()]);
-    let precision = settings.get("precision").cloned().unwrap_or(json!("f32"));
+    let mut ctx_take = |k: &str| {
+        ctx.as_object_mut()
+            .and_then(|c| c.remove(k))
+            .unwrap_or(Value::Null)
+    };
+    let (adapter, threads, simd) = (
+        ctx_take("adapter"),
+        ctx_take("cpu_threads"),
+        ctx_take("cpu_simd"),
+    );
+    let settings = &ctx["settings"];
+    let measured = |backend: &str| match settings.get("backends").and_then(Value::as_array) {
+        Some(list) => list.iter().any(|b| b == backend),
+        // Files before backends measured the GPU engine alone.
+        None => backend == "gpu",
+    };
     let mut engines = Map::new();
-    if backends.iter().any(|b| b == "gpu") {
-        // Files before the memory figures had none: 0 then.
-        let memory = match memory["held_bytes"] {
+    if measured("gpu") {
+        let precision = settings.get("precision").cloned().unwrap_or(json!("f32"));
+        // Files before the memory figures had none; before the needed bytes, 0 of those.
+        let memory = match held {
             Value::Null => Value::Null,
-            _ => json!({
-                "held_bytes": memory["held_bytes"],
-                "weight_bytes": or_zero(&memory["weight_bytes"]),
-                "needed_bytes": or_zero(&memory["needed_bytes"]),
-            }),
+            held => json!({"held_bytes": held, "weight_bytes": or_zero(weights),
+                           "needed_bytes": or_zero(needed)}),
         };
         engines.insert(
             "gpu".into(),
@@ -51,18 +51,12 @@ pub fn upgrade(v: &mut Value) {
                    "memory": memory}),
         );
     }
-    if backends.iter().any(|b| b == "cpu") {
+    if measured("cpu") {
         // Schema 1 did not time the CPU engine's opening.
         engines.insert(
             "cpu".into(),
-            json!({"threads": ctx_take("cpu_threads"), "simd": ctx_take("cpu_simd"),
-                   "precision": "f32"}),
+            json!({"threads": threads, "simd": simd, "precision": "f32"}),
         );
-    }
-    if let Some(c) = ctx.as_object_mut() {
-        for k in ["adapter", "cpu_threads", "cpu_simd"] {
-            c.remove(k);
-        }
     }
     let mut fits = Map::new();
     for (name, f) in [("gpu", fit), ("cpu", cpu_fit)] {
@@ -76,8 +70,8 @@ pub fn upgrade(v: &mut Value) {
     top.insert("schema".into(), json!(super::report::SCHEMA));
 }
 
-fn or_zero(v: &Value) -> Value {
-    if v.is_null() { json!(0) } else { v.clone() }
+fn or_zero(v: Value) -> Value {
+    if v.is_null() { json!(0) } else { v }
 }
 
 #[cfg(test)]
