@@ -50,6 +50,14 @@ impl Stats {
     }
 }
 
+/// Runs to time back to back in one sample so that it lasts about `min_ms` (a clock's grain
+/// can be coarser than one run), from `probe_runs` back-to-back runs that took `probe_ms`:
+/// at least 1, at most `max`.
+pub fn runs_to_cover(min_ms: f64, probe_ms: f64, probe_runs: usize, max: usize) -> usize {
+    let per_run = probe_ms / probe_runs.max(1) as f64;
+    (min_ms / per_run.max(1e-9)).ceil().clamp(1.0, max as f64) as usize
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +77,18 @@ mod tests {
         assert!(Stats::of(&[]).is_none());
         assert_eq!(quantile(&[0.0, 10.0], 0.25), 2.5);
         assert_eq!(median(&[3.0, 1.0, 2.0, 10.0]), 2.5);
+    }
+
+    #[test]
+    fn runs_to_cover_the_shortest_sample() {
+        // 4 runs in 2 ms: 0.5 ms each, so 2 ms take 4 and 2.1 ms take 5.
+        assert_eq!(runs_to_cover(2.0, 2.0, 4, 1000), 4);
+        assert_eq!(runs_to_cover(2.1, 2.0, 4, 1000), 5);
+        // A run longer than the sample is one run per sample.
+        assert_eq!(runs_to_cover(2.0, 6.0, 1, 1000), 1);
+        // Runs too short to time are bounded, and no probe runs cannot divide by zero.
+        assert_eq!(runs_to_cover(2.0, 0.0, 1000, 1000), 1000);
+        assert_eq!(runs_to_cover(2.0, 0.0, 10, 10_000), 10_000);
+        assert_eq!(runs_to_cover(2.0, 1.0, 0, 1000), 2);
     }
 }

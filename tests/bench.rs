@@ -472,7 +472,7 @@ fn both_backends_in_one_sweep_alternate_and_compare() {
             assert_eq!(c.critical_path, g.critical_path, "same plan shape");
             assert!(c.gpu.is_none() && c.wall.n == 3 && c.gflops_wall > 0.0);
             // A GPU sample is one run; a CPU sample groups back-to-back runs (how many is
-            // timing, checked as arithmetic in the unit test `runs_per_sample_covers_...`).
+            // timing, checked as arithmetic in `stats::runs_to_cover_the_shortest_sample`).
             assert_eq!(g.runs_per_sample, 1);
             assert!((1..=1000).contains(&c.runs_per_sample), "{c:?}");
             let line = r.faster(mode, l).expect("both measured");

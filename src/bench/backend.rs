@@ -319,7 +319,7 @@ impl Runner {
                 e.run(mode, branches, images)?;
                 let stages = e.time_stages(mode, branches, images, runs)?;
                 let (c, images) = (e.config(), e.batch());
-                let lanes = if mode == Mode::Parallel { branches } else { 1 };
+                let lanes = crate::model::network::lanes(mode, branches);
                 let work: Vec<OpWork> = stages
                     .iter()
                     .map(|(stage, ms)| {

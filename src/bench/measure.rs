@@ -11,7 +11,7 @@ use super::settings::Settings;
 use crate::Error;
 use crate::engine::tune::TuneProgress;
 use crate::model::Mode;
-use crate::stats::Stats;
+use crate::stats::{Stats, runs_to_cover};
 
 /// Where a sweep is: `done` of `total` inferences (warm-up, cold and counted).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,15 +27,6 @@ pub struct Progress {
 
 pub(super) fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1e3
-}
-
-/// Runs grouped into one timed sample so that a sample lasts about `min_sample_ms`, from
-/// `probe_runs` back-to-back runs that took `probe_ms`: at least 1, at most 1000.
-fn runs_per_sample(min_sample_ms: f64, probe_ms: f64, probe_runs: usize) -> usize {
-    let per_run = probe_ms / probe_runs.max(1) as f64;
-    (min_sample_ms / per_run.max(1e-3))
-        .ceil()
-        .clamp(1.0, 1000.0) as usize
 }
 
 /// One point: cold run, warm-up, then counted samples. None when cancelled.
@@ -65,7 +56,7 @@ pub(super) async fn measure(
             engine.run(mode, branches, images).await?;
             n += 1;
         }
-        runs_per_sample(engine.min_sample_ms(), ms(t), n)
+        runs_to_cover(engine.min_sample_ms(), ms(t), n, 1000)
     } else {
         1
     };
@@ -116,21 +107,4 @@ pub(super) async fn measure(
         gpu: gpu_stats,
         gpu_samples_ms: (!gpu.is_empty()).then_some(gpu),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn runs_per_sample_covers_the_shortest_sample() {
-        // 4 runs in 2 ms: 0.5 ms each, so 2 ms take 4 and 2.1 ms take 5.
-        assert_eq!(runs_per_sample(2.0, 2.0, 4), 4);
-        assert_eq!(runs_per_sample(2.1, 2.0, 4), 5);
-        // A run longer than the sample is one run per sample.
-        assert_eq!(runs_per_sample(2.0, 6.0, 1), 1);
-        // Runs too short to time are bounded, and no probe runs cannot divide by zero.
-        assert_eq!(runs_per_sample(2.0, 0.0, 1000), 1000);
-        assert_eq!(runs_per_sample(2.0, 1.0, 0), 2);
-    }
 }

@@ -14,41 +14,18 @@ use crate::Error;
 use crate::model::network::{self, Layer, Named, Slot, Stage, Value};
 use crate::model::{BlockWeights, Config, Mode, Pool, Weights};
 
-/// Activations of the widest run so far, kept between runs: one per value of the network.
+/// Activations of the widest run so far, kept between runs: one per value of the network,
+/// at its place in `Value::ALL`.
 #[derive(Default)]
-struct Buffers {
-    x0: Vec<f32>,
-    h: Vec<f32>,
-    u: Vec<f32>,
-    qkv: Vec<f32>,
-    att: Vec<f32>,
-    v: Vec<f32>,
-    g: Vec<f32>,
-}
+struct Buffers([Vec<f32>; Value::ALL.len()]);
 
 impl Buffers {
     fn get(&self, v: Value) -> &[f32] {
-        match v {
-            Value::X0 => &self.x0,
-            Value::H => &self.h,
-            Value::U => &self.u,
-            Value::Qkv => &self.qkv,
-            Value::Att => &self.att,
-            Value::V => &self.v,
-            Value::G => &self.g,
-        }
+        &self.0[v as usize]
     }
 
     fn slot(&mut self, v: Value) -> &mut Vec<f32> {
-        match v {
-            Value::X0 => &mut self.x0,
-            Value::H => &mut self.h,
-            Value::U => &mut self.u,
-            Value::Qkv => &mut self.qkv,
-            Value::Att => &mut self.att,
-            Value::V => &mut self.v,
-            Value::G => &mut self.g,
-        }
+        &mut self.0[v as usize]
     }
 
     /// Lane `l` of value `v` ([rows, cols]; a shared value has one lane that all read).
@@ -126,7 +103,7 @@ impl CpuEngine {
         c.check_branches(branches)?;
         c.check_images(self.batch, images)?;
         let stages = network::inference(&c, mode, branches);
-        let lanes = lanes_of(mode, branches);
+        let lanes = network::lanes(mode, branches);
         Ok(kernels::on_workers(|| {
             let mut head = Head::default();
             for &stage in &stages {
@@ -146,7 +123,7 @@ impl CpuEngine {
     fn forward(&mut self, c: &Config, mode: Mode, branches: usize, images: &[f32]) -> Vec<f32> {
         let mut head = Head::default();
         for stage in network::inference(c, mode, branches) {
-            self.stage(c, stage, lanes_of(mode, branches), images, &mut head);
+            self.stage(c, stage, network::lanes(mode, branches), images, &mut head);
         }
         head.logits
     }
@@ -234,7 +211,7 @@ impl CpuEngine {
             residual: None,
         };
         kernels::linear(&[lane], self.batch * n, len, d, false, &mut proj);
-        let x0 = &mut self.bufs.x0;
+        let x0 = self.bufs.slot(Value::X0);
         x0.resize(self.batch * t * d, 0.0);
         for (img, proj) in x0.chunks_exact_mut(t * d).zip(proj.chunks_exact(n * d)) {
             img[..d].copy_from_slice(&w.cls);
@@ -248,7 +225,12 @@ impl CpuEngine {
         let c = &self.weights.config;
         let (t, d) = (c.tokens(), c.dim);
         let mut pooled = vec![0.0; self.batch * d];
-        for lane in self.bufs.h.chunks_exact(self.batch * t * d).take(lanes) {
+        for lane in self
+            .bufs
+            .get(Value::H)
+            .chunks_exact(self.batch * t * d)
+            .take(lanes)
+        {
             for (p, y) in pooled.chunks_exact_mut(d).zip(lane.chunks_exact(t * d)) {
                 match c.pool {
                     Pool::Cls => p.iter_mut().zip(&y[..d]).for_each(|(p, v)| *p += v),
@@ -314,8 +296,7 @@ fn time_alone(f: &mut impl FnMut(), runs: usize) -> f64 {
         f();
         n += 1;
     }
-    let per_call = (ms(t) / n as f64).max(1e-6);
-    let reps = ((MIN_SAMPLE_MS / per_call).ceil() as usize).clamp(1, 10_000);
+    let reps = crate::stats::runs_to_cover(MIN_SAMPLE_MS, ms(t), n, 10_000);
     let samples: Vec<f64> = (0..runs)
         .map(|_| {
             let t = Instant::now();
@@ -326,14 +307,6 @@ fn time_alone(f: &mut impl FnMut(), runs: usize) -> f64 {
         })
         .collect();
     crate::stats::median(&samples)
-}
-
-/// Lanes of a run: its branches side by side in parallel mode, one in serial mode.
-fn lanes_of(mode: Mode, branches: usize) -> usize {
-    match mode {
-        Mode::Parallel => branches,
-        Mode::Serial => 1,
-    }
 }
 
 #[cfg(test)]

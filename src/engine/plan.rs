@@ -231,10 +231,7 @@ pub fn plan(
 ) -> Result<Planned, Error> {
     let lanes = Lanes {
         images: batch,
-        branches: match mode {
-            Mode::Parallel => branches,
-            Mode::Serial => 1,
-        },
+        branches: network::lanes(mode, branches),
     };
     let mut p = Planner {
         c,

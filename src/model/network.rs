@@ -26,6 +26,17 @@ pub enum Value {
 }
 
 impl Value {
+    /// Every value, each at the place its discriminant says.
+    pub const ALL: [Value; 7] = [
+        Value::X0,
+        Value::H,
+        Value::U,
+        Value::Qkv,
+        Value::Att,
+        Value::V,
+        Value::G,
+    ];
+
     /// Columns per token.
     pub fn cols(self, c: &Config) -> usize {
         match self {
@@ -321,6 +332,15 @@ impl Stage {
     }
 }
 
+/// Lanes per image of a run: its branches side by side in parallel mode, one in serial
+/// mode (which chains the blocks).
+pub fn lanes(mode: Mode, branches: usize) -> usize {
+    match mode {
+        Mode::Parallel => branches,
+        Mode::Serial => 1,
+    }
+}
+
 /// Block positions one inference runs, with their weights: parallel mode runs the d
 /// positions of every branch at once (lanes = branches), serial mode chains the first
 /// `branches * d` blocks in one lane.
@@ -382,6 +402,13 @@ mod tests {
             Some(&Value::H),
             "a block ends in the residual stream"
         );
+    }
+
+    #[test]
+    fn every_value_is_at_its_place() {
+        for (i, v) in Value::ALL.into_iter().enumerate() {
+            assert_eq!(v as usize, i, "{v:?}");
+        }
     }
 
     #[test]
