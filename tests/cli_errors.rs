@@ -231,6 +231,10 @@ const NO_GPU: [(&str, &str); 2] = [
     ("VK_ICD_FILENAMES", "/nonexistent/no-driver.json"),
 ];
 
+fn read_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 #[test]
 fn without_a_gpu_adapter_the_cpu_engine_runs_alone() {
     let sweep = [
@@ -257,8 +261,7 @@ fn without_a_gpu_adapter_the_cpu_engine_runs_alone() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stderr.contains("GPU adapter"), "{}", out.stderr);
     assert!(out.stdout.contains("cpu engine: gemm ("), "{}", out.stdout);
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let r = read_json(&json);
     assert_eq!(r["engines"].as_object().unwrap().len(), 1, "{r}");
     assert!(r["engines"]["cpu"]["threads"].as_u64().unwrap() >= 1);
     assert_eq!(r["points"].as_array().unwrap().len(), 4);
@@ -288,8 +291,7 @@ fn without_a_gpu_adapter_the_cpu_engine_runs_alone() {
         "{}",
         out.stderr
     );
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let r = read_json(&json);
     assert!(
         r["points"]
             .as_array()

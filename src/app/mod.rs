@@ -429,7 +429,6 @@ impl App {
             .gpu_error
             .as_deref()
             .unwrap_or("no GPU adapter found");
-        let why = why.strip_prefix("GPU: ").unwrap_or(why);
         format!("No GPU engine here: every view runs on the CPU engine ({CPU_ENGINE}). Why: {why}")
     }
 

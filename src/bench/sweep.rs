@@ -208,8 +208,11 @@ async fn check_cached_roof(
     report: &mut Report,
 ) -> Result<(), Error> {
     let backend = runner.backend();
-    let mut profiles = report.profiles.iter_mut().filter(|p| p.backend == backend);
-    let beaten = profiles.any(|p| p.profile.ops.iter().any(|o| o.of_roof > Some(1.0)));
+    let beaten = report
+        .profiles
+        .iter()
+        .filter(|p| p.backend == backend)
+        .any(|p| p.profile.ops.iter().any(|o| o.of_roof > Some(1.0)));
     if !beaten {
         return Ok(());
     }

@@ -17,7 +17,8 @@ pub(super) async fn open_gpu(ctx: &Ctx) -> Option<Gpu> {
         }
         Err(e) => {
             ctx.update(|s| {
-                s.gpu_error = Some(e.to_string());
+                // The message alone: the views say it is about the GPU.
+                s.gpu_error = Some(e.message().to_string());
                 s.cpu_only = true;
             });
             None
