@@ -163,12 +163,13 @@ impl Runner {
 
     /// Describes it, with the time it took to open.
     pub fn info(&self, create_ms: f64) -> Result<EngineInfo, Error> {
+        let precision = self.precision();
         Ok(match self {
             Runner::Gpu(e) => EngineInfo {
                 adapter: Some(e.gpu().summary.clone()),
                 threads: None,
                 simd: None,
-                precision: e.precision(),
+                precision,
                 create_ms: Some(create_ms),
                 memory: Some(e.memory()?),
             },
@@ -176,7 +177,7 @@ impl Runner {
                 adapter: None,
                 threads: Some(e.threads()),
                 simd: Some(e.simd().to_string()),
-                precision: Precision::F32,
+                precision,
                 create_ms: Some(create_ms),
                 memory: None,
             },
